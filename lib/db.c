@@ -1,0 +1,312 @@
+/* db - the sqlite3 wrapper (see db.h). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "migrate.h"
+
+struct db {
+	sqlite3 *h;
+};
+
+struct db_stmt {
+	struct db *db;
+	sqlite3_stmt *st;
+};
+
+static int
+map(int src)
+{
+	switch (src & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EX_TEMPFAIL;
+	case SQLITE_CONSTRAINT:
+		return EX_DATAERR;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		return EX_NOPERM;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return EX_IOERR;
+	default:
+		return EX_SOFTWARE;
+	}
+}
+
+static int
+fail(struct db *db, int src, struct err *e, const char *what)
+{
+	return err_set(e, map(src), "database: %s: %s", what,
+	    db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(src));
+}
+
+int
+db_open(const char *path, int flags, struct db **out, struct err *e)
+{
+	struct db *db = NULL;
+	int rc, oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	if (flags == DB_OPEN_CREATE)
+		oflags |= SQLITE_OPEN_CREATE;
+	else if (access(path, F_OK) != 0)
+		return err_set(e, EX_CONFIG, "%s: no instance database "
+		    "(run 'certpipe init' first)", path);
+	db = xcalloc(1, sizeof *db);
+	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
+		rc = fail(db, rc, e, path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, 10000);
+	/* WAL: readers never block the writer. synchronous=FULL: every
+	 * commit is on disk before we go on (an issued certificate or a
+	 * key reference must survive a power loss). */
+	if ((rc = db_exec(db, e, "PRAGMA journal_mode=WAL", "")) != 0 ||
+	    (rc = db_exec(db, e, "PRAGMA synchronous=FULL", "")) != 0 ||
+	    (rc = db_exec(db, e, "PRAGMA foreign_keys=ON", "")) != 0)
+		goto out;
+	rc = 0;
+	*out = db;
+	db = NULL;
+out:
+	db_close(db);
+	return rc;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	sqlite3_close_v2(db->h);
+	free(db);
+}
+
+static int
+vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
+    const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = NULL;
+	const char *s;
+	const void *p;
+	size_t n;
+	int rc, i;
+
+	*out = NULL;
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return fail(db, rc, e, "prepare");
+	for (i = 1; fmt[i - 1] != '\0'; i++) {
+		switch (fmt[i - 1]) {
+		case 't':
+			s = va_arg(ap, const char *);
+			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
+			    : sqlite3_bind_null(st, i);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'b':
+			p = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT);
+			break;
+		default:
+			rc = SQLITE_MISUSE;
+		}
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return fail(db, rc, e, "bind");
+		}
+	}
+	*out = xcalloc(1, sizeof **out);
+	(*out)->db = db;
+	(*out)->st = st;
+	return 0;
+}
+
+int
+db_prep(struct db *db, struct db_stmt **st, struct err *e, const char *sql,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vprep(db, st, e, sql, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+db_step(struct db_stmt *st, struct err *e)
+{
+	int rc = sqlite3_step(st->st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	fail(st->db, rc, e, "step");
+	return -1;
+}
+
+void
+db_finish(struct db_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->st);
+	free(st);
+}
+
+int
+db_exec(struct db *db, struct err *e, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vprep(db, &st, e, sql, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		return rc;
+	while ((rc = db_step(st, e)) == 1)
+		;
+	db_finish(st);
+	return rc < 0 ? e->code : 0;
+}
+
+int
+db_int64(struct db *db, int64_t *out, struct err *e, const char *sql,
+    const char *fmt, ...)
+{
+	struct db_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vprep(db, &st, e, sql, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		return rc;
+	rc = db_step(st, e);
+	if (rc == 1)
+		*out = db_int(st, 0);
+	else if (rc == 0)
+		rc = err_set(e, EX_SOFTWARE, "database: query returned no row");
+	db_finish(st);
+	return rc == 1 ? 0 : (rc < 0 ? e->code : rc);
+}
+
+const char *
+db_text(struct db_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+int64_t
+db_int(struct db_stmt *st, int col)
+{
+	return sqlite3_column_int64(st->st, col);
+}
+
+int
+db_isnull(struct db_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+const void *
+db_blob(struct db_stmt *st, int col, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+
+	*len = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
+}
+
+int64_t
+db_last_id(struct db *db)
+{
+	return sqlite3_last_insert_rowid(db->h);
+}
+
+int
+db_changes(struct db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+int
+db_begin(struct db *db, struct err *e)
+{
+	return db_exec(db, e, "BEGIN IMMEDIATE", "");
+}
+
+int
+db_commit(struct db *db, struct err *e)
+{
+	return db_exec(db, e, "COMMIT", "");
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db && !sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_migrate(struct db *db, int *from, int *to, struct err *e)
+{
+	int64_t v;
+	int rc, i, n = migrate_count();
+
+	if ((rc = db_begin(db, e)) != 0)
+		return rc;
+	if ((rc = db_int64(db, &v, e, "PRAGMA user_version", "")) != 0)
+		goto out;
+	if (from)
+		*from = (int)v;
+	if (v > n) {
+		rc = err_set(e, EX_CONFIG, "database schema version %d is newer "
+		    "than this build knows (%d)", (int)v, n);
+		goto out;
+	}
+	for (i = (int)v; i < n; i++) {
+		if (sqlite3_exec(db->h, migrate_sql(i), NULL, NULL, NULL)
+		    != SQLITE_OK) {
+			rc = err_set(e, EX_SOFTWARE, "database: migration %d: %s",
+			    i + 1, sqlite3_errmsg(db->h));
+			goto out;
+		}
+	}
+	/* PRAGMA takes no bound parameters; n is our own integer. */
+	{
+		struct buf b = {0};
+		buf_printf(&b, "PRAGMA user_version=%d", n);
+		rc = db_exec(db, e, b.p, "");
+		buf_free(&b);
+		if (rc != 0)
+			goto out;
+	}
+	if (to)
+		*to = n;
+	rc = db_commit(db, e);
+out:
+	if (rc != 0)
+		db_rollback(db);
+	return rc;
+}
+
+int
+db_schema_latest(void)
+{
+	return migrate_count();
+}

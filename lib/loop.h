@@ -1,0 +1,27 @@
+/*
+ * loop - the one input loop every record filter shares: records from the
+ * files named on the command line ("-" is stdin), or from stdin when
+ * none are named, each handed to one per-record function; the record is
+ * then written to out (stdout) unless the function consumed it.
+ *
+ * fn returns 0 to pass the record on, LOOP_DROP to pass nothing, or a
+ * sysexits code: the record is still written (the stage added its Error
+ * header) and the code is remembered. A record that cannot be read is
+ * reported on stderr as "prog: source:line: reason" and skipped.
+ *
+ * Returns 0 when every record succeeded, otherwise the first non-zero
+ * code met; EX_NOINPUT for an unreadable file, EX_IOERR if out fails.
+ */
+#ifndef CERTPIPE_LOOP_H
+#define CERTPIPE_LOOP_H
+#include <stdio.h>
+#include "rec.h"
+
+#define LOOP_DROP (-1)
+
+typedef int (*loop_fn)(struct rec *r, void *ctx);
+
+int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
+    FILE *out);
+
+#endif

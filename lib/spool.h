@@ -1,0 +1,70 @@
+/*
+ * spool - the ONE module that knows queue paths and how a job is
+ * committed. States, invariants and crash recovery: doc/certpipe-spool.5.
+ *
+ * Layout under <home>/queue/:
+ *     NAME/tmp/<id>   being written (never read by anyone)
+ *     NAME/new/<id>   committed: complete, fsynced, visible
+ * Commit: open NAME/tmp/<id> O_CREAT|O_EXCL 0600 -> write -> fsync ->
+ * rename to NAME/new/<id> -> fsync NAME/new. A move between queues is a
+ * rename followed by fsync of both directories. A stage that changes a
+ * job writes the new version into the next queue BEFORE removing the old
+ * one; the job's UUID makes seeing it twice harmless.
+ *
+ * The trigger is a FIFO <home>/trigger: writers poke it, the scheduler
+ * wakes. It is only a hint: the scheduler also rescans on a timer.
+ *
+ * Ids are lower-case UUIDs (36 chars); anything else is refused, so no
+ * caller can make a path escape the spool.
+ *
+ * Contract: 0 or a sysexits code with e filled. EX_NOINPUT when a job
+ * is not there, EX_CANTCREAT when the id already exists in the target.
+ */
+#ifndef CERTPIPE_SPOOL_H
+#define CERTPIPE_SPOOL_H
+#include <stddef.h>
+#include "buf.h"
+#include "err.h"
+
+struct spool;
+
+/* NULL-terminated list of queue names. */
+const char *const *spool_queues(void);
+/* Create every queue directory and the trigger FIFO (idempotent). */
+int spool_init(const char *home, struct err *e);
+int spool_open(const char *home, struct spool **out, struct err *e);
+void spool_close(struct spool *sp);
+
+/* Fresh lower-case UUID (libuuid, random) into out[37]. */
+void spool_newid(char out[37]);
+int spool_id_ok(const char *id);
+
+int spool_put(struct spool *sp, const char *queue, const char *id,
+    const void *data, size_t len, struct err *e);
+int spool_move(struct spool *sp, const char *from, const char *to,
+    const char *id, struct err *e);
+int spool_remove(struct spool *sp, const char *queue, const char *id,
+    struct err *e);
+int spool_read(struct spool *sp, const char *queue, const char *id,
+    struct buf *out, struct err *e);
+/* Committed ids of a queue, oldest first (mtime, then name). The caller
+ * frees each id and the array. */
+int spool_list(struct spool *sp, const char *queue, char ***ids, size_t *n,
+    struct err *e);
+int spool_count(struct spool *sp, const char *queue, size_t *n,
+    struct err *e);
+/* Remove leftovers in every NAME/tmp/ (incomplete writes by definition);
+ * *removed may be NULL. Call only while holding the spool lock. */
+int spool_recover(struct spool *sp, size_t *removed, struct err *e);
+/* Exclusive lock on the queue (flock on <home>/queue/lock), held until
+ * spool_close. EX_TEMPFAIL if another process holds it. */
+int spool_lock(struct spool *sp, struct err *e);
+
+/* Poke the trigger; never fails the caller (no reader is fine). */
+void spool_trigger_pull(struct spool *sp);
+/* A readable fd for poll(2) that becomes readable when poked; drain it
+ * with spool_trigger_drain. */
+int spool_trigger_fd(struct spool *sp, int *fd, struct err *e);
+void spool_trigger_drain(int fd);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * x509 - the one wrapper around OpenSSL's X.509: names, certificates,
+ * CSRs, chains. No home-made ASN.1: everything goes through OpenSSL 3.
+ *
+ * Contract: 0 or a sysexits code with e filled (EX_DATAERR for bad
+ * input). Objects returned through out-pointers belong to the caller.
+ */
+#ifndef CERTPIPE_X509_H
+#define CERTPIPE_X509_H
+#include <time.h>
+#include <openssl/x509.h>
+#include "buf.h"
+#include "err.h"
+
+struct x509_subject {
+	const char *cn, *o, *ou, *c, *st, *l;
+};
+
+/* Key usage bits (names as RFC 5280 / OpenSSL spell them). */
+#define KU_DIGITAL_SIGNATURE	0x001
+#define KU_NON_REPUDIATION	0x002
+#define KU_KEY_ENCIPHERMENT	0x004
+#define KU_DATA_ENCIPHERMENT	0x008
+#define KU_KEY_AGREEMENT	0x010
+#define KU_KEY_CERT_SIGN	0x020
+#define KU_CRL_SIGN		0x040
+#define KU_ENCIPHER_ONLY	0x080
+#define KU_DECIPHER_ONLY	0x100
+
+/* Parse "digitalSignature,keyEncipherment" into bits; EX_DATAERR on an
+ * unknown name. */
+int x509_ku_parse(const char *list, unsigned *bits, struct err *e);
+/* Check "serverAuth,clientAuth,1.3.6.1.4.1.99999.1": known names or
+ * dotted OIDs only. */
+int x509_eku_check(const char *list, struct err *e);
+/* Accept http(s) URLs without spaces, commas or control characters. */
+int x509_url_check(const char *what, const char *url, struct err *e);
+int x509_oid_check(const char *what, const char *oid, struct err *e);
+
+/* Build and validate a subject (CN required, C two letters, sizes). */
+int x509_name_build(const struct x509_subject *s, X509_NAME **out,
+    struct err *e);
+/* Parse "O=Acme,OU=Ops,C=DE" into s (pointers into a copy kept in *store). */
+int x509_subject_parse(const char *text, struct x509_subject *s,
+    char **store, struct err *e);
+/* One-line RFC 2253 rendering of a name. */
+void x509_name_str(const X509_NAME *n, struct buf *out);
+
+struct x509_issue {
+	const X509_NAME *subject;
+	EVP_PKEY *pubkey;		/* the subject's key */
+	X509 *issuer;			/* NULL: self-signed by issuer_key */
+	EVP_PKEY *issuer_key;
+	const char *digest;		/* "sha256"/"sha384"/"sha512"; ignored
+					   for EdDSA issuers */
+	time_t not_before, not_after;	/* not_after is capped at issuer's */
+	int ca;				/* basicConstraints CA:TRUE */
+	int path_len;			/* -1: no pathLenConstraint */
+	unsigned ku;			/* KU_* bits, 0: omit */
+	const char *eku;		/* comma list or NULL */
+	const char *const *san;		/* "DNS:a", "IP:1.2.3.4", "email:", "URI:" */
+	size_t nsan;
+	const char *aia_issuer_url;	/* NULL: omit */
+	const char *ocsp_url;		/* NULL: omit */
+	const char *crl_url;		/* NULL: omit */
+	const char *policy_oid;		/* NULL: omit certificatePolicies */
+	const char *cps_url;		/* with policy_oid; NULL: none */
+};
+
+/* Build and sign a certificate with a fresh random positive serial of
+ * 127 bits of CSPRNG entropy. *capped is set to 1 when not_after was
+ * cut to the issuer's notAfter (may be NULL). */
+int x509_issue(const struct x509_issue *in, X509 **out, int *capped,
+    struct err *e);
+/* Make a CSR for key with subject, signed with digest (NULL for EdDSA). */
+int x509_csr_make(EVP_PKEY *key, const X509_NAME *subject,
+    const char *digest, X509_REQ **out, struct err *e);
+
+/* Read one certificate, PEM or DER. */
+int x509_cert_read(const void *data, size_t len, X509 **out, struct err *e);
+/* Read every PEM certificate in data (DER: exactly one). */
+int x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
+    struct err *e);
+void x509_pem(X509 *x, struct buf *out);
+void x509_der(X509 *x, struct buf *out);
+void x509_req_pem(X509_REQ *r, struct buf *out);
+/* "AB:CD:..." upper-case hex SHA-256 of the DER (as openssl prints it). */
+void x509_fingerprint(X509 *x, struct buf *out);
+/* Serial in lower-case hex without separators. */
+void x509_serial_hex(X509 *x, struct buf *out);
+time_t x509_not_before(X509 *x);
+time_t x509_not_after(X509 *x);
+/* 1 if x's public key equals the SPKI DER spki. */
+int x509_key_matches(X509 *x, const void *spki, size_t len);
+/* basicConstraints CA:TRUE and keyCertSign present: 0 or EX_DATAERR. */
+int x509_check_ca(X509 *x, struct err *e);
+/* Verify leaf up to a self-signed certificate in trusted, with untrusted
+ * as intermediates. */
+int x509_verify(X509 *leaf, STACK_OF(X509) *trusted,
+    STACK_OF(X509) *untrusted, struct err *e);
+
+#endif
