@@ -13,7 +13,10 @@
 #ifndef CERTPIPE_CA_H
 #define CERTPIPE_CA_H
 #include <stdint.h>
+#include <openssl/x509.h>
+#include "conf.h"
 #include "db.h"
+#include "keys.h"
 
 struct ca {
 	int64_t id, realm_id, parent_id;	/* parent_id 0: none */
@@ -36,6 +39,12 @@ int ca_load(struct db *db, int64_t realm, const char *name, struct ca *ca,
     struct err *e);
 int ca_load_id(struct db *db, int64_t id, struct ca *ca, struct err *e);
 void ca_free(struct ca *ca);
+/* Open an active CA for signing: its certificate and its private key
+ * (through the key store), checked to belong together. EX_NOPERM when
+ * the CA is not active or the passphrase is wrong. */
+int ca_open_signer(const struct conf *c, const struct ca *ca,
+    const struct secret *pass, X509 **cert, EVP_PKEY **key, struct err *e);
+
 /* Unexpired certificates issued by the CA that are not revoked
  * (leaves and child CAs). */
 int ca_live_certs(struct db *db, int64_t id, int64_t *n, struct err *e);

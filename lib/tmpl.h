@@ -62,6 +62,11 @@ int tmpl_load(struct db *db, int64_t realm, const char *name,
 int tmpl_load_id(struct db *db, int64_t id, struct tmpl *t, struct err *e);
 void tmpl_free(struct tmpl *t);
 
+/* Insert the default "<ca_name>-web-server" template for a new CA (the
+ * caller audits it); out may be NULL, else it receives the template. */
+int tmpl_create_default(struct db *db, int64_t realm, int64_t ca_id,
+    const char *ca_name, struct tmpl *out, struct err *e);
+
 /* The URL a certificate gets for kind "aia" | "ocsp" | "crl", or NULL
  * when omitted. ca_name names the issuing CA. malloc'd. */
 char *tmpl_url(const struct tmpl *t, const char *kind, const char *base_url,

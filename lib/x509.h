@@ -9,6 +9,7 @@
 #define CERTPIPE_X509_H
 #include <time.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "buf.h"
 #include "err.h"
 
@@ -16,16 +17,8 @@ struct x509_subject {
 	const char *cn, *o, *ou, *c, *st, *l;
 };
 
-/* Key usage bits (names as RFC 5280 / OpenSSL spell them). */
-#define KU_DIGITAL_SIGNATURE	0x001
-#define KU_NON_REPUDIATION	0x002
-#define KU_KEY_ENCIPHERMENT	0x004
-#define KU_DATA_ENCIPHERMENT	0x008
-#define KU_KEY_AGREEMENT	0x010
-#define KU_KEY_CERT_SIGN	0x020
-#define KU_CRL_SIGN		0x040
-#define KU_ENCIPHER_ONLY	0x080
-#define KU_DECIPHER_ONLY	0x100
+/* Key usage bits are OpenSSL's KU_* (openssl/x509v3.h), the same
+ * bits X509_get_key_usage() reports. */
 
 /* Parse "digitalSignature,keyEncipherment" into bits; EX_DATAERR on an
  * unknown name. */
@@ -95,8 +88,9 @@ int x509_key_matches(X509 *x, const void *spki, size_t len);
 /* basicConstraints CA:TRUE and keyCertSign present: 0 or EX_DATAERR. */
 int x509_check_ca(X509 *x, struct err *e);
 /* Verify leaf up to a self-signed certificate in trusted, with untrusted
- * as intermediates. */
+ * as intermediates. When chain is not NULL it receives the verified path
+ * (leaf first, root last; free with OSSL_STACK_OF_X509_free). */
 int x509_verify(X509 *leaf, STACK_OF(X509) *trusted,
-    STACK_OF(X509) *untrusted, struct err *e);
+    STACK_OF(X509) *untrusted, STACK_OF(X509) **chain, struct err *e);
 
 #endif

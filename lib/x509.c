@@ -1,0 +1,745 @@
+/* x509 - the one wrapper around OpenSSL's X.509 (see x509.h). */
+#include <ctype.h>
+#include <string.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include "x509.h"
+
+#define CERT_MAX_DER (64 * 1024)
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} ku_names[] = {
+	{ "digitalSignature", KU_DIGITAL_SIGNATURE },
+	{ "nonRepudiation", KU_NON_REPUDIATION },
+	{ "keyEncipherment", KU_KEY_ENCIPHERMENT },
+	{ "dataEncipherment", KU_DATA_ENCIPHERMENT },
+	{ "keyAgreement", KU_KEY_AGREEMENT },
+	{ "keyCertSign", KU_KEY_CERT_SIGN },
+	{ "cRLSign", KU_CRL_SIGN },
+	{ "encipherOnly", KU_ENCIPHER_ONLY },
+	{ "decipherOnly", KU_DECIPHER_ONLY },
+};
+
+static const char *const eku_names[] = {
+	"serverAuth", "clientAuth", "codeSigning", "emailProtection",
+	"timeStamping", "OCSPSigning", "ipsecIKE", "msCodeInd", "msCodeCom",
+	"msSGC", "msEFS", "nsSGC",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Walk a comma list; fn gets each item with blanks around it dropped.
+ * An empty item ("a,,b", "a,") is an error, not something to skip. */
+static int
+each_item(const char *list, const char *what, int (*fn)(const char *item,
+    void *ctx, struct err *e), void *ctx, struct err *e)
+{
+	struct buf b = {0};
+	char *item, *end, *comma;
+	int rc = 0;
+
+	buf_adds(&b, list);
+	for (item = b.p; item != NULL; item = comma ? comma + 1 : NULL) {
+		if ((comma = strchr(item, ',')) != NULL)
+			*comma = '\0';
+		while (*item == ' ')
+			item++;
+		end = item + strlen(item);
+		while (end > item && end[-1] == ' ')
+			*--end = '\0';
+		if (*item == '\0') {
+			rc = err_set(e, EX_DATAERR, "%s: empty item in '%s'",
+			    what, list);
+			break;
+		}
+		if ((rc = fn(item, ctx, e)) != 0)
+			break;
+	}
+	buf_free(&b);
+	return rc;
+}
+
+static int
+ku_one(const char *item, void *ctx, struct err *e)
+{
+	unsigned *bits = ctx;
+	size_t i;
+
+	for (i = 0; i < NELEM(ku_names); i++)
+		if (strcmp(item, ku_names[i].name) == 0) {
+			*bits |= ku_names[i].bit;
+			return 0;
+		}
+	return err_set(e, EX_DATAERR, "key usage: unknown '%s'", item);
+}
+
+int
+x509_ku_parse(const char *list, unsigned *bits, struct err *e)
+{
+	*bits = 0;
+	return each_item(list, "key usage", ku_one, bits, e);
+}
+
+int
+x509_oid_check(const char *what, const char *oid, struct err *e)
+{
+	ASN1_OBJECT *o;
+	const char *p;
+	int dots = 0;
+
+	for (p = oid; *p; p++) {
+		if (*p == '.') {
+			if (p == oid || p[1] == '.' || p[1] == '\0')
+				goto bad;
+			dots++;
+		} else if (!isdigit((unsigned char)*p))
+			goto bad;
+	}
+	if (dots < 1 || strlen(oid) > 128)
+		goto bad;
+	if ((o = OBJ_txt2obj(oid, 1)) == NULL)
+		goto bad;
+	ASN1_OBJECT_free(o);
+	return 0;
+bad:
+	return err_set(e, EX_DATAERR, "%s: not a dotted OID: '%s'", what, oid);
+}
+
+static int
+eku_one(const char *item, void *ctx, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(eku_names); i++)
+		if (strcmp(item, eku_names[i]) == 0)
+			return 0;
+	if (isdigit((unsigned char)item[0]))
+		return x509_oid_check("extended key usage", item, e);
+	return err_set(e, EX_DATAERR, "extended key usage: unknown '%s' "
+	    "(a name like serverAuth or a dotted OID)", item);
+}
+
+int
+x509_eku_check(const char *list, struct err *e)
+{
+	return each_item(list, "extended key usage", eku_one, NULL, e);
+}
+
+int
+x509_url_check(const char *what, const char *url, struct err *e)
+{
+	const unsigned char *p;
+	size_t n = strlen(url);
+
+	if (n > 1024 || !(strncmp(url, "http://", 7) == 0 ||
+	    strncmp(url, "https://", 8) == 0))
+		goto bad;
+	if (url[strncmp(url, "http://", 7) == 0 ? 7 : 8] == '\0')
+		goto bad;
+	/* OpenSSL's extension config syntax splits on ',' and the URL ends
+	 * up in certificates verbatim: no blanks, commas or controls. */
+	for (p = (const unsigned char *)url; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ',' || *p == '"' ||
+		    *p == '\\')
+			goto bad;
+	return 0;
+bad:
+	return err_set(e, EX_DATAERR, "%s: not an http(s) URL without blanks "
+	    "or commas: '%s'", what, url);
+}
+
+struct name_field {
+	const char *key;	/* as in "O=..." */
+	int nid;
+	size_t max;		/* RFC 5280 upper bounds */
+};
+
+static const struct name_field name_fields[] = {
+	{ "C", NID_countryName, 2 },
+	{ "ST", NID_stateOrProvinceName, 128 },
+	{ "L", NID_localityName, 128 },
+	{ "O", NID_organizationName, 64 },
+	{ "OU", NID_organizationalUnitName, 64 },
+	{ "CN", NID_commonName, 64 },
+};
+
+static int
+add_field(X509_NAME *n, const struct name_field *f, const char *v,
+    struct err *e)
+{
+	const unsigned char *p;
+	size_t len = strlen(v);
+
+	if (len == 0 || len > f->max)
+		return err_set(e, EX_DATAERR, "subject %s: must be 1..%zu "
+		    "characters", f->key, f->max);
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < ' ' || *p == 0x7f)
+			return err_set(e, EX_DATAERR, "subject %s: control "
+			    "character not allowed", f->key);
+	if (f->nid == NID_countryName && !(isupper((unsigned char)v[0]) &&
+	    isupper((unsigned char)v[1])))
+		return err_set(e, EX_DATAERR, "subject C: two upper-case "
+		    "letters (ISO 3166), not '%s'", v);
+	if (!X509_NAME_add_entry_by_NID(n, f->nid, MBSTRING_UTF8,
+	    (const unsigned char *)v, -1, -1, 0))
+		return err_ssl(e, EX_DATAERR, "subject %s: invalid", f->key);
+	return 0;
+}
+
+int
+x509_name_build(const struct x509_subject *s, X509_NAME **out, struct err *e)
+{
+	const char *vals[6] = { s->c, s->st, s->l, s->o, s->ou, s->cn };
+	X509_NAME *n = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (s->cn == NULL || *s->cn == '\0')
+		return err_set(e, EX_DATAERR, "subject: a common name (CN) "
+		    "is required");
+	n = X509_NAME_new();
+	for (i = 0; i < NELEM(name_fields); i++)
+		if (vals[i] && (rc = add_field(n, &name_fields[i], vals[i],
+		    e)) != 0) {
+			X509_NAME_free(n);
+			return rc;
+		}
+	*out = n;
+	return 0;
+}
+
+int
+x509_subject_parse(const char *text, struct x509_subject *s, char **store,
+    struct err *e)
+{
+	char *copy, *item, *save = NULL, *p, *eq;
+	const char **slot;
+	int rc = 0;
+
+	memset(s, 0, sizeof *s);
+	copy = xstrdup(text);
+	for (p = copy; (item = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		while (*item == ' ')
+			item++;
+		if ((eq = strchr(item, '=')) == NULL) {
+			rc = err_set(e, EX_DATAERR, "subject: expected KEY=VALUE, "
+			    "not '%s'", item);
+			goto out;
+		}
+		*eq = '\0';
+		if (strcmp(item, "CN") == 0) slot = &s->cn;
+		else if (strcmp(item, "O") == 0) slot = &s->o;
+		else if (strcmp(item, "OU") == 0) slot = &s->ou;
+		else if (strcmp(item, "C") == 0) slot = &s->c;
+		else if (strcmp(item, "ST") == 0) slot = &s->st;
+		else if (strcmp(item, "L") == 0) slot = &s->l;
+		else {
+			rc = err_set(e, EX_DATAERR, "subject: unknown field '%s' "
+			    "(CN, O, OU, C, ST, L)", item);
+			goto out;
+		}
+		if (*slot != NULL) {
+			rc = err_set(e, EX_DATAERR, "subject: %s given twice", item);
+			goto out;
+		}
+		*slot = eq + 1;
+	}
+	{
+		/* validate every value with the same rules as x509_name_build */
+		struct x509_subject chk = *s;
+		X509_NAME *n = NULL;
+		if (chk.cn == NULL)
+			chk.cn = "x";
+		rc = x509_name_build(&chk, &n, e);
+		X509_NAME_free(n);
+	}
+out:
+	if (rc != 0) {
+		free(copy);
+		memset(s, 0, sizeof *s);
+		copy = NULL;
+	}
+	*store = copy;
+	return rc;
+}
+
+void
+x509_name_str(const X509_NAME *n, struct buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long len;
+
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	len = BIO_get_mem_data(b, &p);
+	if (len > 0)
+		buf_add(out, p, (size_t)len);
+	BIO_free(b);
+}
+
+/* Add one extension from OpenSSL's config syntax; values were validated
+ * by the callers (names from fixed tables, URLs by x509_url_check). */
+static int
+add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct err *e)
+{
+	X509_EXTENSION *ext;
+	int ok;
+
+	ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	if (ext == NULL)
+		return err_ssl(e, EX_DATAERR, "extension %s = %s", OBJ_nid2sn(nid),
+		    value);
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (!ok)
+		return err_ssl(e, EX_SOFTWARE, "extension %s", OBJ_nid2sn(nid));
+	return 0;
+}
+
+static void
+ku_text(unsigned bits, struct buf *b)
+{
+	size_t i;
+
+	buf_adds(b, "critical");
+	for (i = 0; i < NELEM(ku_names); i++)
+		if (bits & ku_names[i].bit)
+			buf_printf(b, ",%s", ku_names[i].name);
+}
+
+static int
+add_policies(X509 *x, const char *oid, const char *cps, struct err *e)
+{
+	CERTIFICATEPOLICIES *pols = NULL;
+	POLICYINFO *pi = NULL;
+	POLICYQUALINFO *q = NULL;
+	int rc = EX_SOFTWARE;
+
+	pols = sk_POLICYINFO_new_null();
+	pi = POLICYINFO_new();
+	if (pols == NULL || pi == NULL)
+		goto ssl;
+	if ((pi->policyid = OBJ_txt2obj(oid, 1)) == NULL) {
+		rc = err_ssl(e, EX_DATAERR, "policy OID %s", oid);
+		goto out;
+	}
+	if (cps != NULL) {
+		if ((pi->qualifiers = sk_POLICYQUALINFO_new_null()) == NULL ||
+		    (q = POLICYQUALINFO_new()) == NULL ||
+		    (q->d.cpsuri = ASN1_IA5STRING_new()) == NULL ||
+		    !ASN1_STRING_set(q->d.cpsuri, cps, (int)strlen(cps)))
+			goto ssl;
+		q->pqualid = OBJ_nid2obj(NID_id_qt_cps);
+		if (!sk_POLICYQUALINFO_push(pi->qualifiers, q))
+			goto ssl;
+		q = NULL;
+	}
+	if (!sk_POLICYINFO_push(pols, pi))
+		goto ssl;
+	pi = NULL;
+	if (!X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0))
+		goto ssl;
+	rc = 0;
+	goto out;
+ssl:
+	rc = err_ssl(e, EX_SOFTWARE, "certificatePolicies");
+out:
+	POLICYQUALINFO_free(q);
+	POLICYINFO_free(pi);
+	sk_POLICYINFO_pop_free(pols, POLICYINFO_free);
+	return rc;
+}
+
+static int
+add_san(X509 *x, X509V3_CTX *ctx, const char *const *san, size_t n,
+    struct err *e)
+{
+	struct buf b = {0};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (strchr(san[i], ',') != NULL) {
+			buf_free(&b);
+			return err_set(e, EX_DATAERR, "subjectAltName: ',' not "
+			    "allowed in '%s'", san[i]);
+		}
+		buf_printf(&b, "%s%s", i ? "," : "", san[i]);
+	}
+	rc = add_ext(x, ctx, NID_subject_alt_name, b.p, e);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+rand_serial(X509 *x, struct err *e)
+{
+	unsigned char r[16];
+	BIGNUM *bn = NULL;
+	int rc = 0;
+
+	if (RAND_bytes(r, sizeof r) != 1)
+		return err_ssl(e, EX_SOFTWARE, "serial: no randomness");
+	/* 127 random bits: positive, and never a leading 0x00 octet need
+	 * beyond DER's sign rule; at least 64 bits as CA/B asks. */
+	r[0] &= 0x7f;
+	r[0] |= 0x40;
+	if ((bn = BN_bin2bn(r, sizeof r, NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+		rc = err_ssl(e, EX_SOFTWARE, "serial");
+	BN_free(bn);
+	return rc;
+}
+
+int
+x509_issue(const struct x509_issue *in, X509 **out, int *capped,
+    struct err *e)
+{
+	X509 *x = NULL;
+	X509V3_CTX ctx;
+	struct buf b = {0};
+	const EVP_MD *md = NULL;
+	time_t nb = in->not_before, na = in->not_after, issuer_na;
+	int rc;
+
+	*out = NULL;
+	if (capped)
+		*capped = 0;
+	if (in->issuer != NULL) {
+		issuer_na = x509_not_after(in->issuer);
+		if (na > issuer_na) {
+			na = issuer_na;
+			if (capped)
+				*capped = 1;
+		}
+	}
+	if (na <= nb)
+		return err_set(e, EX_DATAERR, "validity: notAfter is not after "
+		    "notBefore (issuer expires too soon?)");
+	if (EVP_PKEY_get_id(in->issuer_key) != EVP_PKEY_ED25519 &&
+	    EVP_PKEY_get_id(in->issuer_key) != EVP_PKEY_ED448) {
+		md = EVP_get_digestbyname(in->digest ? in->digest : "sha256");
+		if (md == NULL)
+			return err_set(e, EX_DATAERR, "digest: unknown '%s'",
+			    in->digest);
+	}
+	x = X509_new();
+	if (x == NULL || !X509_set_version(x, 2))
+		goto ssl;
+	if ((rc = rand_serial(x, e)) != 0)
+		goto out;
+	if (!X509_set_subject_name(x, in->subject) ||
+	    !X509_set_issuer_name(x, in->issuer ?
+	    X509_get_subject_name(in->issuer) : in->subject) ||
+	    !X509_set_pubkey(x, in->pubkey) ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)
+		goto ssl;
+
+	X509V3_set_ctx(&ctx, in->issuer ? in->issuer : x, x, NULL, NULL, 0);
+	buf_printf(&b, "critical,CA:%s", in->ca ? "TRUE" : "FALSE");
+	if (in->ca && in->path_len >= 0)
+		buf_printf(&b, ",pathlen:%d", in->path_len);
+	if ((rc = add_ext(x, &ctx, NID_basic_constraints, b.p, e)) != 0)
+		goto out;
+	if (in->ku) {
+		buf_reset(&b);
+		ku_text(in->ku, &b);
+		if ((rc = add_ext(x, &ctx, NID_key_usage, b.p, e)) != 0)
+			goto out;
+	}
+	if (in->eku && *in->eku &&
+	    (rc = add_ext(x, &ctx, NID_ext_key_usage, in->eku, e)) != 0)
+		goto out;
+	if ((rc = add_ext(x, &ctx, NID_subject_key_identifier, "hash", e)) != 0)
+		goto out;
+	if ((rc = add_ext(x, &ctx, NID_authority_key_identifier,
+	    "keyid:always", e)) != 0)
+		goto out;
+	if (in->nsan > 0 && (rc = add_san(x, &ctx, in->san, in->nsan, e)) != 0)
+		goto out;
+	if (in->aia_issuer_url || in->ocsp_url) {
+		buf_reset(&b);
+		if (in->ocsp_url)
+			buf_printf(&b, "OCSP;URI:%s", in->ocsp_url);
+		if (in->aia_issuer_url)
+			buf_printf(&b, "%scaIssuers;URI:%s", b.len ? "," : "",
+			    in->aia_issuer_url);
+		if ((rc = add_ext(x, &ctx, NID_info_access, b.p, e)) != 0)
+			goto out;
+	}
+	if (in->crl_url) {
+		buf_reset(&b);
+		buf_printf(&b, "URI:%s", in->crl_url);
+		if ((rc = add_ext(x, &ctx, NID_crl_distribution_points, b.p,
+		    e)) != 0)
+			goto out;
+	}
+	if (in->policy_oid &&
+	    (rc = add_policies(x, in->policy_oid, in->cps_url, e)) != 0)
+		goto out;
+	if (X509_sign(x, in->issuer_key, md) <= 0)
+		goto ssl;
+	*out = x;
+	x = NULL;
+	rc = 0;
+	goto out;
+ssl:
+	rc = err_ssl(e, EX_SOFTWARE, "certificate");
+out:
+	X509_free(x);
+	buf_free(&b);
+	return rc;
+}
+
+int
+x509_csr_make(EVP_PKEY *key, const X509_NAME *subject, const char *digest,
+    X509_REQ **out, struct err *e)
+{
+	X509_REQ *r = NULL;
+	const EVP_MD *md = NULL;
+
+	*out = NULL;
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 &&
+	    EVP_PKEY_get_id(key) != EVP_PKEY_ED448)
+		md = EVP_get_digestbyname(digest ? digest : "sha256");
+	if ((r = X509_REQ_new()) == NULL || !X509_REQ_set_version(r, 0) ||
+	    !X509_REQ_set_subject_name(r, subject) ||
+	    !X509_REQ_set_pubkey(r, key) || X509_REQ_sign(r, key, md) <= 0) {
+		X509_REQ_free(r);
+		return err_ssl(e, EX_SOFTWARE, "certificate request");
+	}
+	*out = r;
+	return 0;
+}
+
+static int
+looks_pem(const void *data, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+	const char *p = data;
+	size_t i;
+
+	for (i = 0; i + sizeof tag - 1 <= len; i++)
+		if (p[i] == '-' && memcmp(p + i, tag, sizeof tag - 1) == 0)
+			return 1;
+	return 0;
+}
+
+int
+x509_cert_read(const void *data, size_t len, X509 **out, struct err *e)
+{
+	const unsigned char *p = data;
+	BIO *b = NULL;
+	X509 *x = NULL;
+
+	*out = NULL;
+	if (len == 0 || len > CERT_MAX_DER * 2)
+		return err_set(e, EX_DATAERR, "certificate: empty or too large");
+	if (looks_pem(data, len)) {
+		b = BIO_new_mem_buf(data, (int)len);
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	} else {
+		x = d2i_X509(NULL, &p, (long)len);
+		if (x != NULL && p != (const unsigned char *)data + len) {
+			X509_free(x);
+			return err_set(e, EX_DATAERR, "certificate: trailing "
+			    "bytes after the DER");
+		}
+	}
+	if (x == NULL)
+		return err_ssl(e, EX_DATAERR, "certificate: not a PEM or DER "
+		    "X.509 certificate");
+	*out = x;
+	return 0;
+}
+
+int
+x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
+    struct err *e)
+{
+	STACK_OF(X509) *sk = NULL;
+	BIO *b = NULL;
+	X509 *x = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!looks_pem(data, len)) {
+		if ((rc = x509_cert_read(data, len, &x, e)) != 0)
+			return rc;
+		sk = sk_X509_new_null();
+		sk_X509_push(sk, x);
+		*out = sk;
+		return 0;
+	}
+	sk = sk_X509_new_null();
+	b = BIO_new_mem_buf(data, (int)len);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(sk, x);
+	ERR_clear_error();	/* the read that ended the loop */
+	BIO_free(b);
+	if (sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return err_set(e, EX_DATAERR, "no PEM certificate found");
+	}
+	*out = sk;
+	return 0;
+}
+
+void
+x509_pem(X509 *x, struct buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long len;
+
+	PEM_write_bio_X509(b, x);
+	len = BIO_get_mem_data(b, &p);
+	if (len > 0)
+		buf_add(out, p, (size_t)len);
+	BIO_free(b);
+}
+
+void
+x509_der(X509 *x, struct buf *out)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(x, &der);
+
+	if (len > 0)
+		buf_add(out, der, (size_t)len);
+	OPENSSL_free(der);
+}
+
+void
+x509_req_pem(X509_REQ *r, struct buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long len;
+
+	PEM_write_bio_X509_REQ(b, r);
+	len = BIO_get_mem_data(b, &p);
+	if (len > 0)
+		buf_add(out, p, (size_t)len);
+	BIO_free(b);
+}
+
+void
+x509_fingerprint(X509 *x, struct buf *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	X509_digest(x, EVP_sha256(), md, &n);
+	for (i = 0; i < n; i++)
+		buf_printf(out, "%s%02X", i ? ":" : "", md[i]);
+}
+
+void
+x509_serial_hex(X509 *x, struct buf *out)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	char *p;
+
+	if (hex) {
+		for (p = hex; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		buf_adds(out, hex);
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+static time_t
+asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+time_t
+x509_not_before(X509 *x)
+{
+	return asn1_time(X509_get0_notBefore(x));
+}
+
+time_t
+x509_not_after(X509 *x)
+{
+	return asn1_time(X509_get0_notAfter(x));
+}
+
+int
+x509_key_matches(X509 *x, const void *spki, size_t len)
+{
+	unsigned char *der = NULL;
+	int n, same;
+
+	n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+	same = n > 0 && (size_t)n == len && memcmp(der, spki, len) == 0;
+	OPENSSL_free(der);
+	return same;
+}
+
+int
+x509_check_ca(X509 *x, struct err *e)
+{
+	uint32_t ku;
+
+	if (X509_check_ca(x) != 1 ||
+	    !(X509_get_extension_flags(x) & EXFLAG_BCONS))
+		return err_set(e, EX_DATAERR, "certificate is not a CA "
+		    "certificate (basicConstraints CA:TRUE missing)");
+	ku = X509_get_key_usage(x);
+	if (!(ku & KU_KEY_CERT_SIGN) && ku != UINT32_MAX)
+		return err_set(e, EX_DATAERR, "certificate lacks keyCertSign "
+		    "in keyUsage");
+	return 0;
+}
+
+int
+x509_verify(X509 *leaf, STACK_OF(X509) *trusted, STACK_OF(X509) *untrusted,
+    STACK_OF(X509) **chain, struct err *e)
+{
+	X509_STORE *st = NULL;
+	X509_STORE_CTX *ctx = NULL;
+	int i, rc = 0;
+
+	if ((st = X509_STORE_new()) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL) {
+		rc = err_ssl(e, EX_SOFTWARE, "verify");
+		goto out;
+	}
+	for (i = 0; trusted && i < sk_X509_num(trusted); i++)
+		X509_STORE_add_cert(st, sk_X509_value(trusted, i));
+	if (!X509_STORE_CTX_init(ctx, st, leaf, untrusted)) {
+		rc = err_ssl(e, EX_SOFTWARE, "verify");
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1)
+		rc = err_set(e, EX_DATAERR, "chain does not verify: %s",
+		    X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+	else if (chain != NULL)
+		*chain = X509_STORE_CTX_get1_chain(ctx);
+	ERR_clear_error();
+out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return rc;
+}

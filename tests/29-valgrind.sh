@@ -1,0 +1,21 @@
+#!/bin/sh
+# valgrind finds no leaks or errors in the main commands.
+. "$(dirname "$0")/lib.sh"
+case $CERTPIPE_BUILD in
+*asan*) echo "1..0 # SKIP valgrind does not run sanitizer builds"; exit 0 ;;
+esac
+command -v valgrind >/dev/null || { echo "1..0 # SKIP no valgrind"; exit 0; }
+new_home
+vg() {
+	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 "$@"
+}
+t_ok "valgrind: ca create (root)" vg certpipe ca create root --cn Root
+t_ok "valgrind: ca create (intermediate)" vg certpipe ca create sub --parent root --cn Sub --alg rsa-2048
+t_ok "valgrind: ca create --csr-only" vg certpipe ca create pend --csr-only --cn Pend
+t_ok "valgrind: ca list --json" vg certpipe ca list --json
+t_ok "valgrind: ca show" vg certpipe ca show sub
+t_ok "valgrind: ca export fullchain" vg certpipe ca export sub --part fullchain
+t_exit "valgrind: a failing ca create is clean too" 65 vg certpipe ca create bad --cn X --days 0
+t_ok "valgrind: status" vg certpipe status
+t_done

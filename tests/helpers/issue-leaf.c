@@ -1,0 +1,142 @@
+/*
+ * issue-leaf - test helper: issue one end-entity certificate from a CA of
+ * an instance with the library calls `sign` uses (ca_open_signer,
+ * tmpl_load, x509_issue), for tests that need an issued certificate
+ * before the issuance pipeline exists. Not installed.
+ *
+ * usage: issue-leaf HOME REALM CA TEMPLATE CSRFILE DNSNAME [--record]
+ * The passphrase comes from the instance (passphrase_file) or
+ * $CERTPIPE_PASSPHRASE. The certificate (PEM) goes to stdout; with
+ * --record it is also stored in the certificates table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include "ca.h"
+#include "clock.h"
+#include "conf.h"
+#include "db.h"
+#include "diag.h"
+#include "fs.h"
+#include "keys.h"
+#include "realm.h"
+#include "tmpl.h"
+#include "x509.h"
+
+int
+main(int argc, char **argv)
+{
+	struct conf c = {0};
+	struct db *db = NULL;
+	struct ca ca = {0};
+	struct tmpl t = {0};
+	struct secret pass = {0};
+	struct err e = {0};
+	struct buf csr = {0}, pem = {0}, san = {0}, s = {0}, fp = {0},
+	    nb = {0}, na = {0}, subj = {0}, iss = {0}, now = {0};
+	struct x509_issue in;
+	X509 *cacert = NULL, *x = NULL;
+	EVP_PKEY *cakey = NULL, *pub = NULL;
+	X509_REQ *req = NULL;
+	BIO *b = NULL;
+	int64_t realm;
+	char *dbpath = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL;
+	const char *sans[1];
+	unsigned ku = 0;
+	int rc;
+
+	diag_init(argv[0]);
+	if (argc < 7)
+		die(EX_USAGE, "usage: issue-leaf HOME REALM CA TEMPLATE CSRFILE "
+		    "DNSNAME [--record]");
+	if ((rc = conf_load(argv[1], &c, &e)) != 0)
+		goto fail;
+	dbpath = conf_path(&c, "certpipe.db");
+	if ((rc = db_open(dbpath, DB_OPEN_EXISTING, &db, &e)) != 0 ||
+	    (rc = realm_id(db, argv[2], &realm, &e)) != 0 ||
+	    (rc = ca_load(db, realm, argv[3], &ca, &e)) != 0 ||
+	    (rc = tmpl_load(db, realm, argv[4], &t, &e)) != 0 ||
+	    (rc = secret_get(NULL, &c, &pass, &e)) != 0 ||
+	    (rc = ca_open_signer(&c, &ca, &pass, &cacert, &cakey, &e)) != 0 ||
+	    (rc = fs_read(argv[5], 65536, &csr, &e)) != 0)
+		goto fail;
+	b = BIO_new_mem_buf(csr.p, (int)csr.len);
+	if ((req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL ||
+	    (pub = X509_REQ_get_pubkey(req)) == NULL ||
+	    X509_REQ_verify(req, pub) != 1) {
+		rc = err_ssl(&e, EX_DATAERR, "%s: bad CSR", argv[5]);
+		goto fail;
+	}
+	if ((rc = x509_ku_parse(t.key_usage, &ku, &e)) != 0)
+		goto fail;
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
+		ku &= ~(unsigned)KU_KEY_ENCIPHERMENT;
+	buf_printf(&san, "DNS:%s", argv[6]);
+	sans[0] = san.p;
+	aia = tmpl_url(&t, "aia", c.base_url, ca.name);
+	ocsp = tmpl_url(&t, "ocsp", c.base_url, ca.name);
+	crl = tmpl_url(&t, "crl", c.base_url, ca.name);
+	memset(&in, 0, sizeof in);
+	in.subject = X509_REQ_get_subject_name(req);
+	in.pubkey = pub;
+	in.issuer = cacert;
+	in.issuer_key = cakey;
+	in.digest = t.digest;
+	in.not_before = clock_now() - 60;
+	in.not_after = clock_now() + (time_t)t.days * 86400;
+	in.ca = t.ca;
+	in.path_len = (int)t.path_len;
+	in.ku = ku;
+	in.eku = t.eku;
+	in.san = sans;
+	in.nsan = 1;
+	in.aia_issuer_url = aia;
+	in.ocsp_url = ocsp;
+	in.crl_url = crl;
+	in.policy_oid = t.policy ? t.policy_oid : NULL;
+	in.cps_url = t.policy ? t.cps_url : NULL;
+	if ((rc = x509_issue(&in, &x, NULL, &e)) != 0)
+		goto fail;
+	x509_pem(x, &pem);
+	fwrite(pem.p, 1, pem.len, stdout);
+	if (argc > 7 && strcmp(argv[7], "--record") == 0) {
+		x509_serial_hex(x, &s);
+		x509_fingerprint(x, &fp);
+		clock_fmt(&nb, x509_not_before(x));
+		clock_fmt(&na, x509_not_after(x));
+		clock_fmt(&now, clock_now());
+		x509_name_str(X509_get_subject_name(x), &subj);
+		x509_name_str(X509_get_issuer_name(x), &iss);
+		rc = db_exec(db, &e, "INSERT INTO certificates (realm_id, ca_id, "
+		    "template_id, serial, issuer, subject, cn, not_before, "
+		    "not_after, source, fingerprint, pem, created_at) VALUES "
+		    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'managed', ?, ?, ?)",
+		    "iiittttttttt", realm, ca.id, t.id, s.p, iss.p, subj.p,
+		    argv[6], nb.p, na.p, fp.p, pem.p, now.p);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	rc = diag_err(&e);
+out:
+	BIO_free(b);
+	X509_REQ_free(req);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(cakey);
+	X509_free(cacert);
+	X509_free(x);
+	secret_free(&pass);
+	ca_free(&ca);
+	tmpl_free(&t);
+	db_close(db);
+	conf_free(&c);
+	free(dbpath); free(aia); free(ocsp); free(crl);
+	buf_free(&csr); buf_free(&pem); buf_free(&san); buf_free(&s);
+	buf_free(&fp); buf_free(&nb); buf_free(&na); buf_free(&subj);
+	buf_free(&iss); buf_free(&now);
+	err_free(&e);
+	return rc;
+}

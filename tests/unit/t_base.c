@@ -1,0 +1,168 @@
+/* t_base - buf, num, clock, json, fs: table-driven unit tests. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "clock.h"
+#include "fs.h"
+#include "json.h"
+#include "num.h"
+#include "tap.h"
+
+static void
+test_num(void)
+{
+	static const struct {
+		const char *s;
+		uint64_t min, max;
+		int rc;
+		uint64_t want;
+	} t[] = {
+		{ "1", 1, 10, 0, 1 },
+		{ "10", 1, 10, 0, 10 },
+		{ "0", 1, 10, EX_DATAERR, 0 },
+		{ "11", 1, 10, EX_DATAERR, 0 },
+		{ "", 1, 10, EX_DATAERR, 0 },
+		{ "-1", 0, 10, EX_DATAERR, 0 },
+		{ "+1", 0, 10, EX_DATAERR, 0 },
+		{ " 1", 0, 10, EX_DATAERR, 0 },
+		{ "1 ", 0, 10, EX_DATAERR, 0 },
+		{ "10d", 0, 100, EX_DATAERR, 0 },
+		{ "99999999999999999999999", 0, UINT64_MAX, EX_DATAERR, 0 },
+		{ "18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX },
+	};
+	struct err e = {0};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		v = 0;
+		is_int(num_u64("n", t[i].s, t[i].min, t[i].max, &v, &e),
+		    t[i].rc, "num_u64('%s') status", t[i].s);
+		if (t[i].rc == 0)
+			is_int((long long)v, (long long)t[i].want,
+			    "num_u64('%s') value", t[i].s);
+	}
+	{
+		int64_t s = 0;
+		is_int(num_i64("n", "-1", -1, 16, &s, &e), 0, "num_i64 -1");
+		is_int(s, -1, "num_i64 -1 value");
+		is_int(num_i64("n", "-2", -1, 16, &s, &e), EX_DATAERR,
+		    "num_i64 -2 below range");
+		is_str(err_str(&e), "n: -2 is out of range -1..16",
+		    "range message names the value and range");
+	}
+	err_free(&e);
+}
+
+static void
+test_clock(void)
+{
+	struct buf b = {0};
+	struct err e = {0};
+	time_t t = 0;
+
+	clock_fmt(&b, 0);
+	is_str(b.p, "1970-01-01T00:00:00Z", "clock_fmt epoch");
+	buf_reset(&b);
+	is_int(clock_parse("t", "2026-11-22T10:11:12Z", &t, &e), 0,
+	    "clock_parse full");
+	clock_fmt(&b, t);
+	is_str(b.p, "2026-11-22T10:11:12Z", "clock round trip");
+	is_int(clock_parse("t", "2026-11-22", &t, &e), 0, "clock_parse date");
+	is_int(clock_parse("t", "2026-11-22T10:11", &t, &e), EX_DATAERR,
+	    "clock_parse rejects a partial time");
+	is_int(clock_parse("t", "yesterday", &t, &e), EX_DATAERR,
+	    "clock_parse rejects words");
+	buf_free(&b);
+	err_free(&e);
+}
+
+static void
+test_json(void)
+{
+	struct buf b = {0};
+	struct jw w;
+
+	jw_init(&w, &b);
+	jw_obj(&w);
+	jw_kstr(&w, "a", "x\"y\\z\n\t\001");
+	jw_kint(&w, "n", -5);
+	jw_key(&w, "l");
+	jw_arr(&w);
+	jw_bool(&w, 1);
+	jw_null(&w);
+	jw_str(&w, NULL);
+	jw_obj(&w);
+	jw_end(&w);
+	jw_end(&w);
+	jw_end(&w);
+	is_str(b.p, "{\"a\":\"x\\\"y\\\\z\\n\\t\\u0001\",\"n\":-5,"
+	    "\"l\":[true,null,null,{}]}", "json writer escapes and nests");
+	buf_free(&b);
+}
+
+static void
+test_fs(void)
+{
+	char dir[] = "/tmp/t_base.XXXXXX";
+	struct buf p = {0}, got = {0};
+	struct err e = {0};
+	struct stat st;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	buf_printf(&p, "%s/a/b/c", dir);
+	is_int(fs_mkdirs(p.p, 0700, &e), 0, "fs_mkdirs nested");
+	buf_reset(&p);
+	buf_printf(&p, "%s/a/f", dir);
+	is_int(fs_write_atomic(p.p, "one", 3, 0600, &e), 0, "write new");
+	is_int(fs_write_atomic(p.p, "two!", 4, 0640, &e), 0, "replace");
+	is_int(fs_read(p.p, 100, &got, &e), 0, "read back");
+	is_str(got.p, "two!", "contents replaced whole");
+	stat(p.p, &st);
+	is_int(st.st_mode & 0777, 0640, "mode set");
+	buf_reset(&got);
+	is_int(fs_read(p.p, 3, &got, &e), EX_DATAERR, "read cap enforced");
+	is_int(fs_unlink_secret(p.p, &e), 0, "unlink secret");
+	is_int(access(p.p, F_OK), -1, "gone");
+	buf_reset(&got);
+	is_int(fs_read(p.p, 3, &got, &e), EX_NOINPUT, "missing is EX_NOINPUT");
+	buf_reset(&p);
+	buf_printf(&p, "rm -rf %s", dir);
+	if (system(p.p) != 0)
+		ok(0, "cleanup");
+	buf_free(&p);
+	buf_free(&got);
+	err_free(&e);
+}
+
+static void
+test_buf(void)
+{
+	struct buf b = {0};
+	char *s;
+	int i;
+
+	is_str(buf_str(&b), "", "empty buf is \"\"");
+	for (i = 0; i < 1000; i++)
+		buf_printf(&b, "%d,", i);
+	is_int((long long)b.len, 3890, "buf grows");
+	err_free(NULL);
+	s = buf_steal(&b);
+	is_int((long long)b.len, 0, "steal empties");
+	free(s);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	test_num();
+	test_clock();
+	test_json();
+	test_fs();
+	test_buf();
+	return tap_done();
+}

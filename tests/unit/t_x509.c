@@ -1,0 +1,219 @@
+/* t_x509 - names, usages, URLs and certificate issuance. */
+#include <stdlib.h>
+#include <openssl/x509v3.h>
+#include "keys.h"
+#include "tap.h"
+#include "x509.h"
+
+static void
+test_ku(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		unsigned want;
+	} t[] = {
+		{ "digitalSignature", 0, KU_DIGITAL_SIGNATURE },
+		{ "keyCertSign,cRLSign", 0, KU_KEY_CERT_SIGN | KU_CRL_SIGN },
+		{ "digitalSignature, keyEncipherment", 0,
+		  KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT },
+		{ "keyCertsign", EX_DATAERR, 0 },
+		{ "digitalSignature,,cRLSign", EX_DATAERR, 0 },
+		{ "critical", EX_DATAERR, 0 },
+	};
+	struct err e = {0};
+	unsigned bits;
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		bits = 0;
+		is_int(x509_ku_parse(t[i].in, &bits, &e), t[i].rc,
+		    "ku '%s' status", t[i].in);
+		if (t[i].rc == 0)
+			is_int(bits, t[i].want, "ku '%s' bits", t[i].in);
+	}
+	err_free(&e);
+}
+
+static void
+test_checks(void)
+{
+	static const struct {
+		int kind;	/* 0 eku, 1 url, 2 oid */
+		const char *in;
+		int rc;
+	} t[] = {
+		{ 0, "serverAuth,clientAuth", 0 },
+		{ 0, "1.3.6.1.4.1.99999.1", 0 },
+		{ 0, "serverAuth,1.3.6.1.5.5.7.3.9", 0 },
+		{ 0, "webServer", EX_DATAERR },
+		{ 0, "1.3.6..1", EX_DATAERR },
+		{ 0, "serverAuth,", EX_DATAERR },
+		{ 1, "http://pki.example.com/ca.crt", 0 },
+		{ 1, "https://pki.example.com/ocsp", 0 },
+		{ 1, "ftp://pki.example.com/x", EX_DATAERR },
+		{ 1, "http://", EX_DATAERR },
+		{ 1, "http://a,b", EX_DATAERR },
+		{ 1, "http://a b", EX_DATAERR },
+		{ 1, "http://a\nb", EX_DATAERR },
+		{ 2, "1.2.3.4", 0 },
+		{ 2, "2.23.140.1.2.1", 0 },
+		{ 2, "1", EX_DATAERR },
+		{ 2, "1.2.x", EX_DATAERR },
+		{ 2, ".1.2", EX_DATAERR },
+	};
+	struct err e = {0};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		if (t[i].kind == 0)
+			rc = x509_eku_check(t[i].in, &e);
+		else if (t[i].kind == 1)
+			rc = x509_url_check("url", t[i].in, &e);
+		else
+			rc = x509_oid_check("oid", t[i].in, &e);
+		is_int(rc, t[i].rc, "check row %zu (kind %d)", i, t[i].kind);
+	}
+	err_free(&e);
+}
+
+static void
+test_subject(void)
+{
+	static const struct {
+		const char *in;
+		int rc;
+	} t[] = {
+		{ "O=Acme,C=DE", 0 },
+		{ "CN=x,O=Acme, OU=Ops,ST=Bavaria,L=Munich", 0 },
+		{ "O=Acme,C=Germany", EX_DATAERR },
+		{ "O=Acme,C=de", EX_DATAERR },
+		{ "X=1", EX_DATAERR },
+		{ "O", EX_DATAERR },
+		{ "O=a,O=b", EX_DATAERR },
+		{ "O=", EX_DATAERR },
+	};
+	struct x509_subject s;
+	struct err e = {0};
+	char *store = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		is_int(x509_subject_parse(t[i].in, &s, &store, &e), t[i].rc,
+		    "subject '%s'", t[i].in);
+		free(store);
+		store = NULL;
+	}
+	x509_subject_parse("O=Acme,C=DE", &s, &store, &e);
+	is_str(s.o, "Acme", "subject O");
+	is_str(s.c, "DE", "subject C");
+	free(store);
+	{
+		struct x509_subject none = {0};
+		X509_NAME *n = NULL;
+		is_int(x509_name_build(&none, &n, &e), EX_DATAERR,
+		    "name without CN refused");
+	}
+	err_free(&e);
+}
+
+static void
+test_issue(void)
+{
+	struct x509_subject s = { .cn = "Unit Root", .o = "Test" };
+	struct x509_issue in = {0};
+	X509_NAME *n = NULL;
+	EVP_PKEY *k = NULL, *lk = NULL;
+	X509 *root = NULL, *leaf = NULL;
+	struct err e = {0};
+	struct buf b = {0};
+	const char *san[] = { "DNS:a.example.com", "IP:192.0.2.1" };
+	int capped = 0;
+
+	keys_generate(keys_alg("ec-256"), &k, &e);
+	keys_generate(keys_alg("ed25519"), &lk, &e);
+	x509_name_build(&s, &n, &e);
+	in.subject = n;
+	in.pubkey = k;
+	in.issuer_key = k;
+	in.digest = "sha256";
+	in.not_before = 1700000000;
+	in.not_after = 1700000000 + 86400 * 10;
+	in.ca = 1;
+	in.path_len = 0;
+	in.ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN;
+	is_int(x509_issue(&in, &root, &capped, &e), 0, "self-signed root");
+	is_int(X509_check_ca(root), 1, "root is a CA");
+	is_int(X509_get_pathlen(root), 0, "path length 0");
+	is_int(x509_check_ca(root, &e), 0, "x509_check_ca accepts it");
+	x509_serial_hex(root, &b);
+	ok(b.len == 32 && b.p[0] >= '4', "serial has 127 random bits (%s)",
+	    b.p);
+	in.pubkey = lk;
+	in.issuer = root;
+	in.ca = 0;
+	in.ku = KU_DIGITAL_SIGNATURE;
+	in.eku = "serverAuth,1.3.6.1.4.1.99999.1";
+	in.san = san;
+	in.nsan = 2;
+	in.not_after = 1700000000 + 86400 * 20;
+	in.crl_url = "http://pki.test/crl/x.crl";
+	in.ocsp_url = "http://pki.test/ocsp";
+	in.policy_oid = "1.3.6.1.4.1.99999.2";
+	in.cps_url = "http://pki.test/cps";
+	is_int(x509_issue(&in, &leaf, &capped, &e), 0, "leaf");
+	is_int(capped, 1, "leaf validity capped at the issuer's");
+	is_int((long long)x509_not_after(leaf), (long long)x509_not_after(root),
+	    "capped notAfter equals the issuer's");
+	{
+		STACK_OF(X509) *tr = sk_X509_new_null(), *chain = NULL;
+		sk_X509_push(tr, root);
+		/* verify at a time inside the validity */
+		ok(x509_verify(leaf, tr, NULL, &chain, &e) != 0,
+		    "an expired-in-2023 chain does not verify today");
+		sk_X509_free(tr);
+	}
+	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
+	{
+		struct buf spki = {0};
+		keys_spki(lk, &spki, &e);
+		ok(x509_key_matches(leaf, spki.p, spki.len), "key matches");
+		ok(!x509_key_matches(root, spki.p, spki.len),
+		    "other key does not match");
+		buf_free(&spki);
+	}
+	X509_NAME_free(n);
+	X509_free(root);
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(lk);
+	buf_free(&b);
+	err_free(&e);
+}
+
+static void
+test_read(void)
+{
+	struct err e = {0};
+	X509 *x = NULL;
+	STACK_OF(X509) *sk = NULL;
+
+	is_int(x509_cert_read("garbage", 7, &x, &e), EX_DATAERR,
+	    "garbage is not a certificate");
+	is_int(x509_cert_read("", 0, &x, &e), EX_DATAERR, "empty input");
+	is_int(x509_certs_read("-----BEGIN X-----\n", 18, &sk, &e), EX_DATAERR,
+	    "PEM without certificates");
+	err_free(&e);
+}
+
+int
+main(void)
+{
+	test_ku();
+	test_checks();
+	test_subject();
+	test_issue();
+	test_read();
+	return tap_done();
+}
