@@ -44,7 +44,7 @@ LIBA     = $(O)/lib/libcertpipe.a
 
 PROGS    = $(basename $(notdir $(wildcard bin/*.c)))
 CLI_SRC  = $(wildcard bin/certpipe/*.c)
-CLI_OBJ  = $(CLI_SRC:%.c=$(O)/%.o)
+CLI_OBJ  = $(CLI_SRC:bin/certpipe/%.c=$(O)/cli/%.o)
 BINS     = $(PROGS:%=$(O)/bin/%)
 
 UNIT_SRC = $(wildcard tests/unit/t_*.c)
@@ -57,6 +57,10 @@ MAN      = $(wildcard doc/*.[1-8])
 all: $(BINS) $(UNITS) $(HELPERS)
 
 $(O)/%.o: %.c $(wildcard lib/*.h) bin/certpipe/cli.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/cli/%.o: bin/certpipe/%.c $(wildcard lib/*.h) bin/certpipe/cli.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

@@ -18,16 +18,17 @@ bad() { # bad DESCRIPTION STATUS ARGS...
 	snapshot before
 	t_exit "$d: exit $s" "$s" certpipe "$@"
 	t_oneline "$d"
+	cp "$T_TMP/err" "$T_TMP/lasterr"
 	unchanged "$d"
 }
 
 bad "unknown key type" 65 ca create x --alg rsa-1024 --cn X
-t_grep "names the bad value" "unknown key type 'rsa-1024'" "$T_TMP/err"
+t_grep "names the bad value" "unknown key type 'rsa-1024'" "$T_TMP/lasterr"
 bad "validity 0 days" 65 ca create x --days 0 --cn X
 bad "validity 99999 days" 65 ca create x --days 99999 --cn X
 bad "validity not a number" 65 ca create x --days 10d --cn X
 bad "missing CN" 65 ca create x
-t_grep "names the CN" "common name \(CN\) is required" "$T_TMP/err"
+t_grep "names the CN" "common name \(CN\) is required" "$T_TMP/lasterr"
 bad "bad country code" 65 ca create x --cn X --c Germany
 bad "bad CA name" 65 ca create "../x" --cn X
 bad "duplicate CA name" 65 ca create root --cn Again

@@ -69,14 +69,21 @@ cli_parse(struct cli *c, const char *name, int argc, const char **argv,
 	const char *a;
 	int rc;
 
+	const char **av;
+
 	free_args(c);
-	pc = poptGetContext(name, argc, argv, opts, 0);
+	/* popt prints argv[0] in the usage line: make it the full command */
+	av = xcalloc((size_t)argc + 1, sizeof *av);
+	memcpy(av, argv, sizeof *av * (size_t)argc);
+	av[0] = name;
+	pc = poptGetContext(name, argc, av, opts, 0);
 	poptSetOtherOptionHelp(pc, usage);
 	while ((rc = poptGetNextOpt(pc)) > 0)
 		;
 	if (rc < -1) {
 		diag("%s: %s: %s", name, poptBadOption(pc, 0), poptStrerror(rc));
 		poptFreeContext(pc);
+		free(av);
 		return EX_USAGE;
 	}
 	while ((a = poptGetArg(pc)) != NULL) {
@@ -84,6 +91,7 @@ cli_parse(struct cli *c, const char *name, int argc, const char **argv,
 		c->args[c->nargs++] = xstrdup(a);
 	}
 	poptFreeContext(pc);
+	free(av);
 	if (c->nargs < min || (max >= 0 && c->nargs > max)) {
 		diag("usage: %s %s", name, usage);
 		return EX_USAGE;
