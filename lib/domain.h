@@ -17,5 +17,9 @@ int domain_normalize(char *name, int wildcard, struct err *e);
 /* Is name (already normalized; may be "*.x") covered in realm? */
 int domain_covers(struct db *db, int64_t realm, const char *name,
     struct err *e);
+/* Like domain_covers; when covered, *apex (if apex is not NULL) gets the
+ * most specific enabled domain that covers name (malloc'd). */
+int domain_apex(struct db *db, int64_t realm, const char *name, char **apex,
+    struct err *e);
 
 #endif

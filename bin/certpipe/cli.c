@@ -81,7 +81,9 @@ cli_parse(struct cli *c, const char *name, int argc, const char **argv,
 	while ((rc = poptGetNextOpt(pc)) > 0)
 		;
 	if (rc < -1) {
-		diag("%s: %s: %s", name, poptBadOption(pc, 0), poptStrerror(rc));
+		/* diag already says "certpipe: " */
+		diag("%s: %s: %s", strncmp(name, "certpipe ", 9) == 0 ?
+		    name + 9 : name, poptBadOption(pc, 0), poptStrerror(rc));
 		poptFreeContext(pc);
 		free(av);
 		return EX_USAGE;
@@ -93,7 +95,7 @@ cli_parse(struct cli *c, const char *name, int argc, const char **argv,
 	poptFreeContext(pc);
 	free(av);
 	if (c->nargs < min || (max >= 0 && c->nargs > max)) {
-		diag("usage: %s %s", name, usage);
+		diag("usage: %s %s", name, usage);	/* the whole command */
 		return EX_USAGE;
 	}
 	return 0;
