@@ -20,7 +20,7 @@ diag_init(const char *argv0)
 	diag_prog = s ? s + 1 : argv0;
 }
 
-static void
+__attribute__((format(printf, 1, 0))) static void
 vdiag(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: ", diag_prog);
