@@ -1,7 +1,7 @@
 /*
  * issue-leaf - test helper: issue one end-entity certificate from a CA of
  * an instance with the library calls `sign` uses (ca_open_signer,
- * tmpl_load, x509_issue), for tests that need an issued certificate
+ * tmpl_load, issue_cert), for tests that need an issued certificate
  * before the issuance pipeline exists. Not installed.
  *
  * usage: issue-leaf HOME REALM CA TEMPLATE CSRFILE DNSNAME [--record]
@@ -19,6 +19,7 @@
 #include "db.h"
 #include "diag.h"
 #include "fs.h"
+#include "issue.h"
 #include "keys.h"
 #include "realm.h"
 #include "tmpl.h"
@@ -35,15 +36,14 @@ main(int argc, char **argv)
 	struct err e = {0};
 	struct buf csr = {0}, pem = {0}, san = {0}, s = {0}, fp = {0},
 	    nb = {0}, na = {0}, subj = {0}, iss = {0}, now = {0};
-	struct x509_issue in;
+	struct issue_req in;
 	X509 *cacert = NULL, *x = NULL;
 	EVP_PKEY *cakey = NULL, *pub = NULL;
 	X509_REQ *req = NULL;
 	BIO *b = NULL;
 	int64_t realm;
-	char *dbpath = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL;
+	char *dbpath = NULL;
 	const char *sans[1];
-	unsigned ku = 0;
 	int rc;
 
 	diag_init(argv[0]);
@@ -68,35 +68,20 @@ main(int argc, char **argv)
 		rc = err_ssl(&e, EX_DATAERR, "%s: bad CSR", argv[5]);
 		goto fail;
 	}
-	if ((rc = x509_ku_parse(t.key_usage, &ku, &e)) != 0)
-		goto fail;
-	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA)
-		ku &= ~(unsigned)KU_KEY_ENCIPHERMENT;
 	buf_printf(&san, "DNS:%s", argv[6]);
 	sans[0] = san.p;
-	aia = tmpl_url(&t, "aia", c.base_url, ca.name);
-	ocsp = tmpl_url(&t, "ocsp", c.base_url, ca.name);
-	crl = tmpl_url(&t, "crl", c.base_url, ca.name);
 	memset(&in, 0, sizeof in);
+	in.tmpl = &t;
+	in.ca_name = ca.name;
+	in.ca_cert = cacert;
+	in.ca_key = cakey;
+	in.base_url = c.base_url;
+	in.pub = pub;
 	in.subject = X509_REQ_get_subject_name(req);
-	in.pubkey = pub;
-	in.issuer = cacert;
-	in.issuer_key = cakey;
-	in.digest = t.digest;
-	in.not_before = clock_now() - 60;
-	in.not_after = clock_now() + (time_t)t.days * 86400;
-	in.ca = t.ca;
-	in.path_len = (int)t.path_len;
-	in.ku = ku;
-	in.eku = t.eku;
 	in.san = sans;
 	in.nsan = 1;
-	in.aia_issuer_url = aia;
-	in.ocsp_url = ocsp;
-	in.crl_url = crl;
-	in.policy_oid = t.policy ? t.policy_oid : NULL;
-	in.cps_url = t.policy ? t.cps_url : NULL;
-	if ((rc = x509_issue(&in, &x, NULL, &e)) != 0)
+	in.now = clock_now();
+	if ((rc = issue_cert(&in, &x, NULL, &e)) != 0)
 		goto fail;
 	x509_pem(x, &pem);
 	fwrite(pem.p, 1, pem.len, stdout);
@@ -133,7 +118,7 @@ out:
 	tmpl_free(&t);
 	db_close(db);
 	conf_free(&c);
-	free(dbpath); free(aia); free(ocsp); free(crl);
+	free(dbpath);
 	buf_free(&csr); buf_free(&pem); buf_free(&san); buf_free(&s);
 	buf_free(&fp); buf_free(&nb); buf_free(&na); buf_free(&subj);
 	buf_free(&iss); buf_free(&now);
