@@ -88,7 +88,7 @@ check: check-docs
 	$(MAKE) O=build check-one
 	$(MAKE) O=build-asan SAN=1 check-one
 
-check-docs: $(O)/bin/certpipe
+check-docs: $(BINS)
 	sh scripts/check-docs $(O)/bin
 
 bench: all
