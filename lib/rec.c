@@ -1,0 +1,607 @@
+/* rec - the job record: one reader, one writer (see rec.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <uuid/uuid.h>
+#include "rec.h"
+
+#define MAGIC "CERTPIPE-RECORD 1"
+#define END   "END-RECORD "
+
+/* Allowed header names, sorted (bsearch). Each is described in
+ * certpipe-envelope(5). */
+static const char *const names[] = {
+	"Approval", "Approved-By", "Attempt", "C", "CA", "CN", "Created",
+	"Days", "Digest", "Error", "Error-Code", "Fingerprint", "Id",
+	"Key-Alg", "Key-Bits", "L", "Not-After", "Not-Before", "O", "OU",
+	"Order", "Profile", "Realm", "Rekey", "Renewal-Of", "Requested-By",
+	"Retry-At", "Revoke-Reason", "SAN", "ST", "Serial", "Source", "Stage",
+	"Status", "Target", "Template", "Type", "Updated", "Verdict",
+	"Warning",
+};
+
+static const char *const labels[] = {
+	"CERTIFICATE", "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST",
+	"PKCS7", "X509 CRL",
+};
+
+struct hdr {
+	char *name, *value;
+};
+
+struct pem {
+	char *label;
+	unsigned char *der;
+	size_t len;
+};
+
+struct rec {
+	struct hdr *h;
+	size_t nh;
+	struct pem *p;
+	size_t np;
+	size_t pem_bytes;
+};
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int
+rec_name_ok(const char *name)
+{
+	return name && bsearch(&name, names, sizeof names / sizeof names[0],
+	    sizeof names[0], cmp) != NULL;
+}
+
+static int
+label_ok(const char *l)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
+		if (strcmp(labels[i], l) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+id_ok(const char *id)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	size_t i;
+
+	if (strlen(id) != REC_ID_LEN)
+		return 0;
+	for (i = 0; i < REC_ID_LEN; i++)
+		if (shape[i] == '-' ? id[i] != '-' :
+		    !((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int
+value_ok(const char *name, const char *v, struct err *e)
+{
+	size_t n = strlen(v), i;
+
+	if (n == 0)
+		return err_set(e, EX_DATAERR, "header '%s': empty value", name);
+	if (n > REC_MAX_VALUE)
+		return err_set(e, EX_DATAERR, "header '%s': value longer than "
+		    "%d bytes", name, REC_MAX_VALUE);
+	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t')
+		return err_set(e, EX_DATAERR, "header '%s': leading or trailing "
+		    "blank", name);
+	for (i = 0; i < n; i++)
+		if (v[i] == '\r' || v[i] == '\n')
+			return err_set(e, EX_DATAERR, "header '%s': CR or LF in "
+			    "value", name);
+	if (strcmp(name, "Id") == 0 && !id_ok(v))
+		return err_set(e, EX_DATAERR, "header 'Id': not a lower-case "
+		    "UUID");
+	return 0;
+}
+
+static struct rec *
+rec_empty(void)
+{
+	return xcalloc(1, sizeof(struct rec));
+}
+
+static void
+push(struct rec *r, const char *name, const char *value)
+{
+	r->h = xrealloc(r->h, sizeof *r->h * (r->nh + 1));
+	r->h[r->nh].name = xstrdup(name);
+	r->h[r->nh].value = xstrdup(value);
+	r->nh++;
+}
+
+struct rec *
+rec_new(void)
+{
+	struct rec *r = rec_empty();
+	char id[37];
+	uuid_t u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, id);
+	push(r, "Id", id);
+	return r;
+}
+
+void
+rec_free(struct rec *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nh; i++) {
+		free(r->h[i].name);
+		free(r->h[i].value);
+	}
+	for (i = 0; i < r->np; i++) {
+		free(r->p[i].label);
+		free(r->p[i].der);
+	}
+	free(r->h);
+	free(r->p);
+	free(r);
+}
+
+const char *
+rec_id(const struct rec *r)
+{
+	return r->nh > 0 ? r->h[0].value : "";
+}
+
+int
+rec_add(struct rec *r, const char *name, const char *value, struct err *e)
+{
+	int rc;
+
+	if (!rec_name_ok(name))
+		return err_set(e, EX_DATAERR, "header '%s' is not allowed", name);
+	if (strcmp(name, "Id") == 0)
+		return err_set(e, EX_DATAERR, "header 'Id' is set once, first");
+	if ((rc = value_ok(name, value, e)) != 0)
+		return rc;
+	if (r->nh >= REC_MAX_HEADERS)
+		return err_set(e, EX_DATAERR, "more than %d headers",
+		    REC_MAX_HEADERS);
+	push(r, name, value);
+	return 0;
+}
+
+void
+rec_del(struct rec *r, const char *name)
+{
+	size_t i, j;
+
+	if (strcmp(name, "Id") == 0)
+		return;
+	for (i = j = 0; i < r->nh; i++) {
+		if (strcmp(r->h[i].name, name) == 0) {
+			free(r->h[i].name);
+			free(r->h[i].value);
+			continue;
+		}
+		r->h[j++] = r->h[i];
+	}
+	r->nh = j;
+}
+
+int
+rec_set(struct rec *r, const char *name, const char *value, struct err *e)
+{
+	int rc;
+
+	if (!rec_name_ok(name) || strcmp(name, "Id") == 0)
+		return err_set(e, EX_DATAERR, "header '%s' cannot be set", name);
+	if ((rc = value_ok(name, value, e)) != 0)
+		return rc;
+	rec_del(r, name);
+	return rec_add(r, name, value, e);
+}
+
+const char *
+rec_get_n(const struct rec *r, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < r->nh; i++)
+		if (strcmp(r->h[i].name, name) == 0 && n-- == 0)
+			return r->h[i].value;
+	return NULL;
+}
+
+const char *
+rec_get(const struct rec *r, const char *name)
+{
+	return rec_get_n(r, name, 0);
+}
+
+size_t
+rec_count(const struct rec *r, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nh; i++)
+		if (strcmp(r->h[i].name, name) == 0)
+			n++;
+	return n;
+}
+
+size_t
+rec_nheaders(const struct rec *r)
+{
+	return r->nh;
+}
+
+void
+rec_header(const struct rec *r, size_t i, const char **name,
+    const char **value)
+{
+	*name = r->h[i].name;
+	*value = r->h[i].value;
+}
+
+int
+rec_add_pem(struct rec *r, const char *label, const void *der, size_t len,
+    struct err *e)
+{
+	if (!label_ok(label))
+		return err_set(e, EX_DATAERR, "PEM label '%s' is not allowed",
+		    label);
+	if (len == 0)
+		return err_set(e, EX_DATAERR, "PEM '%s': empty", label);
+	if (r->pem_bytes + len > REC_MAX_PEM)
+		return err_set(e, EX_DATAERR, "PEM blocks larger than %d bytes",
+		    REC_MAX_PEM);
+	r->p = xrealloc(r->p, sizeof *r->p * (r->np + 1));
+	r->p[r->np].label = xstrdup(label);
+	r->p[r->np].der = xmalloc(len);
+	memcpy(r->p[r->np].der, der, len);
+	r->p[r->np].len = len;
+	r->np++;
+	r->pem_bytes += len;
+	return 0;
+}
+
+size_t
+rec_npem(const struct rec *r)
+{
+	return r->np;
+}
+
+void
+rec_pem(const struct rec *r, size_t i, const char **label,
+    const unsigned char **der, size_t *len)
+{
+	*label = r->p[i].label;
+	*der = r->p[i].der;
+	*len = r->p[i].len;
+}
+
+int
+rec_find_pem(const struct rec *r, const char *label,
+    const unsigned char **der, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < r->np; i++)
+		if (strcmp(r->p[i].label, label) == 0) {
+			*der = r->p[i].der;
+			*len = r->p[i].len;
+			return 1;
+		}
+	return 0;
+}
+
+void
+rec_write(const struct rec *r, struct buf *out)
+{
+	unsigned char line[80];
+	size_t i, off, n;
+	int k;
+
+	buf_adds(out, MAGIC "\n");
+	for (i = 0; i < r->nh; i++)
+		buf_printf(out, "%s: %s\n", r->h[i].name, r->h[i].value);
+	buf_addc(out, '\n');
+	for (i = 0; i < r->np; i++) {
+		buf_printf(out, "-----BEGIN %s-----\n", r->p[i].label);
+		/* 48 bytes -> 64 base64 characters a line, as PEM does */
+		for (off = 0; off < r->p[i].len; off += n) {
+			n = r->p[i].len - off > 48 ? 48 : r->p[i].len - off;
+			k = EVP_EncodeBlock(line, r->p[i].der + off, (int)n);
+			buf_add(out, line, (size_t)k);
+			buf_addc(out, '\n');
+		}
+		buf_printf(out, "-----END %s-----\n", r->p[i].label);
+	}
+	buf_printf(out, END "%s\n", rec_id(r));
+}
+
+int
+rec_fwrite(const struct rec *r, FILE *f, struct err *e)
+{
+	struct buf b = {0};
+	int rc = 0;
+
+	rec_write(r, &b);
+	if (fwrite(b.p, 1, b.len, f) != b.len)
+		rc = err_set(e, EX_IOERR, "write: output failed");
+	buf_free(&b);
+	return rc;
+}
+
+struct rec_reader {
+	FILE *f;
+	char *source;
+	unsigned long lineno;
+	int have_magic;		/* the next record's first line was read */
+	struct buf line;
+};
+
+struct rec_reader *
+rec_reader_new(FILE *f, const char *source)
+{
+	struct rec_reader *rd = xcalloc(1, sizeof *rd);
+
+	rd->f = f;
+	rd->source = xstrdup(source);
+	return rd;
+}
+
+void
+rec_reader_free(struct rec_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	buf_free(&rd->line);
+	free(rd->source);
+	free(rd);
+}
+
+/* One line into rd->line without its '\n': 1 a line, 0 end of input,
+ * -1 a bad line (why set; the rest of the line was consumed). A last
+ * line without '\n' is bad: the writer was cut off. */
+static int
+next_line(struct rec_reader *rd, const char **why)
+{
+	int c, bad = 0;
+
+	buf_reset(&rd->line);
+	while ((c = getc(rd->f)) != EOF && c != '\n') {
+		if (bad)
+			continue;
+		if (c == '\0' || c == '\r') {
+			*why = c ? "CR in record" : "NUL byte in record";
+			bad = 1;
+		} else if (rd->line.len >= REC_MAX_LINE) {
+			*why = "line too long";
+			bad = 1;
+		} else
+			buf_addc(&rd->line, (char)c);
+	}
+	if (c == EOF && rd->line.len == 0 && !bad)
+		return 0;
+	rd->lineno++;
+	if (c == EOF && !bad) {
+		*why = "truncated record (no newline at the end)";
+		return -1;
+	}
+	return bad ? -1 : 1;
+}
+
+static int
+fail(struct rec_reader *rd, struct err *e, const char *why)
+{
+	return err_set(e, EX_DATAERR, "%s:%lu: %s", rd->source, rd->lineno, why);
+}
+
+/* After a bad record: skip to the next record's first line. */
+static void
+resync(struct rec_reader *rd)
+{
+	const char *why;
+	int n;
+
+	while ((n = next_line(rd, &why)) != 0)
+		if (n > 0 && strcmp(rd->line.p, MAGIC) == 0) {
+			rd->have_magic = 1;
+			return;
+		}
+}
+
+static int
+read_pem(struct rec_reader *rd, struct rec *r, const char *label,
+    struct err *e)
+{
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	struct buf der = {0}, end = {0};
+	unsigned char out[80];
+	const char *why = NULL;
+	int n, rc, outl;
+
+	buf_printf(&end, "-----END %s-----", label);
+	EVP_DecodeInit(ctx);
+	for (;;) {
+		if ((n = next_line(rd, &why)) <= 0) {
+			rc = fail(rd, e, n == 0 ? "truncated record (PEM block "
+			    "not ended)" : why);
+			goto out;
+		}
+		if (strcmp(rd->line.p, end.p) == 0)
+			break;
+		if (rd->line.len == 0 || rd->line.len > 76 ||
+		    strspn(rd->line.p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		    "opqrstuvwxyz0123456789+/=") != rd->line.len ||
+		    EVP_DecodeUpdate(ctx, out, &outl, (unsigned char *)rd->line.p,
+		    (int)rd->line.len) < 0) {
+			rc = fail(rd, e, "bad base64 in PEM block");
+			goto out;
+		}
+		buf_add(&der, out, (size_t)outl);
+		if (der.len > REC_MAX_PEM) {
+			rc = fail(rd, e, "PEM block too large");
+			goto out;
+		}
+	}
+	if (EVP_DecodeFinal(ctx, out, &outl) < 0) {
+		rc = fail(rd, e, "bad base64 in PEM block");
+		goto out;
+	}
+	buf_add(&der, out, (size_t)outl);
+	if ((rc = rec_add_pem(r, label, der.p, der.len, e)) != 0)
+		err_prefix(e, "%s:%lu", rd->source, rd->lineno);
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	buf_free(&der);
+	buf_free(&end);
+	return rc;
+}
+
+static int
+read_header(struct rec_reader *rd, struct rec *r, struct err *e)
+{
+	char *line = rd->line.p, *colon = strchr(line, ':');
+	int rc;
+
+	if (colon == NULL || colon[1] != ' ' || colon == line)
+		return fail(rd, e, "expected 'Name: value'");
+	*colon = '\0';
+	if (!rec_name_ok(line)) {
+		struct buf m = {0};
+		buf_printf(&m, "header '%.64s' is not allowed", line);
+		rc = fail(rd, e, m.p);
+		buf_free(&m);
+		return rc;
+	}
+	if (r->nh == 0) {
+		if (strcmp(line, "Id") != 0)
+			return fail(rd, e, "the first header must be Id");
+		if ((rc = value_ok("Id", colon + 2, e)) != 0)
+			return err_prefix(e, "%s:%lu", rd->source, rd->lineno);
+		push(r, "Id", colon + 2);
+		return 0;
+	}
+	if ((rc = rec_add(r, line, colon + 2, e)) != 0)
+		err_prefix(e, "%s:%lu", rd->source, rd->lineno);
+	return rc;
+}
+
+int
+rec_read(struct rec_reader *rd, struct rec **out, struct err *e)
+{
+	struct rec *r = NULL;
+	const char *why = NULL;
+	char label[64];
+	size_t n;
+	int got, rc;
+
+	*out = NULL;
+	if (!rd->have_magic) {
+		do {
+			if ((got = next_line(rd, &why)) == 0)
+				return 0;
+		} while (got > 0 && rd->line.len == 0);
+		if (got < 0 || strcmp(rd->line.p, MAGIC) != 0) {
+			rc = fail(rd, e, got < 0 ? why : "expected '" MAGIC "'");
+			goto bad;
+		}
+	}
+	rd->have_magic = 0;
+	r = rec_empty();
+	for (;;) {		/* headers, up to a blank line */
+		if ((got = next_line(rd, &why)) <= 0) {
+			rc = fail(rd, e, got == 0 ? "truncated record" : why);
+			goto bad;
+		}
+		if (rd->line.len == 0)
+			break;
+		if ((rc = read_header(rd, r, e)) != 0)
+			goto bad;
+	}
+	if (r->nh == 0) {
+		rc = fail(rd, e, "record without an Id");
+		goto bad;
+	}
+	for (;;) {		/* PEM blocks, up to the end line */
+		if ((got = next_line(rd, &why)) <= 0) {
+			rc = fail(rd, e, got == 0 ? "truncated record" : why);
+			goto bad;
+		}
+		if (rd->line.len == 0)
+			continue;
+		if (strncmp(rd->line.p, END, sizeof END - 1) == 0) {
+			if (strcmp(rd->line.p + sizeof END - 1, rec_id(r)) != 0) {
+				rc = fail(rd, e, "END-RECORD does not name this "
+				    "record's Id");
+				goto bad;
+			}
+			break;
+		}
+		n = rd->line.len;
+		if (n > 16 && n - 16 < sizeof label &&
+		    strncmp(rd->line.p, "-----BEGIN ", 11) == 0 &&
+		    strcmp(rd->line.p + n - 5, "-----") == 0) {
+			memcpy(label, rd->line.p + 11, n - 16);
+			label[n - 16] = '\0';
+			if (!label_ok(label)) {
+				rc = fail(rd, e, "PEM label not allowed");
+				goto bad;
+			}
+			if ((rc = read_pem(rd, r, label, e)) != 0)
+				goto bad;
+			continue;
+		}
+		rc = fail(rd, e, "expected a PEM block or END-RECORD");
+		goto bad;
+	}
+	*out = r;
+	return 1;
+bad:
+	rec_free(r);
+	resync(rd);
+	return rc;
+}
+
+int
+rec_parse(const void *data, size_t len, struct rec **out, struct err *e)
+{
+	struct rec_reader *rd = NULL;
+	struct rec *extra = NULL;
+	FILE *f;
+	int rc;
+
+	*out = NULL;
+	if (len == 0)
+		return err_set(e, EX_DATAERR, "record: empty input");
+	if ((f = fmemopen((void *)data, len, "r")) == NULL)
+		return err_set(e, EX_OSERR, "record: fmemopen failed");
+	rd = rec_reader_new(f, "record");
+	rc = rec_read(rd, out, e);
+	if (rc == 0)
+		rc = err_set(e, EX_DATAERR, "record: no record in input");
+	else if (rc == 1) {
+		rc = rec_read(rd, &extra, e);
+		if (rc != 0) {
+			rec_free(extra);
+			rec_free(*out);
+			*out = NULL;
+			if (rc == 1)
+				rc = err_set(e, EX_DATAERR, "record: more than one "
+				    "record in input");
+		}
+	}
+	rec_reader_free(rd);
+	fclose(f);
+	return rc;
+}
