@@ -18,4 +18,8 @@ t_ok "valgrind: ca show" vg certpipe ca show sub
 t_ok "valgrind: ca export fullchain" vg certpipe ca export sub --part fullchain
 t_exit "valgrind: a failing ca create is clean too" 65 vg certpipe ca create bad --cn X --days 0
 t_ok "valgrind: status" vg certpipe status
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+	-subj /CN=a.example.com -addext "subjectAltName=DNS:b.example.com" -out "$T_TMP/a.csr" 2>/dev/null
+t_ok "valgrind: parse-csr" sh -c 'cat "$0" "$0" | valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 parse-csr > /dev/null' "$T_TMP/a.csr"
+t_exit "valgrind: parse-csr refusing garbage" 65 sh -c 'echo junk | valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 parse-csr > /dev/null' 
 t_done

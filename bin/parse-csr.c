@@ -1,0 +1,277 @@
+/*
+ * parse-csr - turn certificate requests into job records.
+ *
+ * Input: PKCS#10 requests (PEM, several may follow each other, or one
+ * DER) from the files named or stdin, or job records that carry a
+ * request in a CERTIFICATE REQUEST block. Output: one record per
+ * request with what may be trusted: the key type and the requested names
+ * and subject, after the request's own signature proved possession of
+ * the key. Everything else the request asked for becomes a Warning.
+ *
+ * Trust: the first program to touch hostile input. It holds no keys,
+ * opens no database and writes nothing but stdout. It must never pass
+ * on a name it did not read from a request whose signature verified.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <popt.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include "csr.h"
+#include "diag.h"
+#include "fs.h"
+#include "rec.h"
+
+#define INPUT_MAX (4 * 1024 * 1024)	/* one file or stdin */
+
+/* Fill r from c: subject fields, SANs, key, warnings, the request. */
+static int
+describe(struct rec *r, const struct csr *c, struct err *e)
+{
+	const struct { const char *name, *value; } f[] = {
+		{ "CN", c->cn }, { "O", c->o }, { "OU", c->ou }, { "C", c->c },
+		{ "ST", c->st }, { "L", c->l },
+	};
+	unsigned char *der = NULL;
+	struct buf bits = {0};
+	size_t i;
+	int rc = 0, len;
+
+	for (i = 0; i < sizeof f / sizeof f[0] && rc == 0; i++) {
+		rec_del(r, f[i].name);
+		if (f[i].value)
+			rc = rec_add(r, f[i].name, f[i].value, e);
+	}
+	rec_del(r, "SAN");
+	for (i = 0; i < c->nsan && rc == 0; i++)
+		rc = rec_add(r, "SAN", c->san[i], e);
+	buf_printf(&bits, "%d", EVP_PKEY_get_bits(c->pub));
+	if (rc == 0 && (rc = rec_set(r, "Key-Alg", c->alg->name, e)) == 0)
+		rc = rec_set(r, "Key-Bits", bits.p, e);
+	for (i = 0; i < c->nwarn && rc == 0; i++)
+		rc = rec_add(r, "Warning", c->warn[i], e);
+	if (rc == 0 && rec_npem(r) == 0) {
+		if ((len = i2d_X509_REQ(c->req, &der)) <= 0)
+			rc = err_set(e, EX_SOFTWARE, "CSR: cannot encode");
+		else
+			rc = rec_add_pem(r, "CERTIFICATE REQUEST", der,
+			    (size_t)len, e);
+	}
+	if (rc == 0)
+		rc = rec_set(r, "Stage", "parse-csr", e);
+	OPENSSL_free(der);
+	buf_free(&bits);
+	return rc;
+}
+
+/* Keep the original request in a failed record when its bytes can be
+ * carried at all (a PEM request block that decodes, or DER), so the
+ * failed job holds what was asked for. */
+static void
+keep_original(struct rec *r, const void *data, size_t len)
+{
+	struct err e = {0};
+	char *name = NULL, *hdr = NULL;
+	unsigned char *der = NULL;
+	long dlen = 0;
+	BIO *b;
+
+	if (rec_npem(r) > 0 || len == 0)
+		return;
+	if (len > 10 && memcmp(data, "-----BEGIN", 10) == 0) {
+		b = BIO_new_mem_buf(data, (int)len);
+		if (PEM_read_bio(b, &name, &hdr, &der, &dlen) == 1 &&
+		    dlen > 0 && (strcmp(name, "CERTIFICATE REQUEST") == 0 ||
+		    strcmp(name, "NEW CERTIFICATE REQUEST") == 0))
+			rec_add_pem(r, "CERTIFICATE REQUEST", der, (size_t)dlen,
+			    &e);
+		BIO_free(b);
+		OPENSSL_free(name);
+		OPENSSL_free(hdr);
+		OPENSSL_free(der);
+		ERR_clear_error();
+	} else if (((const unsigned char *)data)[0] == 0x30)	/* DER SEQUENCE */
+		rec_add_pem(r, "CERTIFICATE REQUEST", data, len, &e);
+	err_free(&e);
+}
+
+/* One request (PEM block or DER) into a record on stdout. A request
+ * that fails is written as a record with Status failed and its Error,
+ * so the stage after (or the scheduler) keeps the reason. */
+static int
+one(struct rec *r, const void *data, size_t len, const char *source)
+{
+	struct csr c;
+	struct err e = {0};
+	int rc;
+
+	if ((rc = csr_parse(data, len, &c, &e)) == 0) {
+		rc = describe(r, &c, &e);
+		csr_free(&c);
+	}
+	if (rc != 0) {
+		struct err e2 = {0};
+		diag("%s: %s", source, err_str(&e));
+		rec_set(r, "Status", "failed", &e2);
+		rec_set(r, "Error", err_str(&e), &e2);
+		rec_set(r, "Stage", "parse-csr", &e2);
+		keep_original(r, data, len);
+		err_free(&e2);
+	}
+	if (rec_fwrite(r, stdout, &e) != 0) {
+		diag("%s", err_str(&e));
+		rc = EX_IOERR;
+	}
+	err_free(&e);
+	return rc;
+}
+
+/* A new record for a raw request, naming where it came from. */
+static struct rec *
+fresh(const char *source)
+{
+	struct rec *r = rec_new();
+	struct err e = {0};
+	struct buf s = {0};
+
+	buf_printf(&s, "%s", source);
+	rec_add(r, "Type", "csr", &e);
+	if (rec_add(r, "Source", s.p, &e) != 0)	/* odd file names */
+		rec_add(r, "Source", "file", &e);
+	buf_free(&s);
+	err_free(&e);
+	return r;
+}
+
+/* Records in: each must carry its request in a PEM block. */
+static int
+records(const char *data, size_t len, const char *source)
+{
+	struct rec_reader *rd;
+	struct rec *r = NULL;
+	struct err e = {0};
+	const unsigned char *der;
+	size_t dlen;
+	FILE *f;
+	int got, rc, first = 0;
+
+	if ((f = fmemopen((void *)data, len, "r")) == NULL)
+		return EX_OSERR;
+	rd = rec_reader_new(f, source);
+	while ((got = rec_read(rd, &r, &e)) != 0) {
+		if (got != 1) {
+			diag("%s", err_str(&e));
+			rc = got;
+		} else if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der,
+		    &dlen)) {
+			diag("%s: record %s carries no CERTIFICATE REQUEST",
+			    source, rec_id(r));
+			rc = EX_DATAERR;
+		} else
+			rc = one(r, der, dlen, source);
+		if (rc != 0 && first == 0)
+			first = rc;
+		rec_free(r);
+		r = NULL;
+	}
+	rec_reader_free(rd);
+	fclose(f);
+	err_free(&e);
+	return first;
+}
+
+/* The first "-----BEGIN " in [p, end), or NULL. */
+static const char *
+find_begin(const char *p, const char *end)
+{
+	static const char tag[] = "-----BEGIN ";
+
+	for (; end - p >= (long)(sizeof tag - 1); p++)
+		if (*p == '-' && memcmp(p, tag, sizeof tag - 1) == 0)
+			return p;
+	return NULL;
+}
+
+/* Raw input: one DER request, or PEM requests one after another. */
+static int
+requests(const char *data, size_t len, const char *source)
+{
+	const char *p = data, *end = data + len, *next, *stop;
+	struct rec *r;
+	int rc, first = 0;
+
+	if (len >= 17 && memcmp(data, "CERTPIPE-RECORD 1", 17) == 0)
+		return records(data, len, source);
+	if (find_begin(data, end) == NULL) {
+		r = fresh(source);
+		rc = one(r, data, len, source);
+		rec_free(r);
+		return rc;
+	}
+	while ((next = find_begin(p, end)) != NULL) {
+		/* this block ends where the next one begins */
+		if ((stop = find_begin(next + 1, end)) == NULL)
+			stop = end;
+		r = fresh(source);
+		rc = one(r, next, (size_t)(stop - next), source);
+		rec_free(r);
+		if (rc != 0 && first == 0)
+			first = rc;
+		p = stop;
+	}
+	return first;
+}
+
+static int
+input(const char *name)
+{
+	struct buf b = {0};
+	struct err e = {0};
+	int rc;
+
+	if (strcmp(name, "-") == 0)
+		rc = fs_read_fd(0, INPUT_MAX, &b, &e);
+	else
+		rc = fs_read(name, INPUT_MAX, &b, &e);
+	if (rc != 0) {
+		diag("%s: %s", name, err_str(&e));
+		err_free(&e);
+		buf_free(&b);
+		return rc;
+	}
+	rc = requests(buf_str(&b), b.len, strcmp(name, "-") ? name : "stdin");
+	buf_free(&b);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct poptOption table[] = { POPT_AUTOHELP POPT_TABLEEND };
+	const char **files;
+	poptContext pc;
+	int rc, i, first = 0;
+
+	diag_init(argv[0]);
+	pc = poptGetContext("parse-csr", argc, (const char **)argv, table, 0);
+	poptSetOtherOptionHelp(pc, "[FILE...]");
+	if ((rc = poptGetNextOpt(pc)) < -1) {
+		diag("%s: %s", poptBadOption(pc, 0), poptStrerror(rc));
+		poptFreeContext(pc);
+		return EX_USAGE;
+	}
+	files = poptGetArgs(pc);
+	if (files == NULL)
+		first = input("-");
+	for (i = 0; files && files[i]; i++)
+		if ((rc = input(files[i])) != 0 && first == 0)
+			first = rc;
+	if (fflush(stdout) != 0) {
+		diag("stdout: %s", strerror(errno));
+		first = EX_IOERR;
+	}
+	poptFreeContext(pc);
+	return first;
+}
