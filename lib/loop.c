@@ -1,6 +1,8 @@
 /* loop - the one input loop of the record filters (see loop.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include "diag.h"
 #include "loop.h"
 
@@ -41,7 +43,7 @@ int
 loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
     FILE *out)
 {
-	int i, first = 0;
+	int i, fd, first = 0;
 	FILE *f;
 
 	if (nfiles == 0)
@@ -51,8 +53,11 @@ loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
 			one_stream(stdin, "stdin", fn, ctx, out, &first);
 			continue;
 		}
-		if ((f = fopen(files[i], "r")) == NULL) {
+		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (f = fdopen(fd, "r")) == NULL) {
 			diag("%s: %s", files[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			if (first == 0)
 				first = EX_NOINPUT;
 			continue;

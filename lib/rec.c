@@ -1,4 +1,5 @@
 /* rec - the job record: one reader, one writer (see rec.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -346,6 +347,7 @@ struct rec_reader {
 	char *source;
 	unsigned long lineno;
 	int have_magic;		/* the next record's first line was read */
+	int ioerr;		/* errno of a read error, reported once */
 	struct buf line;
 };
 
@@ -356,6 +358,9 @@ rec_reader_new(FILE *f, const char *source)
 
 	rd->f = f;
 	rd->source = xstrdup(source);
+	/* line.p is never NULL: the readers compare it as a string */
+	buf_addc(&rd->line, '\0');
+	buf_reset(&rd->line);
 	return rd;
 }
 
@@ -371,13 +376,17 @@ rec_reader_free(struct rec_reader *rd)
 
 /* One line into rd->line without its '\n': 1 a line, 0 end of input,
  * -1 a bad line (why set; the rest of the line was consumed). A last
- * line without '\n' is bad: the writer was cut off. */
+ * line without '\n' is bad: the writer was cut off. At most
+ * REC_MAX_LINE bytes are kept, so a hostile stream cannot make the
+ * reader grow. A read error is a bad line once, then the end. */
 static int
 next_line(struct rec_reader *rd, const char **why)
 {
 	int c, bad = 0;
 
 	buf_reset(&rd->line);
+	if (rd->ioerr)
+		return 0;
 	while ((c = getc(rd->f)) != EOF && c != '\n') {
 		if (bad)
 			continue;
@@ -389,6 +398,11 @@ next_line(struct rec_reader *rd, const char **why)
 			bad = 1;
 		} else
 			buf_addc(&rd->line, (char)c);
+	}
+	if (c == EOF && ferror(rd->f)) {
+		rd->ioerr = errno ? errno : EIO;
+		*why = strerror(rd->ioerr);
+		return -1;
 	}
 	if (c == EOF && rd->line.len == 0 && !bad)
 		return 0;
@@ -403,7 +417,24 @@ next_line(struct rec_reader *rd, const char **why)
 static int
 fail(struct rec_reader *rd, struct err *e, const char *why)
 {
+	if (rd->ioerr)
+		return err_set(e, EX_IOERR, "%s: read: %s", rd->source, why);
 	return err_set(e, EX_DATAERR, "%s:%lu: %s", rd->source, rd->lineno, why);
+}
+
+/*
+ * A record's first line inside another record: that one was cut off.
+ * Report it, and keep the line so the next record is still read
+ * (resyncing past it would lose a good record behind a truncated one).
+ */
+static int
+cut_off(struct rec_reader *rd, struct err *e)
+{
+	if (strcmp(rd->line.p, MAGIC) != 0)
+		return 0;
+	rd->have_magic = 1;
+	return fail(rd, e, "truncated record (a new record starts before "
+	    "END-RECORD)");
 }
 
 /* After a bad record: skip to the next record's first line. */
@@ -426,9 +457,12 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 {
 	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
 	struct buf der = {0}, end = {0};
-	unsigned char out[80];
+	/* EVP_DecodeUpdate may decode the up to 63 characters it holds and
+	 * the 76 of this line: at most 104 bytes */
+	unsigned char out[128];
 	const char *why = NULL;
-	int n, rc, outl;
+	size_t k;
+	int n, rc, outl, padded = 0;
 
 	buf_printf(&end, "-----END %s-----", label);
 	EVP_DecodeInit(ctx);
@@ -438,8 +472,18 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 			    "not ended)" : why);
 			goto out;
 		}
+		if ((rc = cut_off(rd, e)) != 0)
+			goto out;
 		if (strcmp(rd->line.p, end.p) == 0)
 			break;
+		/* '=' only at the end of the last line: OpenSSL forgets
+		 * the padding between calls and would decode "QQ==QQ==" */
+		k = strcspn(rd->line.p, "=");
+		if (padded || strspn(rd->line.p + k, "=") != rd->line.len - k) {
+			rc = fail(rd, e, "bad base64 in PEM block");
+			goto out;
+		}
+		padded = k < rd->line.len;
 		if (rd->line.len == 0 || rd->line.len > 76 ||
 		    strspn(rd->line.p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
 		    "opqrstuvwxyz0123456789+/=") != rd->line.len ||
@@ -477,6 +521,10 @@ read_header(struct rec_reader *rd, struct rec *r, struct err *e)
 	if (colon == NULL || colon[1] != ' ' || colon == line)
 		return fail(rd, e, "expected 'Name: value'");
 	*colon = '\0';
+	/* never echo control characters from hostile input */
+	if (strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-") != (size_t)(colon - line))
+		return fail(rd, e, "malformed header name");
 	if (!rec_name_ok(line)) {
 		struct buf m = {0};
 		buf_printf(&m, "header '%.64s' is not allowed", line);
@@ -526,7 +574,8 @@ rec_read(struct rec_reader *rd, struct rec **out, struct err *e)
 		}
 		if (rd->line.len == 0)
 			break;
-		if ((rc = read_header(rd, r, e)) != 0)
+		if ((rc = cut_off(rd, e)) != 0 ||
+		    (rc = read_header(rd, r, e)) != 0)
 			goto bad;
 	}
 	if (r->nh == 0) {
@@ -540,6 +589,8 @@ rec_read(struct rec_reader *rd, struct rec **out, struct err *e)
 		}
 		if (rd->line.len == 0)
 			continue;
+		if ((rc = cut_off(rd, e)) != 0)
+			goto bad;
 		if (strncmp(rd->line.p, END, sizeof END - 1) == 0) {
 			if (strcmp(rd->line.p + sizeof END - 1, rec_id(r)) != 0) {
 				rc = fail(rd, e, "END-RECORD does not name this "
@@ -569,7 +620,8 @@ rec_read(struct rec_reader *rd, struct rec **out, struct err *e)
 	return 1;
 bad:
 	rec_free(r);
-	resync(rd);
+	if (!rd->have_magic)
+		resync(rd);
 	return rc;
 }
 

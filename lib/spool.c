@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -10,6 +11,12 @@
 #include <uuid/uuid.h>
 #include "fs.h"
 #include "spool.h"
+
+/*
+ * Larger than any record rec.c accepts (512 headers of 4 KiB plus
+ * 256 KiB of PEM as base64), smaller than anything that hurts.
+ */
+#define SPOOL_MAX_FILE (8 * 1024 * 1024)
 
 static const char *const queues[] = {
 	"incoming", "policy", "held", "sign", "submit", "dcv", "deploy",
@@ -98,6 +105,7 @@ spool_init(const char *home, struct err *e)
 	const char *const *q;
 	char *p = NULL;
 	struct buf b = {0};
+	struct stat st;
 	int rc = 0, fd;
 
 	for (q = queues; *q && rc == 0; q++) {
@@ -113,9 +121,15 @@ spool_init(const char *home, struct err *e)
 	if (rc)
 		return rc;
 	buf_printf(&b, "%s/trigger", home);
-	if (mkfifo(b.p, 0620) < 0 && errno != EEXIST)
+	/* 0620: front ends in the instance's group may poke it */
+	if (mkfifo(b.p, 0620) == 0)
+		(void)chmod(b.p, 0620);		/* past the umask */
+	else if (errno != EEXIST)
 		rc = err_set(e, EX_CANTCREAT, "%s: mkfifo: %s", b.p,
 		    strerror(errno));
+	else if (stat(b.p, &st) < 0 || !S_ISFIFO(st.st_mode))
+		rc = err_set(e, EX_CANTCREAT, "%s: exists and is not a FIFO",
+		    b.p);
 	buf_reset(&b);
 	buf_printf(&b, "%s/queue/lock", home);
 	if (rc == 0) {
@@ -182,7 +196,7 @@ spool_put(struct spool *sp, const char *q, const char *id, const void *data,
     size_t len, struct err *e)
 {
 	char *tmp = NULL, *dst = NULL, *dir = NULL;
-	int fd = -1, rc;
+	int fd = -1, rc, mine = 0;
 
 	if ((rc = check(q, id, e)) != 0)
 		return rc;
@@ -191,18 +205,30 @@ spool_put(struct spool *sp, const char *q, const char *id, const void *data,
 	dir = path(sp->home, q, "new", NULL);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rc = err_set(e, errno == EEXIST ? EX_CANTCREAT : EX_IOERR,
+		/* Another writer of this id, or a crash's leftover that
+		 * spool_recover will remove: not ours to delete. */
+		rc = err_set(e, errno == EEXIST ? EX_TEMPFAIL : EX_IOERR,
 		    "%s: create: %s", tmp, strerror(errno));
 		goto out;
 	}
+	mine = 1;
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = err_set(e, EX_IOERR, "%s: write: %s", tmp, strerror(errno));
 		goto out;
 	}
-	close(fd);
+	rc = close(fd);
 	fd = -1;
-	/* link() refuses an existing target where rename() would replace
-	 * it: a job id is committed at most once per queue. */
+	if (rc < 0) {
+		rc = err_set(e, EX_IOERR, "%s: close: %s", tmp, strerror(errno));
+		goto out;
+	}
+	/*
+	 * link() refuses an existing target atomically, where "check, then
+	 * rename()" leaves a window in which two writers of one id both
+	 * pass the check and the second silently replaces the first. A
+	 * crash between link() and the unlink() below leaves only a second
+	 * name in tmp/, which spool_recover removes.
+	 */
 	if (link(tmp, dst) < 0) {
 		rc = err_set(e, errno == EEXIST ? EX_CANTCREAT : EX_IOERR,
 		    "%s: commit: %s", dst, strerror(errno));
@@ -214,7 +240,7 @@ spool_put(struct spool *sp, const char *q, const char *id, const void *data,
 out:
 	if (fd >= 0)
 		close(fd);
-	if (tmp)
+	if (mine)
 		unlink(tmp);	/* the link in new/ (if any) is the job */
 	free(tmp);
 	free(dst);
@@ -235,19 +261,32 @@ spool_move(struct spool *sp, const char *from, const char *to, const char *id,
 	dst = path(sp->home, to, "new", id);
 	sdir = path(sp->home, from, "new", NULL);
 	ddir = path(sp->home, to, "new", NULL);
-	/* link + unlink, not rename: never replace a job of the same id */
-	if (link(src, dst) < 0) {
-		rc = err_set(e, errno == EEXIST ? EX_CANTCREAT : errno == ENOENT ?
-		    EX_NOINPUT : EX_IOERR, "spool: %s -> %s: %s", from, to,
-		    strerror(errno));
+	/*
+	 * rename(), not link() + unlink(): a crash must leave the job in
+	 * exactly one queue, or a stage could run it twice (a certificate
+	 * signed twice). The price is the check-then-rename window, in which
+	 * a concurrent spool_put of the same id into the target would be
+	 * replaced; ids are fresh UUIDs and a job has one owner at a time,
+	 * so no such writer exists.
+	 */
+	if (access(src, F_OK) < 0) {
+		rc = err_set(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "spool: %s -> %s: %s: %s", from, to, id, strerror(errno));
 		goto out;
 	}
+	if (access(dst, F_OK) == 0) {
+		rc = err_set(e, EX_CANTCREAT, "spool: %s -> %s: %s is already "
+		    "in %s", from, to, id, to);
+		goto out;
+	}
+	if (rename(src, dst) < 0) {
+		rc = err_set(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "spool: %s -> %s: %s: %s", from, to, id, strerror(errno));
+		goto out;
+	}
+	/* the new name first: if only one survives a crash, it is that */
 	if ((rc = fs_fsync_dir(ddir, e)) != 0)
 		goto out;
-	if (unlink(src) < 0) {
-		rc = err_set(e, EX_IOERR, "%s: unlink: %s", src, strerror(errno));
-		goto out;
-	}
 	rc = fs_fsync_dir(sdir, e);
 out:
 	free(src);
@@ -287,7 +326,7 @@ spool_read(struct spool *sp, const char *q, const char *id, struct buf *out,
 	if ((rc = check(q, id, e)) != 0)
 		return rc;
 	p = path(sp->home, q, "new", id);
-	rc = fs_read(p, 2 * 1024 * 1024, out, e);
+	rc = fs_read(p, SPOOL_MAX_FILE, out, e);
 	free(p);
 	return rc;
 }
@@ -378,7 +417,12 @@ spool_recover(struct spool *sp, size_t *removed, struct err *e)
 
 	for (q = queues; *q; q++) {
 		dir = path(sp->home, *q, "tmp", NULL);
-		if ((dp = opendir(dir)) == NULL) {
+		if ((dp = opendir(dir)) == NULL && errno == ENOENT) {
+			/* an init cut short: no dir, nothing unfinished */
+			free(dir);
+			continue;
+		}
+		if (dp == NULL) {
 			int rc = err_set(e, EX_IOERR, "%s: %s", dir,
 			    strerror(errno));
 			free(dir);
@@ -455,7 +499,10 @@ void
 spool_trigger_drain(int fd)
 {
 	char junk[256];
+	ssize_t n;
 
-	while (read(fd, junk, sizeof junk) > 0)
+	/* until EAGAIN: the fd is non-blocking and never sees EOF */
+	while ((n = read(fd, junk, sizeof junk)) > 0 ||
+	    (n < 0 && errno == EINTR))
 		;
 }

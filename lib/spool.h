@@ -63,7 +63,7 @@ int spool_lock(struct spool *sp, struct err *e);
 /* Poke the trigger; never fails the caller (no reader is fine). */
 void spool_trigger_pull(struct spool *sp);
 /* A readable fd for poll(2) that becomes readable when poked; drain it
- * with spool_trigger_drain. */
+ * with spool_trigger_drain. The caller closes it. */
 int spool_trigger_fd(struct spool *sp, int *fd, struct err *e);
 void spool_trigger_drain(int fd);
 

@@ -1,0 +1,375 @@
+/* t_spool - the queue: commit, list, move, remove, recovery, lock, trigger. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "spool.h"
+#include "tap.h"
+
+#define A "aaaaaaaa-0000-4000-8000-000000000001"
+#define B "bbbbbbbb-0000-4000-8000-000000000002"
+#define C "cccccccc-0000-4000-8000-000000000003"
+
+static char home[64];
+
+static char *
+at(const char *rel)
+{
+	struct buf b = {0};
+
+	buf_printf(&b, "%s/%s", home, rel);
+	return buf_steal(&b);
+}
+
+static int
+exists(const char *rel)
+{
+	char *p = at(rel);
+	int r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* Give a committed job a known age, so list order is testable. */
+static void
+age(const char *q, const char *id, time_t t)
+{
+	struct buf b = {0};
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+
+	buf_printf(&b, "%s/queue/%s/new/%s", home, q, id);
+	if (utimensat(AT_FDCWD, b.p, ts, 0) < 0)
+		printf("# utimensat %s: %s\n", b.p, strerror(errno));
+	buf_free(&b);
+}
+
+static void
+touch(const char *rel)
+{
+	char *p = at(rel);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		close(fd);
+	free(p);
+}
+
+static void
+test_init(void)
+{
+	struct err e = {0};
+	struct stat st;
+	const char *const *q;
+	char *p;
+	int n = 0;
+
+	is_int(spool_init(home, &e), 0, "init");
+	is_int(spool_init(home, &e), 0, "init again (idempotent)");
+	for (q = spool_queues(); *q; q++, n++) {
+		struct buf b = {0};
+		buf_printf(&b, "queue/%s/tmp", *q);
+		ok(exists(b.p), "%s exists", b.p);
+		buf_reset(&b);
+		buf_printf(&b, "queue/%s/new", *q);
+		p = at(b.p);
+		ok(stat(p, &st) == 0 && (st.st_mode & 0777) == 0700,
+		    "%s is 0700", b.p);
+		free(p);
+		buf_free(&b);
+	}
+	is_int(n, 10, "ten queues");
+	is_str(spool_queues()[0], "incoming", "first queue");
+	is_str(spool_queues()[9], "deferred", "last queue");
+	p = at("trigger");
+	ok(stat(p, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	    (st.st_mode & 0777) == 0620, "trigger is a 0620 FIFO");
+	free(p);
+	ok(exists("queue/lock"), "queue/lock exists");
+	err_free(&e);
+}
+
+static void
+test_ids(void)
+{
+	static const struct {
+		const char *id;
+		int ok;
+	} t[] = {
+		{ A, 1 },
+		{ "0b6f8a52-3c1e-4f57-9a0e-2f0a5c1d7e11", 1 },
+		{ "0B6F8A52-3C1E-4F57-9A0E-2F0A5C1D7E11", 0 },
+		{ "0b6f8a52-3c1e-4f57-9a0e-2f0a5c1d7e1", 0 },
+		{ "0b6f8a52-3c1e-4f57-9a0e-2f0a5c1d7e111", 0 },
+		{ "0b6f8a523c1e-4f57-9a0e-2f0a5c1d7e11-", 0 },
+		{ "0b6f8a52-3c1e-4f57-9a0e-2f0a5c1d7e1g", 0 },
+		{ "../x", 0 },
+		{ "../../../../../../../../../../../etc/passwd", 0 },
+		{ "", 0 },
+		{ ".", 0 },
+	};
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct buf got = {0};
+	char id[37];
+	size_t i;
+
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		is_int(spool_id_ok(t[i].id), t[i].ok, "id '%s'", t[i].id);
+	spool_newid(id);
+	ok(spool_id_ok(id), "spool_newid gives a valid id");
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	is_int(spool_put(sp, "incoming", "../x", "x", 1, &e), EX_DATAERR,
+	    "put ../x refused");
+	ok(!exists("queue/incoming/x") && !exists("queue/x"),
+	    "nothing written outside the queue");
+	is_int(spool_read(sp, "incoming", "../../trigger", &got, &e),
+	    EX_DATAERR, "read ../../trigger refused");
+	is_int(spool_remove(sp, "incoming", "../tmp/x", &e), EX_DATAERR,
+	    "remove ../tmp/x refused");
+	is_int(spool_move(sp, "incoming", "sign", "..", &e), EX_DATAERR,
+	    "move .. refused");
+	is_int(spool_put(sp, "../etc", A, "x", 1, &e), EX_SOFTWARE,
+	    "unknown queue refused");
+	is_int(spool_move(sp, "incoming", "nowhere", A, &e), EX_SOFTWARE,
+	    "move to an unknown queue refused");
+	spool_close(sp);
+	buf_free(&got);
+	err_free(&e);
+}
+
+static void
+test_jobs(void)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct buf got = {0};
+	char **ids = NULL;
+	size_t n = 0, i;
+
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	is_int(spool_put(sp, "incoming", B, "job b\n", 6, &e), 0, "put B");
+	is_int(spool_put(sp, "incoming", A, "job a\n", 6, &e), 0, "put A");
+	is_int(spool_put(sp, "incoming", C, "job c\n", 6, &e), 0, "put C");
+	ok(!exists("queue/incoming/tmp/" A), "nothing left in tmp/");
+	age("incoming", C, 1000);
+	age("incoming", A, 2000);
+	age("incoming", B, 2000);
+	touch("queue/incoming/new/not-a-job");
+	touch("queue/incoming/new/.hidden");
+	is_int(spool_list(sp, "incoming", &ids, &n, &e), 0, "list");
+	is_int((long long)n, 3, "list skips what is not an id");
+	if (n == 3) {
+		is_str(ids[0], C, "oldest first");
+		is_str(ids[1], A, "same age: by name");
+		is_str(ids[2], B, "then B");
+	}
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	is_int(spool_count(sp, "incoming", &n, &e), 0, "count");
+	is_int((long long)n, 3, "count is 3");
+	is_int(spool_read(sp, "incoming", A, &got, &e), 0, "read A");
+	is_str(got.p, "job a\n", "read A content");
+	is_int(spool_put(sp, "incoming", A, "again\n", 6, &e), EX_CANTCREAT,
+	    "put of a committed id: EX_CANTCREAT");
+	buf_reset(&got);
+	spool_read(sp, "incoming", A, &got, &e);
+	is_str(got.p, "job a\n", "the committed job is unchanged");
+	ok(!exists("queue/incoming/tmp/" A), "refused put leaves no tmp/");
+
+	is_int(spool_move(sp, "incoming", "sign", A, &e), 0, "move A to sign");
+	ok(!exists("queue/incoming/new/" A) && exists("queue/sign/new/" A),
+	    "A is in sign only");
+	is_int(spool_move(sp, "incoming", "sign", A, &e), EX_NOINPUT,
+	    "move of a missing job: EX_NOINPUT");
+	is_int(spool_put(sp, "incoming", A, "copy\n", 5, &e), 0,
+	    "put A in incoming again");
+	is_int(spool_move(sp, "incoming", "sign", A, &e), EX_CANTCREAT,
+	    "move onto a committed id: EX_CANTCREAT");
+	buf_reset(&got);
+	spool_read(sp, "sign", A, &got, &e);
+	is_str(got.p, "job a\n", "the target is unchanged");
+	ok(exists("queue/incoming/new/" A), "the source is kept");
+
+	is_int(spool_remove(sp, "incoming", A, &e), 0, "remove A");
+	is_int(spool_remove(sp, "incoming", A, &e), EX_NOINPUT,
+	    "remove again: EX_NOINPUT");
+	buf_reset(&got);
+	is_int(spool_read(sp, "incoming", A, &got, &e), EX_NOINPUT,
+	    "read a removed job: EX_NOINPUT");
+	spool_close(sp);
+	buf_free(&got);
+	err_free(&e);
+}
+
+static void
+test_recover(void)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+	size_t removed = 99;
+
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	touch("queue/sign/tmp/" C);		/* a crashed write */
+	touch("queue/done/tmp/junk");
+	touch("queue/deferred/tmp/" B);
+	is_int(spool_put(sp, "sign", C, "x", 1, &e), EX_TEMPFAIL,
+	    "put over a crash leftover: EX_TEMPFAIL");
+	ok(exists("queue/sign/tmp/" C), "the leftover is not the writer's "
+	    "to remove");
+	is_int(spool_lock(sp, &e), 0, "lock");
+	is_int(spool_recover(sp, &removed, &e), 0, "recover");
+	is_int((long long)removed, 3, "recover removed 3 files");
+	ok(!exists("queue/sign/tmp/" C) && !exists("queue/done/tmp/junk") &&
+	    !exists("queue/deferred/tmp/" B), "tmp/ is empty");
+	ok(exists("queue/sign/new/" A), "committed jobs are kept");
+	is_int(spool_put(sp, "sign", C, "x", 1, &e), 0,
+	    "put works after recovery");
+	is_int(spool_recover(sp, NULL, &e), 0, "recover with NULL count");
+	spool_close(sp);
+	err_free(&e);
+}
+
+/* The child's exit status: the code its spool_lock returned. */
+static int
+lock_in_child(void)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+	pid_t pid;
+	int st, rc;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		if (spool_open(home, &sp, &e) != 0)
+			_exit(100);
+		rc = spool_lock(sp, &e);
+		if (rc == EX_TEMPFAIL && strcmp(err_str(&e),
+		    "spool is locked by another process") != 0)
+			rc = 101;
+		spool_close(sp);
+		err_free(&e);
+		_exit(rc);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void
+test_lock(void)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	is_int(lock_in_child(), 0, "unlocked: another process may lock");
+	is_int(spool_lock(sp, &e), 0, "lock");
+	is_int(lock_in_child(), EX_TEMPFAIL,
+	    "locked: another process gets EX_TEMPFAIL");
+	spool_close(sp);
+	is_int(lock_in_child(), 0, "closed: the lock is free again");
+	err_free(&e);
+}
+
+static int
+readable(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static void
+test_trigger(void)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct timespec t0, t1;
+	pid_t pid;
+	int fd = -1, st;
+	long ms;
+
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	spool_trigger_pull(sp);
+	ok(1, "pull without a reader returns at once");
+	is_int(spool_trigger_fd(sp, &fd, &e), 0, "trigger fd");
+	ok(!readable(fd, 0), "quiet before a pull");
+	spool_trigger_pull(sp);
+	spool_trigger_pull(sp);
+	ok(readable(fd, 1000), "a pull makes it readable");
+	spool_trigger_drain(fd);
+	ok(!readable(fd, 0), "drained: quiet again (and no EOF)");
+
+	/* another process pokes while we sleep in poll() */
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((pid = fork()) == 0) {
+		struct timespec d = { 0, 50 * 1000 * 1000 };
+		nanosleep(&d, NULL);
+		spool_trigger_pull(sp);
+		_exit(0);
+	}
+	ok(readable(fd, 5000), "a pull from another process wakes poll()");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ok(ms < 2000, "woken in %ld ms, not by the timeout", ms);
+	waitpid(pid, &st, 0);
+	spool_trigger_drain(fd);
+	/* many pulls with nobody draining never block the writer */
+	for (st = 0; st < 100000; st++)
+		spool_trigger_pull(sp);
+	ok(1, "100000 pulls into a full FIFO return");
+	spool_trigger_drain(fd);
+	ok(!readable(fd, 0), "drained after a full FIFO");
+	close(fd);
+	spool_close(sp);
+	err_free(&e);
+}
+
+static void
+test_open(void)
+{
+	struct spool *sp = (struct spool *)1;
+	struct err e = {0};
+	struct buf b = {0};
+
+	buf_printf(&b, "%s/nothing", home);
+	is_int(spool_open(b.p, &sp, &e), EX_CONFIG,
+	    "open of a home without a spool");
+	ok(sp == NULL, "no spool returned");
+	spool_close(NULL);
+	buf_free(&b);
+	err_free(&e);
+}
+
+int
+main(void)
+{
+	struct buf cmd = {0};
+
+	snprintf(home, sizeof home, "%s", "/tmp/t_spool.XXXXXX");
+	if (mkdtemp(home) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	test_init();
+	test_ids();
+	test_jobs();
+	test_recover();
+	test_lock();
+	test_trigger();
+	test_open();
+	buf_printf(&cmd, "rm -rf '%s'", home);
+	if (system(cmd.p) != 0)
+		printf("# could not remove %s\n", home);
+	buf_free(&cmd);
+	return tap_done();
+}
