@@ -23,6 +23,8 @@
 static const struct cli_sub cmds[] = {
 	{ "audit", cmd_audit, "list and verify the audit log" },
 	{ "ca", cmd_ca, "create, import, export and manage CAs" },
+	{ "cert", cmd_cert, "the certificate inventory: list, show, export, "
+	  "import" },
 	{ "domain", cmd_domain, "register the domains certificates may name" },
 	{ "init", cmd_init, "create or upgrade an instance" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },

@@ -18,6 +18,11 @@ t_ok "valgrind: ca show" vg certpipe ca show sub
 t_ok "valgrind: ca export fullchain" vg certpipe ca export sub --part fullchain
 t_exit "valgrind: a failing ca create is clean too" 65 vg certpipe ca create bad --cn X --days 0
 t_ok "valgrind: status" vg certpipe status
+certpipe ca export sub > "$T_TMP/sub.pem"
+t_ok "valgrind: cert import" vg certpipe cert import "$T_TMP/sub.pem"
+t_ok "valgrind: cert list" vg certpipe cert list --expiring 5000
+t_ok "valgrind: cert show" vg certpipe cert show 1
+t_ok "valgrind: cert export" vg certpipe cert export 1 --part fullchain
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
 	-subj /CN=a.example.com -addext "subjectAltName=DNS:b.example.com" -out "$T_TMP/a.csr" 2>/dev/null
 t_ok "valgrind: parse-csr" sh -c 'cat "$0" "$0" | valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 parse-csr > /dev/null' "$T_TMP/a.csr"

@@ -74,6 +74,7 @@ int cli_dispatch(struct cli *c, const char *group, const struct cli_sub *t,
 /* The command groups. */
 int cmd_audit(struct cli *c, int argc, const char **argv);
 int cmd_ca(struct cli *c, int argc, const char **argv);
+int cmd_cert(struct cli *c, int argc, const char **argv);
 int cmd_domain(struct cli *c, int argc, const char **argv);
 int cmd_init(struct cli *c, int argc, const char **argv);
 int cmd_realm(struct cli *c, int argc, const char **argv);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <openssl/pem.h>
 #include "ca.h"
+#include "cert.h"
 #include "clock.h"
 #include "conf.h"
 #include "db.h"
@@ -34,8 +35,7 @@ main(int argc, char **argv)
 	struct tmpl t = {0};
 	struct secret pass = {0};
 	struct err e = {0};
-	struct buf csr = {0}, pem = {0}, san = {0}, s = {0}, fp = {0},
-	    nb = {0}, na = {0}, subj = {0}, iss = {0}, now = {0};
+	struct buf csr = {0}, pem = {0}, san = {0};
 	struct issue_req in;
 	X509 *cacert = NULL, *x = NULL;
 	EVP_PKEY *cakey = NULL, *pub = NULL;
@@ -85,23 +85,10 @@ main(int argc, char **argv)
 		goto fail;
 	x509_pem(x, &pem);
 	fwrite(pem.p, 1, pem.len, stdout);
-	if (argc > 7 && strcmp(argv[7], "--record") == 0) {
-		x509_serial_hex(x, &s);
-		x509_fingerprint(x, &fp);
-		clock_fmt(&nb, x509_not_before(x));
-		clock_fmt(&na, x509_not_after(x));
-		clock_fmt(&now, clock_now());
-		x509_name_str(X509_get_subject_name(x), &subj);
-		x509_name_str(X509_get_issuer_name(x), &iss);
-		rc = db_exec(db, &e, "INSERT INTO certificates (realm_id, ca_id, "
-		    "template_id, serial, issuer, subject, cn, not_before, "
-		    "not_after, source, fingerprint, pem, created_at) VALUES "
-		    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'managed', ?, ?, ?)",
-		    "iiittttttttt", realm, ca.id, t.id, s.p, iss.p, subj.p,
-		    argv[6], nb.p, na.p, fp.p, pem.p, now.p);
-		if (rc != 0)
-			goto fail;
-	}
+	if (argc > 7 && strcmp(argv[7], "--record") == 0 &&
+	    (rc = cert_store(db, realm, ca.id, t.id, x, "managed", NULL,
+	    &e)) != 0)
+		goto fail;
 	rc = 0;
 	goto out;
 fail:
@@ -119,9 +106,7 @@ out:
 	db_close(db);
 	conf_free(&c);
 	free(dbpath);
-	buf_free(&csr); buf_free(&pem); buf_free(&san); buf_free(&s);
-	buf_free(&fp); buf_free(&nb); buf_free(&na); buf_free(&subj);
-	buf_free(&iss); buf_free(&now);
+	buf_free(&csr); buf_free(&pem); buf_free(&san);
 	err_free(&e);
 	return rc;
 }
