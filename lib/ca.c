@@ -3,6 +3,7 @@
 #include <string.h>
 #include "ca.h"
 #include "clock.h"
+#include "ident.h"
 #include "x509.h"
 
 #define CA_COLS "id, realm_id, parent_id, name, status, key_alg, key_ref, " \
@@ -13,21 +14,7 @@
 int
 ca_name_check(const char *name, struct err *e)
 {
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > 64)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '-' || c == '_' || c == '.'))))
-			goto bad;
-	}
-	return 0;
-bad:
-	return err_set(e, EX_DATAERR, "CA name '%s': 1-64 of A-Z a-z 0-9 . _ -, "
-	    "starting with a letter or digit", name);
+	return ident_check("CA", name, 64, e);
 }
 
 static char *

@@ -753,11 +753,7 @@ ca_export(struct cli *c, int argc, const char **argv)
 		    "empty", ca.name);
 		goto fail;
 	}
-	if (outfile)
-		rc = fs_write_atomic(outfile, out.p, out.len, 0644, &e) ?
-		    diag_err(&e) : 0;
-	else
-		rc = cli_print(&out);
+	rc = cli_output(&out, outfile);
 	goto out;
 fail:
 	rc = diag_err(&e);

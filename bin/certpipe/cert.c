@@ -433,11 +433,7 @@ cert_export(struct cli *c, int argc, const char **argv)
 	if ((rc = audit_read(c, "certificate.download.success", db_int(st, 0),
 	    pt, &e)) != 0)
 		goto fail;
-	if (outfile)
-		rc = fs_write_atomic(outfile, out.p, out.len, 0644, &e) ?
-		    diag_err(&e) : 0;
-	else
-		rc = cli_print(&out);
+	rc = cli_output(&out, outfile);
 	goto out;
 fail:
 	rc = diag_err(&e);

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "diag.h"
+#include "fs.h"
 #include "realm.h"
 
 void
@@ -172,6 +173,20 @@ cli_print(const struct buf *b)
 bad:
 	diag("stdout: write failed");
 	return EX_IOERR;
+}
+
+int
+cli_output(const struct buf *b, const char *outfile)
+{
+	struct err e = {0};
+	int rc;
+
+	if (outfile == NULL)
+		return cli_print(b);
+	if ((rc = fs_write_atomic(outfile, buf_str(b), b->len, 0644, &e)) != 0)
+		diag_err(&e);
+	err_free(&e);
+	return rc;
 }
 
 int

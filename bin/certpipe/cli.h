@@ -62,6 +62,9 @@ int cli_audit(struct cli *c, const char *event, const char *object,
     const char *outcome, const char *detail, struct err *e);
 /* Write b to stdout; EX_IOERR (diagnostic printed) on failure. */
 int cli_print(const struct buf *b);
+/* Write b atomically to outfile (mode 0644), or to stdout when outfile is
+ * NULL; diagnostic printed on failure. */
+int cli_output(const struct buf *b, const char *outfile);
 /* Run a sub-subcommand from a table; prints the table on "help". */
 struct cli_sub {
 	const char *name;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "ca.h"
 #include "cli.h"
+#include "ident.h"
 #include "clock.h"
 #include "diag.h"
 #include "json.h"
@@ -112,26 +113,12 @@ settings_table(struct poptOption *t, struct settings *s)
 	{ NULL, '\0', POPT_ARG_INCLUDE_TABLE, (tbl), 0, \
 	  "Settings (applied in the order given):", NULL }
 
-/* Names: 1-80 of [A-Za-z0-9._-], starting with a letter or digit: room
- * for the "<CA name>-web-server" default next to a 64-character CA. */
+/* Up to 80 characters: room for the "<CA name>-web-server" default
+ * next to a 64-character CA name. */
 static int
 name_check(const char *name, struct err *e)
 {
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > 80)
-		goto bad;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') ||
-		    (i > 0 && (c == '-' || c == '_' || c == '.'))))
-			goto bad;
-	}
-	return 0;
-bad:
-	return err_set(e, EX_DATAERR, "template name '%s': 1-80 of A-Z a-z 0-9 "
-	    ". _ -, starting with a letter or digit", name);
+	return ident_check("template", name, 80, e);
 }
 
 /* Apply the settings to t; detail gets "key=value, ..." for the audit. */
