@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "bin/certpipe/cli.h"
 #include "diag.h"
@@ -123,6 +124,10 @@ main(int argc, char **argv)
 	int rc, n;
 
 	diag_init("certpipe");
+	/* Files made as a side effect (sqlite's -wal and -shm next to the
+	 * 0600 database, temporary files) are not for other users; what is
+	 * meant to be public is given its mode explicitly. */
+	umask(027);
 	cli_init(&c);
 	/* Common options may come before the command, git-style. */
 	memset(opts, 0, sizeof opts);

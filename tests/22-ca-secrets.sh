@@ -10,6 +10,8 @@ keyfile=$CERTPIPE_HOME/$(sqlite3 "$CERTPIPE_HOME/certpipe.db" "SELECT substr(key
 t_is "keys/ is 0700" "$(stat -c %a "$CERTPIPE_HOME/keys")" 700
 t_is "key file is 0600" "$(stat -c %a "$keyfile")" 600
 t_is "passphrase file is 0600" "$(stat -c %a "$CERTPIPE_HOME/keys/passphrase")" 600
+t_is "the database is 0600" "$(stat -c %a "$CERTPIPE_HOME/certpipe.db")" 600
+t_ok "its WAL files are not world-readable" sh -c 'for f in "$0"/certpipe.db-*; do [ -e "$f" ] || continue; m=$(stat -c %a "$f"); [ "${m#??}" = 0 ] || exit 1; done' "$CERTPIPE_HOME"
 t_grep "key is PKCS#8 encrypted" "BEGIN ENCRYPTED PRIVATE KEY" "$keyfile"
 t_exit "key does not open without the passphrase" 1 openssl pkey -in "$keyfile" -passin pass: -noout
 t_exit "key does not open with a wrong passphrase" 1 openssl pkey -in "$keyfile" -passin pass:wrong-passphrase -noout
