@@ -125,7 +125,13 @@ cli_open(struct cli *c)
 	if ((rc = db_int64(c->db, &v, &e, "PRAGMA user_version", "")) != 0)
 		goto out;
 	from = (int)v;
-	if (from != latest) {
+	if (from > latest) {
+		rc = err_set(&e, EX_CONFIG, "%s: database schema %d is newer "
+		    "than this build knows (%d): use a newer certpipe", dbpath,
+		    from, latest);
+		goto out;
+	}
+	if (from < latest) {
 		rc = err_set(&e, EX_CONFIG, "%s: database schema %d, this build "
 		    "wants %d (run 'certpipe init' to upgrade)", dbpath, from,
 		    latest);
