@@ -68,19 +68,22 @@ label_ok(const char *l)
 	return 0;
 }
 
-static int
-id_ok(const char *id)
+/* A lower-case UUID: 8-4-4-4-12 hex digits. */
+int
+rec_id_ok(const char *id)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 	size_t i;
 
-	if (strlen(id) != REC_ID_LEN)
+	if (id == NULL || strlen(id) != REC_ID_LEN)
 		return 0;
-	for (i = 0; i < REC_ID_LEN; i++)
-		if (shape[i] == '-' ? id[i] != '-' :
-		    !((id[i] >= '0' && id[i] <= '9') ||
+	for (i = 0; i < REC_ID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (id[i] != '-')
+				return 0;
+		} else if (!((id[i] >= '0' && id[i] <= '9') ||
 		    (id[i] >= 'a' && id[i] <= 'f')))
 			return 0;
+	}
 	return 1;
 }
 
@@ -101,7 +104,7 @@ value_ok(const char *name, const char *v, struct err *e)
 		if (v[i] == '\r' || v[i] == '\n')
 			return err_set(e, EX_DATAERR, "header '%s': CR or LF in "
 			    "value", name);
-	if (strcmp(name, "Id") == 0 && !id_ok(v))
+	if (strcmp(name, "Id") == 0 && !rec_id_ok(v))
 		return err_set(e, EX_DATAERR, "header 'Id': not a lower-case "
 		    "UUID");
 	return 0;

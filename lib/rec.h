@@ -44,6 +44,9 @@ struct rec *rec_new(void);
 void rec_free(struct rec *r);
 const char *rec_id(const struct rec *r);
 
+/* Is id a lower-case UUID, the shape of every job id? (1/0) The spool
+ * names job files by it, so this is also what keeps paths inside it. */
+int rec_id_ok(const char *id);
 /* Is name an allowed header name? (1/0) */
 int rec_name_ok(const char *name);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 #include "fs.h"
+#include "rec.h"
 #include "spool.h"
 
 /*
@@ -48,20 +49,7 @@ queue_ok(const char *q)
 int
 spool_id_ok(const char *id)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (id == NULL || strlen(id) != sizeof shape - 1)
-		return 0;
-	for (i = 0; i < sizeof shape - 1; i++) {
-		if (shape[i] == '-') {
-			if (id[i] != '-')
-				return 0;
-		} else if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
-			return 0;
-	}
-	return 1;
+	return rec_id_ok(id);	/* a job file is named by its record's Id */
 }
 
 void
