@@ -110,6 +110,92 @@ static const char *const migrations[] = {
 
 	"INSERT INTO realms (name, created_at)"
 	"  VALUES ('default', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));",
+
+	/* 2: policies and their rules (lib/policy.h). A policy without a
+	 * template applies to every template of its realm; deleting a
+	 * template deletes the policies made for it alone. */
+	"CREATE TABLE policies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  name TEXT NOT NULL,"
+	"  template_id INTEGER REFERENCES templates(id) ON DELETE CASCADE,"
+	"  approval TEXT NOT NULL DEFAULT 'automatic'"
+	"    CHECK (approval IN ('automatic', 'manual', 'four-eyes')),"
+	"  enforce TEXT,"			/* "O=Acme,C=DE"; NULL: none */
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (realm_id, name));"
+	"CREATE INDEX policies_tmpl ON policies (template_id);"
+
+	"CREATE TABLE policy_rules ("
+	"  id INTEGER PRIMARY KEY,"
+	"  policy_id INTEGER NOT NULL REFERENCES policies(id) ON DELETE CASCADE,"
+	"  rule TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('hard', 'soft')),"
+	"  UNIQUE (policy_id, rule));",
+
+	/* 3: orders (lib/order.h), their approvals and alerts; the
+	 * certificate columns the pipeline and revocation need. An order's
+	 * key is its job's Id; a certificate names the order that issued it,
+	 * and the unique index makes a second certificate for one order
+	 * impossible, whatever a crash replays. */
+	"CREATE TABLE orders ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job TEXT NOT NULL UNIQUE,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  type TEXT NOT NULL CHECK (type IN ('csr', 'automated', 'renewal',"
+	"    'spool', 'acme', 'scep')),"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'processing',"
+	"    'held', 'complete', 'failed')),"
+	"  requested_by TEXT NOT NULL,"
+	"  template_id INTEGER REFERENCES templates(id) ON DELETE SET NULL,"
+	"  cn TEXT,"
+	"  approval TEXT NOT NULL DEFAULT 'automatic'"
+	"    CHECK (approval IN ('automatic', 'manual', 'four-eyes')),"
+	"  facts TEXT,"				/* what check-policy passed */
+	"  key_ref TEXT,"			/* server-side key */
+	"  renewal_of INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+	"  error TEXT,"
+	"  error_code INTEGER,"
+	"  request TEXT NOT NULL,"		/* the job as first seen */
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  completed_at TEXT,"
+	"  duration_ms INTEGER);"
+	"CREATE INDEX orders_status ON orders (realm_id, status, created_at);"
+
+	"CREATE TABLE approvals ("
+	"  id INTEGER PRIMARY KEY,"
+	"  order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,"
+	"  approver TEXT NOT NULL,"
+	"  decision TEXT NOT NULL CHECK (decision IN ('approve', 'decline')),"
+	"  reason TEXT,"
+	"  at TEXT NOT NULL,"
+	"  UNIQUE (order_id, approver));"
+
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  order_id INTEGER REFERENCES orders(id) ON DELETE SET NULL,"
+	"  kind TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  acked_by TEXT,"
+	"  acked_at TEXT);"
+	"CREATE INDEX alerts_open ON alerts (realm_id, acked_at);"
+
+	"ALTER TABLE certificates ADD COLUMN order_id INTEGER"
+	"  REFERENCES orders(id) ON DELETE SET NULL;"
+	"CREATE UNIQUE INDEX certificates_order ON certificates (order_id)"
+	"  WHERE order_id IS NOT NULL;"
+	"ALTER TABLE certificates ADD COLUMN key_ref TEXT;"
+	"ALTER TABLE certificates ADD COLUMN revoked_at TEXT;"
+	"ALTER TABLE certificates ADD COLUMN revoke_reason TEXT;"
+	"ALTER TABLE certificates ADD COLUMN superseded_by INTEGER"
+	"  REFERENCES certificates(id) ON DELETE SET NULL;"
+	"CREATE INDEX certificates_expiry ON certificates"
+	"  (realm_id, status, not_after);",
 };
 
 int
