@@ -28,6 +28,7 @@ static const struct cli_sub cmds[] = {
 	  "import" },
 	{ "domain", cmd_domain, "register the domains certificates may name" },
 	{ "init", cmd_init, "create or upgrade an instance" },
+	{ "policy", cmd_policy, "issuance policies: rules, approval" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },
 	{ "status", cmd_status, "summarise the instance" },
 	{ "template", cmd_template, "manage certificate templates" },

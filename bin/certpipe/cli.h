@@ -80,6 +80,7 @@ int cmd_ca(struct cli *c, int argc, const char **argv);
 int cmd_cert(struct cli *c, int argc, const char **argv);
 int cmd_domain(struct cli *c, int argc, const char **argv);
 int cmd_init(struct cli *c, int argc, const char **argv);
+int cmd_policy(struct cli *c, int argc, const char **argv);
 int cmd_realm(struct cli *c, int argc, const char **argv);
 int cmd_status(struct cli *c, int argc, const char **argv);
 int cmd_template(struct cli *c, int argc, const char **argv);
