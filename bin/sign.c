@@ -720,7 +720,8 @@ main(int argc, char **argv)
 	}
 	if (nbatch && (rc = num_u64("--batch", nbatch, 1, 10000, &batch_max,
 	    &e)) != 0) {
-		rc = diag_err(&e);
+		diag_err(&e);
+		rc = EX_USAGE;
 		goto out;
 	}
 	files = poptGetArgs(pc);
