@@ -221,30 +221,25 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	return 0;
 }
 
-/* The subject's public key, from the record's request. */
+/* The record's request (parse-csr verified its signature); its public
+ * key checked again. */
 static int
-public_key(const struct rec *r, EVP_PKEY **pub, struct result *res)
+request(const struct rec *r, X509_REQ **req, struct result *res)
 {
 	const unsigned char *der, *p;
-	X509_REQ *req;
 	size_t len;
 
 	if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len))
 		return refuse(res, EX_DATAERR, "no CERTIFICATE REQUEST block");
 	p = der;
-	req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL) {
-		X509_REQ_free(req);
+	if ((*req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
+	    X509_REQ_get0_pubkey(*req) == NULL) {
 		ERR_clear_error();
 		return refuse(res, EX_DATAERR, "the request does not parse");
 	}
-	X509_REQ_free(req);
-	if (keys_alg_of(*pub) == NULL) {
-		EVP_PKEY_free(*pub);
-		*pub = NULL;
+	if (keys_alg_of(X509_REQ_get0_pubkey(*req)) == NULL)
 		return refuse(res, EX_DATAERR, "the request's key is not one "
 		    "certpipe accepts");
-	}
 	return 0;
 }
 
@@ -359,7 +354,7 @@ issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
 	struct issue_req in;
 	struct cert_row row;
 	X509_NAME *name = NULL;
-	EVP_PKEY *pub = NULL;
+	X509_REQ *req = NULL;
 	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
 	const unsigned char *der;
 	size_t i, nsan = rec_count(r, "SAN"), len;
@@ -371,7 +366,7 @@ issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
 		return refuse(res, EX_DATAERR, "the record already carries a "
 		    "certificate");
 	if ((rc = template(x, realm, r, o, &sg, res, e)) != 0 || res->code ||
-	    (rc = public_key(r, &pub, res)) != 0 || res->code ||
+	    (rc = request(r, &req, res)) != 0 || res->code ||
 	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
 		goto out;
 	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
@@ -385,7 +380,8 @@ issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
 	for (i = 0; i < nsan; i++)
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
-	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now() };
+	    x->conf.base_url, X509_REQ_get0_pubkey(req), name, cn, san, nsan,
+	    ndays, clock_now(), X509_REQ_get_X509_PUBKEY(req) };
 	row = (struct cert_row){ realm, sg->ca.id, x->t.id, o->id, "managed",
 	    o->key_ref };
 	if ((rc = sign_store(x, &in, &row, &id, res, e)) != 0 || res->code ||
@@ -396,7 +392,7 @@ issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
 out:
 	free(san);
 	X509_NAME_free(name);
-	EVP_PKEY_free(pub);
+	X509_REQ_free(req);
 	return rc;
 }
 
