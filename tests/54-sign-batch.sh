@@ -54,7 +54,11 @@ t_is "800 rows, one per order" "$(q "SELECT count(DISTINCT order_id) FROM certif
 # sqlite's page cache (2 MiB by default) fills as rows are written; a
 # signer that kept its records (several KiB each, with their X509
 # objects) would grow by far more than that for 750 more
-t_ok "peak RSS for 800 records ($b KiB) within 3 MiB of 50 ($s KiB)" test "$b" -le $((s + 3072))
+case $CERTPIPE_BUILD in
+*asan*)	# AddressSanitizer keeps freed memory in quarantine
+	T_N=$((T_N + 1)); echo "ok $T_N # SKIP peak RSS under AddressSanitizer" ;;
+*)	t_ok "peak RSS for 800 records ($b KiB) within 3 MiB of 50 ($s KiB)" test "$b" -le $((s + 3072)) ;;
+esac
 t_is "output in input order" "$(rec-cat --field Id big.out | tr '\n' ' ')" "$(rec-cat --field Id big.pol | tr '\n' ' ')"
 sed -n '/BEGIN CERTIFICATE-----/,/END CERTIFICATE-----/p' big.out | sed '/END CERTIFICATE/q' > b1.pem
 sed -n '/BEGIN CERTIFICATE-----/,/END CERTIFICATE-----/p' big.out > chain.pem
