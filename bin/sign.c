@@ -205,6 +205,7 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
     struct err *e)
 {
 	const char *name = rec_get(r, "Template"), *ca = rec_get(r, "CA");
+	int64_t active = 0;
 	int rc;
 
 	if (name == NULL || ca == NULL)
@@ -225,6 +226,14 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	if ((*sg)->ca.id != x->t.ca_id)
 		return refuse(res, EX_NOPERM, "CA %s is not the CA of template "
 		    "%s", ca, name);
+	if (!x->t.enabled)
+		return refuse(res, EX_NOPERM, "template %s is disabled", name);
+	/* the key was opened at start; the CA may have been disabled since */
+	if ((rc = db_int64(x->db, &active, e, "SELECT count(*) FROM cas "
+	    "WHERE id = ? AND status = 'active'", "i", (*sg)->ca.id)) != 0)
+		return rc;
+	if (!active)
+		return refuse(res, EX_NOPERM, "CA %s is no longer active", ca);
 	return 0;
 }
 
@@ -476,8 +485,10 @@ commit_one(struct ctx *x, const struct rec *r, struct result *res,
 		if (res->stored)
 			return 0;
 		if ((rc = db_int64(x->db, &same, e, "SELECT count(*) FROM "
-		    "orders WHERE id = ? AND status = 'processing' AND "
-		    "facts = ?", "it", res->order_id, res->facts)) != 0)
+		    "orders o, cas c WHERE o.id = ? AND o.status = "
+		    "'processing' AND o.facts = ? AND c.id = ? AND c.status = "
+		    "'active'", "iti", res->order_id, res->facts, res->ca_id))
+		    != 0)
 			return rc;
 		if (same) {
 			row = (struct cert_row){ res->realm, res->ca_id,

@@ -150,5 +150,22 @@ t_is "locked: the order is still processing" "$(q "SELECT status FROM orders WHE
 t_ok "after the lock, the same record signs" sh -c 'sign lk.pol > lk.rec'
 t_is "and completes" "$(rec-cat --field Status lk.rec)" complete
 
+# A CA disabled while a signer holds its key: refused from then on.
+csr dis "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=dis.example.com
+parse-csr dis.csr | check-policy --template sub-web-server > dis.pol || t_bail "check-policy dis"
+mkfifo dis.in
+sign < dis.in > dis.out 2> dis.err &
+pid=$!
+exec 4> dis.in
+i=0; until grep -q '^Seccomp:.*2' "/proc/$pid/status" || [ $i -ge 1000 ]; do i=$((i + 1)); sleep 0.01; done
+t_ok "the signer has opened its keys" grep -q '^Seccomp:.*2' "/proc/$pid/status"
+certpipe ca disable sub >/dev/null || t_bail "ca disable"
+cat dis.pol >&4
+exec 4>&-
+wait "$pid"
+t_is "a job of the disabled CA: 77" "$?" 77
+t_is "refused" "$(rec-cat --field Status dis.out)" failed
+t_grep "why" "CA sub is no longer active" dis.err
+
 t_ok "the audit chain verifies" certpipe audit verify
 t_done
