@@ -39,6 +39,7 @@
 #include "realm.h"
 #include "rec.h"
 #include "sandbox.h"
+#include "spki.h"
 #include "tmpl.h"
 #include "x509.h"
 
@@ -237,23 +238,24 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	return 0;
 }
 
-/* The record's request (parse-csr verified its signature); its public
- * key checked again. */
+/* The public key of the record's request (parse-csr verified its
+ * signature), checked again. */
 static int
-request(const struct rec *r, X509_REQ **req, struct result *res)
+request(const struct rec *r, X509_PUBKEY **spki, EVP_PKEY **pub,
+    struct result *res)
 {
-	const unsigned char *der, *p;
+	const unsigned char *der;
+	struct err e = {0};
 	size_t len;
 
 	if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len))
 		return refuse(res, EX_DATAERR, "no CERTIFICATE REQUEST block");
-	p = der;
-	if ((*req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
-	    X509_REQ_get0_pubkey(*req) == NULL) {
-		ERR_clear_error();
-		return refuse(res, EX_DATAERR, "the request does not parse");
+	if (spki_from_req(der, len, spki, pub, &e) != 0) {
+		refuse(res, EX_DATAERR, "%s", err_str(&e));
+		err_free(&e);
+		return 0;
 	}
-	if (keys_alg_of(X509_REQ_get0_pubkey(*req)) == NULL)
+	if (keys_alg_of(*pub) == NULL)
 		return refuse(res, EX_DATAERR, "the request's key is not one "
 		    "certpipe accepts");
 	return 0;
@@ -345,7 +347,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 	const struct signer *sg = NULL;
 	struct issue_req in;
 	X509_NAME *name = NULL;
-	X509_REQ *req = NULL;
+	X509_PUBKEY *spki = NULL;
+	EVP_PKEY *pub = NULL;
 	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
 	const unsigned char *der;
 	size_t i, nsan = rec_count(r, "SAN"), len;
@@ -356,7 +359,7 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		return refuse(res, EX_DATAERR, "the record already carries a "
 		    "certificate");
 	if ((rc = template(x, res->realm, r, o, &sg, res, e)) != 0 ||
-	    res->code || (rc = request(r, &req, res)) != 0 || res->code ||
+	    res->code || (rc = request(r, &spki, &pub, res)) != 0 || res->code ||
 	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
 		goto out;
 	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
@@ -370,8 +373,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 	for (i = 0; i < nsan; i++)
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
-	    x->conf.base_url, X509_REQ_get0_pubkey(req), name, cn, san, nsan,
-	    ndays, clock_now(), X509_REQ_get_X509_PUBKEY(req) };
+	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now(),
+	    spki };
 	if ((rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
 		rc = refuse(res, rc, "%s", err_str(e));
 		goto out;
@@ -382,7 +385,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 out:
 	free(san);
 	X509_NAME_free(name);
-	X509_REQ_free(req);
+	X509_PUBKEY_free(spki);
+	EVP_PKEY_free(pub);
 	return rc;
 }
 
