@@ -283,23 +283,47 @@ subject(const struct rec *r, X509_NAME **name, const char **cn,
 	return 0;
 }
 
+/* Did the job ask for Renewal-Of serial when its order was opened?
+ * Renewal-Of is not among the facts (lib/order.h), so the order's copy
+ * of the original request is the witness. */
+static int
+asked_renewal(const struct order *o, const char *serial)
+{
+	struct rec *orig = NULL;
+	struct err e = {0};
+	const char *v;
+	int yes;
+
+	yes = o->request && rec_parse(o->request, strlen(o->request), &orig,
+	    &e) == 0 && (v = rec_get(orig, "Renewal-Of")) != NULL &&
+	    strcmp(v, serial) == 0;
+	rec_free(orig);
+	err_free(&e);
+	return yes;
+}
+
 /* The certificate the job renews: same realm and CA; 0 when none. */
 static int
-renewed(struct ctx *x, const struct rec *r, int64_t realm, int64_t ca_id,
-    int64_t *id, struct result *res, struct err *e)
+renewed(struct ctx *x, const struct rec *r, const struct order *o,
+    int64_t ca_id, struct result *res, struct err *e)
 {
 	const char *serial = rec_get(r, "Renewal-Of");
 	int rc;
 
-	*id = 0;
+	res->old = 0;
 	if (serial == NULL)
 		return 0;
-	rc = db_int64(x->db, id, e, "SELECT coalesce(max(id), 0) FROM "
+	if (!asked_renewal(o, serial))
+		return refuse(res, EX_NOPERM, "Renewal-Of %s is not what the "
+		    "job asked for", serial);
+	rc = db_int64(x->db, &res->old, e, "SELECT coalesce(max(id), 0) FROM "
 	    "certificates WHERE realm_id = ? AND ca_id = ? AND serial = ?",
-	    "iit", realm, ca_id, serial);
-	if (rc == 0 && *id == 0)
+	    "iit", res->realm, ca_id, serial);
+	if (rc == 0 && (res->old == 0 || (o->renewal_of != 0 &&
+	    o->renewal_of != res->old)))
 		return refuse(res, EX_DATAERR, "Renewal-Of %s: no such "
-		    "certificate of this CA", serial);
+		    "certificate of this CA%s", serial, res->old == 0 ? "" :
+		    " for this order");
 	return rc;
 }
 
@@ -366,8 +390,7 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		rc = refuse(res, EX_DATAERR, "%s", err_str(e));
 		goto out;
 	}
-	if ((rc = renewed(x, r, res->realm, sg->ca.id, &res->old, res, e))
-	    != 0 || res->code)
+	if ((rc = renewed(x, r, o, sg->ca.id, res, e)) != 0 || res->code)
 		goto out;
 	san = xcalloc(nsan + 1, sizeof *san);
 	for (i = 0; i < nsan; i++)

@@ -39,6 +39,7 @@ for k in ec rsa ed; do
 	openssl x509 -in "$k.pem" -noout -text > "$k.txt"
 	t_grep "$k: SAN has the CN" "DNS:$k.example.com" "$k.txt"
 	t_grep "$k: serverAuth" "TLS Web Server Authentication" "$k.txt"
+	t_grep "$k: digitalSignature" "Digital Signature" "$k.txt"
 	t_grep "$k: AKI" "X509v3 Authority Key Identifier" "$k.txt"
 	t_grep "$k: SKI" "X509v3 Subject Key Identifier" "$k.txt"
 	t_grep "$k: AIA caIssuers" "CA Issuers - URI:http://pki.test/ca/sub.crt" "$k.txt"
@@ -130,6 +131,12 @@ new=$(rec-cat --field Serial rn.rec)
 t_is "renewal: the old certificate is superseded by the new" \
 	"$(q "SELECT o.status, n.serial FROM certificates o JOIN certificates n ON n.id = o.superseded_by WHERE o.serial = '$old'")" "superseded|$new"
 t_is "renewal: audited" "$(q "SELECT count(*) FROM audit WHERE event = 'certificate.superseded' AND object = 'cert:$old'")" 1
+csr rx "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=rx.example.com
+parse-csr rx.csr | check-policy --template sub-web-server > rx.pol || t_bail "check-policy rx"
+ecserial=$(rec-cat --field Serial ec.rec)
+awk -v s="$ecserial" '{print} /^Id: /{print "Renewal-Of: " s}' rx.pol > rx.bad
+t_exit "a Renewal-Of added after check-policy: 77" 77 sign rx.bad
+t_is "the named certificate stays active" "$(q "SELECT status FROM certificates WHERE serial = '$ecserial'")" active
 
 # A locked database: the batch fails as temporary, orders stay processing.
 csr lk "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=lock.example.com
