@@ -59,7 +59,7 @@ struct ctx {
 	char *actor;
 	struct signer *s;
 	size_t ns;
-	struct tmpl t;		/* the batch's last template (one transaction) */
+	struct tmpl t;		/* the last template, kept for one batch */
 };
 
 /* What happened to one processing record; applied after the commit. */
