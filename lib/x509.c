@@ -679,9 +679,17 @@ x509_fingerprint(X509 *x, struct buf *out)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 
+	static const char hex[] = "0123456789ABCDEF";
+	char s[3 * EVP_MAX_MD_SIZE];
+
 	X509_digest(x, EVP_sha256(), md, &n);
-	for (i = 0; i < n; i++)
-		buf_printf(out, "%s%02X", i ? ":" : "", md[i]);
+	for (i = 0; i < n; i++) {
+		s[3 * i] = hex[md[i] >> 4];
+		s[3 * i + 1] = hex[md[i] & 15];
+		s[3 * i + 2] = ':';
+	}
+	if (n)
+		buf_add(out, s, 3 * (size_t)n - 1);
 }
 
 void
