@@ -273,8 +273,9 @@ approvals(struct ctx *x, const struct order *o, const char *mode,
 		what = db_text(st, 1);
 		if (strcmp(what, "decline") == 0) {
 			declined = 1;
-			buf_printf(decline, "declined by %s: %s", who,
-			    db_text(st, 2));
+			buf_printf(decline, "declined by %s", who);
+			if (*db_text(st, 2))
+				buf_printf(decline, ": %s", db_text(st, 2));
 			break;
 		}
 		/* the requester never counts; UNIQUE(order_id, approver)
@@ -479,25 +480,28 @@ static int
 one(struct rec *r, void *arg)
 {
 	struct ctx *x = arg;
-	const char *st = rec_get(r, "Status"), *rname = rec_get(r, "Realm");
+	const char *st = rec_get(r, "Status");
 	struct err e = {0};
 	int64_t realm = 0;
+	char *rname;
 	int rc, failed;
 
 	if (st && strcmp(st, "complete") == 0)
 		return 0;
-	if (rname == NULL)
-		rname = REALM_DEFAULT;
+	failed = st && strcmp(st, "failed") == 0;
+	/* a copy: the record's own value is replaced while judging */
+	rname = xstrdup(rec_get(r, "Realm") ? rec_get(r, "Realm") :
+	    REALM_DEFAULT);
 	if ((rc = realm_id(x->db, rname, &realm, &e)) != 0) {
 		diag("%s: %s", rec_id(r), err_str(&e));
 		if (!x->explain)
 			refuse(r, rc, err_str(&e));
-		err_free(&e);
-		return rc;
+		goto out;
 	}
-	if (x->explain)
-		return explain(x, realm, r) == 0 ? LOOP_DROP : EX_IOERR;
-	failed = st && strcmp(st, "failed") == 0;
+	if (x->explain) {
+		rc = explain(x, realm, r) == 0 ? LOOP_DROP : EX_IOERR;
+		goto out;
+	}
 	if ((rc = db_begin(x->db, &e)) == 0) {
 		rc = failed ? record_failed(x, realm, rname, r, &e) :
 		    handle(x, realm, rname, r, &e);
@@ -519,13 +523,15 @@ one(struct rec *r, void *arg)
 			else
 				db_rollback(x->db);
 		}
-		err_free(&e);
-		return rc;
+		goto out;
 	}
-	err_free(&e);
-	if (rec_get(r, "Status") && strcmp(rec_get(r, "Status"), "failed") == 0)
+	if (!failed && (rc = failed_code(r)) != 0)
 		diag("%s: %s", rec_id(r), rec_get(r, "Error"));
-	return failed_code(r);
+	rc = failed_code(r);
+out:
+	err_free(&e);
+	free(rname);
+	return rc;
 }
 
 int
