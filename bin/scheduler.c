@@ -65,6 +65,7 @@ static int wake_fd = -1;
 
 struct opts {
 	char *home;
+	char *template;		/* for check-policy: jobs that name none */
 	int once;
 	uint64_t batch, interval, max_attempts;
 };
@@ -342,7 +343,11 @@ stage_exec(const struct run *rn, pid_t parent, int i, int in, int out)
 	    (lockfd >= 0 && fcntl(lockfd, F_SETFD, 0) < 0))
 		_exit(EX_OSERR);
 	buf_printf(&p, "%s/%s", rn->bindir, stages[i]);
-	execl(p.p, stages[i], (char *)NULL);
+	if (i == 1 && rn->o->template)
+		execl(p.p, stages[i], "--template", rn->o->template,
+		    (char *)NULL);
+	else
+		execl(p.p, stages[i], (char *)NULL);
 	diag("%s: cannot run: %s", p.p, strerror(errno));
 	_exit(EX_UNAVAILABLE);
 }
@@ -764,7 +769,7 @@ int
 main(int argc, char **argv)
 {
 	char *batch_s = NULL, *interval_s = NULL, *max_s = NULL;
-	struct opts o = { NULL, 0, 1000, 60, 8 };
+	struct opts o = { NULL, NULL, 0, 1000, 60, 8 };
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &batch_s, 0,
 		  "jobs per pipeline run (default 1000)", "N" },
@@ -777,6 +782,8 @@ main(int argc, char **argv)
 		  "temporary failures before a job fails (default 8)", "N" },
 		{ "once", '\0', POPT_ARG_NONE, &o.once, 0,
 		  "process what is due, then exit (for cron)", NULL },
+		{ "template", '\0', POPT_ARG_STRING, &o.template, 0,
+		  "template for jobs that name none (drop-ins)", "NAME" },
 		{ NULL, 'v', POPT_ARG_NONE, &diag_verbose, 0,
 		  "one line per batch: counts and seconds", NULL },
 		POPT_AUTOHELP
@@ -849,6 +856,7 @@ out:
 	free(rn.bindir);
 	free(home);
 	free(o.home);
+	free(o.template);
 	free(batch_s);
 	free(interval_s);
 	free(max_s);
