@@ -656,19 +656,33 @@ promote(struct run *rn, struct err *e)
 	return rc;
 }
 
+/* A drop-in became a job; one that cannot run went straight to failed
+ * and is reported like any failed job. */
 static void
 adopted(const char *name, const char *id, const char *q, void *ctx)
 {
 	struct run *rn = ctx;
+	struct buf data = {0};
+	struct rec *r = NULL;
+	struct err e = {0};
 
-	if (strcmp(q, "failed") == 0) {
-		rn->handled++;
-		note(rn, EX_DATAERR);
-		diag("%s: drop-in %s failed: nothing to run", id,
-		    name ? name : "(resumed)");
-	} else
-		diag_info("%s: adopted drop-in %s", id,
-		    name ? name : "(resumed)");
+	if (name == NULL)
+		name = "(staged before a crash)";
+	if (strcmp(q, "failed") != 0) {
+		diag_info("%s: adopted drop-in %s", id, name);
+		return;
+	}
+	rn->handled++;
+	note(rn, EX_DATAERR);
+	if (spool_read(rn->sp, q, id, &data, &e) == 0 &&
+	    rec_parse(data.p, data.len, &r, &e) == 0)
+		diag("%s: failed: %s: %s", id, name, rec_get(r, "Error") ?
+		    rec_get(r, "Error") : "no reason given");
+	else
+		diag("%s: failed: %s: %s", id, name, err_str(&e));
+	rec_free(r);
+	buf_free(&data);
+	err_free(&e);
 }
 
 /* Everything due: drop-ins, deferred jobs whose time has come, then
