@@ -713,8 +713,11 @@ serve(struct run *rn, int sigfd)
 	time_t wait;
 	int fd;
 
-	if (spool_trigger_fd(rn->sp, &fd, &e) != 0)
-		return diag_err(&e);
+	if (spool_trigger_fd(rn->sp, &fd, &e) != 0) {
+		fd = diag_err(&e);
+		err_free(&e);
+		return fd;
+	}
 	while (!stopping) {
 		pass(rn);
 		wait = (time_t)rn->o->interval;
@@ -743,11 +746,12 @@ recover(struct run *rn)
 	if ((rc = spool_lock(rn->sp, &e)) != 0 ||
 	    (rc = spool_recover(rn->sp, &tmp, &e)) != 0 ||
 	    (rc = spool_dedup(rn->sp, &dup, &e)) != 0)
-		return diag_err(&e);
-	if (tmp || dup)
+		rc = diag_err(&e);
+	else if (tmp || dup)
 		diag_info("recovered: %zu unfinished writes removed, %zu "
 		    "duplicate jobs resolved", tmp, dup);
-	return 0;
+	err_free(&e);
+	return rc;
 }
 
 /* fds 0-2 open, so no pipe of ours lands on one */
