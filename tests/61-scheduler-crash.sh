@@ -97,7 +97,7 @@ while [ $round -lt 10 ]; do
 		[ -e "$f" ] || continue
 		sed "s/^Retry-At: .*/Retry-At: 2000-01-01T00:00:00Z/" "$f" >due && cat due >"$f"
 	done
-	$S >/dev/null 2>>final.err
+	scheduler --once --max-attempts 1000 --template web >/dev/null 2>>final.err
 	[ -z "$(left)" ] && break
 	round=$((round + 1))
 done
