@@ -155,6 +155,36 @@ wait "$pid"
 t_is "... with exit 0" "$?" 0
 t_is "the daemon logged nothing" "$(cat daemon.err)" ""
 
+# An instance without a passphrase file: the passphrase reaches sign on a
+# descriptor (read once, relayed to each batch's sign) or as a file name,
+# never in argv; without one, sign cannot open the key and the jobs wait.
+H2=$T_TMP/home2
+certpipe --home "$H2" init --base-url http://pki.test --no-passphrase-file >/dev/null || t_bail "init home2"
+printf 'correct horse battery staple\n' >pass.txt
+certpipe --home "$H2" ca create root2 --cn "Root 2" --passphrase-file pass.txt >/dev/null || t_bail "ca root2"
+certpipe --home "$H2" template create web2 --ca root2 >/dev/null || t_bail "template web2"
+certpipe --home "$H2" domain add example.com >/dev/null || t_bail "domain home2"
+drop2() { cp "$1" "$H2/queue/incoming/new/.$1" && mv "$H2/queue/incoming/new/.$1" "$H2/queue/incoming/new/$1"; }
+count2() { ls "$H2/queue/$1/new" | wc -l | tr -d ' '; }
+csr p1.csr p1.example.com
+csr p2.csr p2.example.com
+drop2 p1.csr
+t_exit "no passphrase: sign cannot start, the job waits" 75 scheduler --home "$H2" --once --template web2
+t_grep "sign says why" "^sign: .*no passphrase" "$T_TMP/err"
+t_is "deferred" "$(count2 deferred)" 1
+f=$(ls "$H2"/queue/deferred/new/*)
+sed "s/^Retry-At: .*/Retry-At: 2000-01-01T00:00:00Z/" "$f" >due.rec && cat due.rec >"$f"
+drop2 p2.csr
+t_exit "--passphrase-fd, one job per batch: both issued" 0 \
+	sh -c 'scheduler --home "$0" --once --template web2 --batch 1 -v --passphrase-fd 3 3<pass.txt' "$H2"
+t_is "two batches" "$(grep -c 'batch: 1 jobs: 1 done' "$T_TMP/err")" 2
+t_is "two jobs in done" "$(count2 done)" 2
+csr p3.csr p3.example.com
+drop2 p3.csr
+t_exit "--passphrase-file: issued" 0 scheduler --home "$H2" --once --template web2 --passphrase-file pass.txt
+t_is "three jobs in done" "$(count2 done)" 3
+t_exit "not both" 64 scheduler --home "$H2" --once --passphrase-file pass.txt --passphrase-fd 0
+
 t_is "certificates == complete orders == jobs in done" \
 	"$(q 'SELECT count(*) FROM certificates')/$(q "SELECT count(*) FROM orders WHERE status = 'complete'")" \
 	"$(count done)/$(count done)"
