@@ -61,7 +61,7 @@ nothing_lost() { [ -z "$(present | comm -13 - ids)" ]; }
 
 echo "# $(date +%T) jobs ready"
 # Small batches: the work lasts long enough to be cut short many times.
-S="scheduler -v --once --batch 4 --max-attempts 1000 --template web"
+S="scheduler -v --once --batch 1 --max-attempts 1000 --template web"
 kills=0
 lost=0
 round=1
