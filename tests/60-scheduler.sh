@@ -155,6 +155,26 @@ wait "$pid"
 t_is "... with exit 0" "$?" 0
 t_is "the daemon logged nothing" "$(cat daemon.err)" ""
 
+# SIGTERM in the middle of the work: the batch in flight is finished
+# (nothing is cut short and deferred), the rest waits in incoming.
+csr many.csr many.example.com
+before=$(count done)
+n=1
+while [ $n -le 40 ]; do drop many.csr "many$n.csr"; n=$((n + 1)); done
+scheduler --batch 1 --template web 2>term.err &
+pid=$!
+t_ok "the daemon is at work" wait_for $((before + 1))
+kill -TERM "$pid"
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+wait "$pid"
+t_is "SIGTERM at work: exit 0" "$?" 0
+t_is "no batch was cut short" "$(count deferred)/$(cat term.err)" "0/"
+t_is "every job is done or still waiting" $(( $(count done) + $(count incoming) - before )) 40
+t_ok "some are still waiting" test "$(count incoming)" -gt 0
+t_exit "--once finishes them" 0 scheduler --once --template web
+t_is "all in done" $(( $(count done) - before )) 40
+
 # An instance without a passphrase file: the passphrase reaches sign on a
 # descriptor (read once, relayed to each batch's sign) or as a file name,
 # never in argv; without one, sign cannot open the key and the jobs wait.
