@@ -546,20 +546,21 @@ orphans(struct run *rn, struct batch *b, const char *how)
 	err_free(&e);
 }
 
-/* A file in incoming that is not a whole record named by its Id: keep
- * its bytes in failed, where a person will look. */
+/* A file in q that is not a whole record named by its Id: keep its
+ * bytes in failed, where a person will look. */
 static int
-unreadable(struct run *rn, const char *id, const struct err *why,
-    struct err *e)
+unreadable(struct run *rn, const char *q, const char *id,
+    const struct err *why, struct err *e)
 {
 	int rc;
 
-	diag("%s: not a job record, moved to failed: %s", id, err_str(why));
+	diag("%s: not a job record, moved from %s to failed: %s", id, q,
+	    err_str(why));
 	note(rn, EX_DATAERR);
 	rn->handled++;
-	rc = spool_move(rn->sp, "incoming", "failed", id, e);
+	rc = spool_move(rn->sp, q, "failed", id, e);
 	if (rc == EX_CANTCREAT)
-		rc = spool_remove(rn->sp, "incoming", id, e);
+		rc = spool_remove(rn->sp, q, id, e);
 	return rc == EX_NOINPUT ? 0 : rc;
 }
 
@@ -592,7 +593,7 @@ load(struct run *rn, struct batch *b, struct err *e)
 		    strcmp(rec_id(r), ids[i]) != 0)
 			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
 		if (why.code != 0)
-			rc = unreadable(rn, ids[i], &why, e);
+			rc = unreadable(rn, "incoming", ids[i], &why, e);
 		else {
 			rec_write(r, &b->in);
 			b->ids[b->n++] = ids[i];
@@ -680,9 +681,15 @@ promote(struct run *rn, struct err *e)
 		return rc;
 	for (i = 0; i < n && rc == 0; i++) {
 		buf_reset(&data);
-		if (spool_read(rn->sp, "deferred", ids[i], &data, &why) != 0 ||
-		    rec_parse(data.p, data.len, &r, &why) != 0) {
-			diag("deferred/%s: %s", ids[i], err_str(&why));
+		if ((rc = spool_read(rn->sp, "deferred", ids[i], &data,
+		    &why)) == 0 && rec_parse(data.p, data.len, &r, &why) == 0 &&
+		    strcmp(rec_id(r), ids[i]) != 0)
+			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
+		if (why.code != 0) {
+			rc = rc == EX_NOINPUT ? 0 :
+			    unreadable(rn, "deferred", ids[i], &why, e);
+			rec_free(r);
+			r = NULL;
 			err_free(&why);
 			why = (struct err){0};
 			continue;

@@ -5,6 +5,8 @@
  * Layout under <home>/queue/:
  *     NAME/tmp/<id>   being written (never read by anyone)
  *     NAME/new/<id>   committed: complete, fsynced, visible
+ *     incoming/new/NAME   a drop-in (any other name, not starting '.')
+ *     incoming/adopt/<id> a drop-in being adopted (spool_adopt)
  * Commit: open NAME/tmp/<id> O_CREAT|O_EXCL 0600 -> write -> fsync ->
  * rename to NAME/new/<id> -> fsync NAME/new. A move between queues is a
  * rename followed by fsync of both directories. A stage that changes a

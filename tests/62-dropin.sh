@@ -88,6 +88,16 @@ t_nogrep "and was never read into a job" "top secret|dG9wIHNlY3JldA" "$(cat "$H"
 t_ok "the two requests are kept in the failed job" sh -c \
 	"rec-cat '$H/queue/failed/new/$(job_of two.csr)' | grep -q 'BEGIN CERTIFICATE REQUEST'"
 
+# A file named like a job is a job: when it is not a whole record named
+# by its Id (in incoming or deferred), its bytes are kept in failed.
+echo "junk" >"$IN/12345678-1234-4234-8234-123456789abc"
+echo "junk" >"$H/queue/deferred/new/22345678-1234-4234-8234-123456789abc"
+t_exit "files that are not records: exit 65" 65 sched
+t_is "one line each" "$(grep -c 'not a job record, moved from [a-z]* to failed' "$T_TMP/err")" 2
+t_ok "kept in failed as they were" sh -c "cat '$H/queue/failed/new/12345678-1234-4234-8234-123456789abc' \
+	'$H/queue/failed/new/22345678-1234-4234-8234-123456789abc' | grep -c junk | grep -qx 2"
+t_is "incoming and deferred are empty" "$(ls -A "$IN" "$H/queue/deferred/new" | grep -c '^[0-9a-f]')" 0
+
 # A crash after the drop-in was staged (renamed to adopt/ID): the next
 # run finishes it under that id. A crash after the commit, before the
 # staged file was removed: still one job.
