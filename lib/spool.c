@@ -678,6 +678,9 @@ dropin_rec(struct rec *r, const char *data, size_t len)
 	}
 	for (i = 0; i < rec_npem(in) && rc == 0; i++) {
 		rec_pem(in, i, &label, &der, &dlen);
+		/* the stages look for one label only */
+		if (strcmp(label, "NEW CERTIFICATE REQUEST") == 0)
+			label = "CERTIFICATE REQUEST";
 		rc = rec_add_pem(r, label, der, dlen, &e);
 	}
 	rec_free(in);
@@ -774,8 +777,7 @@ dropin_wrap(const char *id, const char *p, int *final)
 		goto out;
 	}
 	if (dropin_rec(r, data.p, data.len)) {
-		if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &dlen) &&
-		    !rec_find_pem(r, "NEW CERTIFICATE REQUEST", &der, &dlen))
+		if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &dlen))
 			dropin_fail(r, "drop-in record carries no "
 			    "CERTIFICATE REQUEST");
 		else

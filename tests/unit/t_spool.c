@@ -542,6 +542,21 @@ test_adopt(void)
 	}
 	rec_free(r);
 
+	rec_text(&b, "e0000000-0000-4000-8000-000000000002",
+	    "\n-----BEGIN NEW CERTIFICATE REQUEST-----\nMAMCAQA=\n"
+	    "-----END NEW CERTIFICATE REQUEST-----");
+	r = adopt_one("queue/incoming/new/new.rec", b.p, b.len, &s);
+	ok(r && rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) &&
+	    len == 5, "a NEW CERTIFICATE REQUEST block is relabelled");
+	rec_free(r);
+
+	rec_text(&b, "e0000000-0000-4000-8000-000000000003", "Template: web\n");
+	r = adopt_one("queue/incoming/new/norequest.rec", b.p, b.len, &s);
+	is_str(s.queue, "failed", "a record without a request: failed");
+	is_str(r ? rec_get(r, "Error") : NULL, "drop-in record carries no "
+	    "CERTIFICATE REQUEST", "with its reason");
+	rec_free(r);
+
 	/* the ids: no drop-in; dotfiles: still being written */
 	touch("queue/incoming/new/.partial");
 	spool_open(home, &sp, &e);
