@@ -39,6 +39,7 @@
 #include "realm.h"
 #include "rec.h"
 #include "sandbox.h"
+#include "spki.h"
 #include "tmpl.h"
 #include "x509.h"
 
@@ -205,6 +206,7 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
     struct err *e)
 {
 	const char *name = rec_get(r, "Template"), *ca = rec_get(r, "CA");
+	int64_t active = 0;
 	int rc;
 
 	if (name == NULL || ca == NULL)
@@ -225,26 +227,35 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	if ((*sg)->ca.id != x->t.ca_id)
 		return refuse(res, EX_NOPERM, "CA %s is not the CA of template "
 		    "%s", ca, name);
+	if (!x->t.enabled)
+		return refuse(res, EX_NOPERM, "template %s is disabled", name);
+	/* the key was opened at start; the CA may have been disabled since */
+	if ((rc = db_int64(x->db, &active, e, "SELECT count(*) FROM cas "
+	    "WHERE id = ? AND status = 'active'", "i", (*sg)->ca.id)) != 0)
+		return rc;
+	if (!active)
+		return refuse(res, EX_NOPERM, "CA %s is no longer active", ca);
 	return 0;
 }
 
-/* The record's request (parse-csr verified its signature); its public
- * key checked again. */
+/* The public key of the record's request (parse-csr verified its
+ * signature), checked again. */
 static int
-request(const struct rec *r, X509_REQ **req, struct result *res)
+request(const struct rec *r, X509_PUBKEY **spki, EVP_PKEY **pub,
+    struct result *res)
 {
-	const unsigned char *der, *p;
+	const unsigned char *der;
+	struct err e = {0};
 	size_t len;
 
 	if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len))
 		return refuse(res, EX_DATAERR, "no CERTIFICATE REQUEST block");
-	p = der;
-	if ((*req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
-	    X509_REQ_get0_pubkey(*req) == NULL) {
-		ERR_clear_error();
-		return refuse(res, EX_DATAERR, "the request does not parse");
+	if (spki_from_req(der, len, spki, pub, &e) != 0) {
+		refuse(res, EX_DATAERR, "%s", err_str(&e));
+		err_free(&e);
+		return 0;
 	}
-	if (keys_alg_of(X509_REQ_get0_pubkey(*req)) == NULL)
+	if (keys_alg_of(*pub) == NULL)
 		return refuse(res, EX_DATAERR, "the request's key is not one "
 		    "certpipe accepts");
 	return 0;
@@ -272,23 +283,47 @@ subject(const struct rec *r, X509_NAME **name, const char **cn,
 	return 0;
 }
 
+/* Did the job ask for Renewal-Of serial when its order was opened?
+ * Renewal-Of is not among the facts (lib/order.h), so the order's copy
+ * of the original request is the witness. */
+static int
+asked_renewal(const struct order *o, const char *serial)
+{
+	struct rec *orig = NULL;
+	struct err e = {0};
+	const char *v;
+	int yes;
+
+	yes = o->request && rec_parse(o->request, strlen(o->request), &orig,
+	    &e) == 0 && (v = rec_get(orig, "Renewal-Of")) != NULL &&
+	    strcmp(v, serial) == 0;
+	rec_free(orig);
+	err_free(&e);
+	return yes;
+}
+
 /* The certificate the job renews: same realm and CA; 0 when none. */
 static int
-renewed(struct ctx *x, const struct rec *r, int64_t realm, int64_t ca_id,
-    int64_t *id, struct result *res, struct err *e)
+renewed(struct ctx *x, const struct rec *r, const struct order *o,
+    int64_t ca_id, struct result *res, struct err *e)
 {
 	const char *serial = rec_get(r, "Renewal-Of");
 	int rc;
 
-	*id = 0;
+	res->old = 0;
 	if (serial == NULL)
 		return 0;
-	rc = db_int64(x->db, id, e, "SELECT coalesce(max(id), 0) FROM "
+	if (!asked_renewal(o, serial))
+		return refuse(res, EX_NOPERM, "Renewal-Of %s is not what the "
+		    "job asked for", serial);
+	rc = db_int64(x->db, &res->old, e, "SELECT coalesce(max(id), 0) FROM "
 	    "certificates WHERE realm_id = ? AND ca_id = ? AND serial = ?",
-	    "iit", realm, ca_id, serial);
-	if (rc == 0 && *id == 0)
+	    "iit", res->realm, ca_id, serial);
+	if (rc == 0 && (res->old == 0 || (o->renewal_of != 0 &&
+	    o->renewal_of != res->old)))
 		return refuse(res, EX_DATAERR, "Renewal-Of %s: no such "
-		    "certificate of this CA", serial);
+		    "certificate of this CA%s", serial, res->old == 0 ? "" :
+		    " for this order");
 	return rc;
 }
 
@@ -336,7 +371,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 	const struct signer *sg = NULL;
 	struct issue_req in;
 	X509_NAME *name = NULL;
-	X509_REQ *req = NULL;
+	X509_PUBKEY *spki = NULL;
+	EVP_PKEY *pub = NULL;
 	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
 	const unsigned char *der;
 	size_t i, nsan = rec_count(r, "SAN"), len;
@@ -347,22 +383,21 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		return refuse(res, EX_DATAERR, "the record already carries a "
 		    "certificate");
 	if ((rc = template(x, res->realm, r, o, &sg, res, e)) != 0 ||
-	    res->code || (rc = request(r, &req, res)) != 0 || res->code ||
+	    res->code || (rc = request(r, &spki, &pub, res)) != 0 || res->code ||
 	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
 		goto out;
 	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
 		rc = refuse(res, EX_DATAERR, "%s", err_str(e));
 		goto out;
 	}
-	if ((rc = renewed(x, r, res->realm, sg->ca.id, &res->old, res, e))
-	    != 0 || res->code)
+	if ((rc = renewed(x, r, o, sg->ca.id, res, e)) != 0 || res->code)
 		goto out;
 	san = xcalloc(nsan + 1, sizeof *san);
 	for (i = 0; i < nsan; i++)
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
-	    x->conf.base_url, X509_REQ_get0_pubkey(req), name, cn, san, nsan,
-	    ndays, clock_now(), X509_REQ_get_X509_PUBKEY(req) };
+	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now(),
+	    spki };
 	if ((rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
 		rc = refuse(res, rc, "%s", err_str(e));
 		goto out;
@@ -373,7 +408,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 out:
 	free(san);
 	X509_NAME_free(name);
-	X509_REQ_free(req);
+	X509_PUBKEY_free(spki);
+	EVP_PKEY_free(pub);
 	return rc;
 }
 
@@ -476,8 +512,10 @@ commit_one(struct ctx *x, const struct rec *r, struct result *res,
 		if (res->stored)
 			return 0;
 		if ((rc = db_int64(x->db, &same, e, "SELECT count(*) FROM "
-		    "orders WHERE id = ? AND status = 'processing' AND "
-		    "facts = ?", "it", res->order_id, res->facts)) != 0)
+		    "orders o, cas c WHERE o.id = ? AND o.status = "
+		    "'processing' AND o.facts = ? AND c.id = ? AND c.status = "
+		    "'active'", "iti", res->order_id, res->facts, res->ca_id))
+		    != 0)
 			return rc;
 		if (same) {
 			row = (struct cert_row){ res->realm, res->ca_id,

@@ -39,6 +39,7 @@ for k in ec rsa ed; do
 	openssl x509 -in "$k.pem" -noout -text > "$k.txt"
 	t_grep "$k: SAN has the CN" "DNS:$k.example.com" "$k.txt"
 	t_grep "$k: serverAuth" "TLS Web Server Authentication" "$k.txt"
+	t_grep "$k: digitalSignature" "Digital Signature" "$k.txt"
 	t_grep "$k: AKI" "X509v3 Authority Key Identifier" "$k.txt"
 	t_grep "$k: SKI" "X509v3 Subject Key Identifier" "$k.txt"
 	t_grep "$k: AIA caIssuers" "CA Issuers - URI:http://pki.test/ca/sub.crt" "$k.txt"
@@ -130,6 +131,12 @@ new=$(rec-cat --field Serial rn.rec)
 t_is "renewal: the old certificate is superseded by the new" \
 	"$(q "SELECT o.status, n.serial FROM certificates o JOIN certificates n ON n.id = o.superseded_by WHERE o.serial = '$old'")" "superseded|$new"
 t_is "renewal: audited" "$(q "SELECT count(*) FROM audit WHERE event = 'certificate.superseded' AND object = 'cert:$old'")" 1
+csr rx "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=rx.example.com
+parse-csr rx.csr | check-policy --template sub-web-server > rx.pol || t_bail "check-policy rx"
+ecserial=$(rec-cat --field Serial ec.rec)
+awk -v s="$ecserial" '{print} /^Id: /{print "Renewal-Of: " s}' rx.pol > rx.bad
+t_exit "a Renewal-Of added after check-policy: 77" 77 sign rx.bad
+t_is "the named certificate stays active" "$(q "SELECT status FROM certificates WHERE serial = '$ecserial'")" active
 
 # A locked database: the batch fails as temporary, orders stay processing.
 csr lk "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=lock.example.com
@@ -149,6 +156,23 @@ t_is "locked: record failed as temporary" "$(rec-cat --field Status lk.out)/$(re
 t_is "locked: the order is still processing" "$(q "SELECT status FROM orders WHERE job = '$(rec-cat --field Id lk.pol)'")" processing
 t_ok "after the lock, the same record signs" sh -c 'sign lk.pol > lk.rec'
 t_is "and completes" "$(rec-cat --field Status lk.rec)" complete
+
+# A CA disabled while a signer holds its key: refused from then on.
+csr dis "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=dis.example.com
+parse-csr dis.csr | check-policy --template sub-web-server > dis.pol || t_bail "check-policy dis"
+mkfifo dis.in
+sign < dis.in > dis.out 2> dis.err &
+pid=$!
+exec 4> dis.in
+i=0; until grep -q '^Seccomp:.*2' "/proc/$pid/status" || [ $i -ge 1000 ]; do i=$((i + 1)); sleep 0.01; done
+t_ok "the signer has opened its keys" grep -q '^Seccomp:.*2' "/proc/$pid/status"
+certpipe ca disable sub >/dev/null || t_bail "ca disable"
+cat dis.pol >&4
+exec 4>&-
+wait "$pid"
+t_is "a job of the disabled CA: 77" "$?" 77
+t_is "refused" "$(rec-cat --field Status dis.out)" failed
+t_grep "why" "CA sub is no longer active" dis.err
 
 t_ok "the audit chain verifies" certpipe audit verify
 t_done
