@@ -107,10 +107,12 @@ t_ok "the job is kept" test -f "$CERTPIPE_HOME/queue/incoming/new/$(head -1 "$T_
 
 # Through the pipeline: check-policy, sign, the scheduler.
 if [ -x "$CERTPIPE_BUILD/bin/scheduler" ] && [ -x "$CERTPIPE_BUILD/bin/sign" ]; then
+	certpipe domain add example.com >/dev/null || t_bail domain
 	scheduler --once >/dev/null 2>&1
 	for alg in rsa-2048 ec-256 ed25519; do
 		t_ok "request --alg $alg, then scheduler --once" \
-			certpipe request --cn "p-$alg.example.com" --san "www.p-$alg.example.com" --alg "$alg"
+			certpipe request --template sub-web-server --cn "p-$alg.example.com" \
+				--san "www.p-$alg.example.com" --alg "$alg"
 		pid=$(cat "$T_TMP/out")
 		t_ok "scheduler --once" scheduler --once
 		t_is "$alg order complete" "$(q "SELECT status FROM orders WHERE job = '$pid'")" complete
@@ -128,8 +130,13 @@ if [ -x "$CERTPIPE_BUILD/bin/scheduler" ] && [ -x "$CERTPIPE_BUILD/bin/sign" ]; 
 	done
 	t_ok "--wait with a scheduler running" sh -c '
 		scheduler >/dev/null 2>&1 & s=$!
-		certpipe request --cn wait.example.com --alg ec-256 --wait 30; rc=$?
+		certpipe request --template sub-web-server --cn wait.example.com --wait 30; rc=$?
 		kill $s; wait $s; exit $rc'
 	t_grep "reports the certificate" "^complete: certificate [0-9]+" "$T_TMP/out"
+	t_exit "--wait: refused by policy is 77" 77 sh -c '
+		scheduler >/dev/null 2>&1 & s=$!
+		certpipe request --template sub-web-server --cn x.example.org --wait 30; rc=$?
+		kill $s; wait $s; exit $rc'
+	t_grep "with the reason" "^failed: .*example.org" "$T_TMP/out"
 fi
 t_done
