@@ -47,7 +47,7 @@ struct run {
 	struct cli *c;
 	struct spool *sp;
 	struct secret pass;
-	int have_pass, rekey, dry;
+	int have_pass, pass_failed, rekey, dry;
 	int64_t limit;			/* 0: none */
 	int64_t queued, nokey, notmpl, failed;
 	int first_rc;			/* first per-certificate failure */
@@ -146,8 +146,10 @@ renewal_key(struct run *u, const struct due *d, X509 *x, EVP_PKEY **key,
 	int rc;
 
 	if (!u->have_pass) {
-		if ((rc = cli_secret(u->c, &u->pass, e)) != 0)
+		if ((rc = cli_secret(u->c, &u->pass, e)) != 0) {
+			u->pass_failed = 1;
 			return rc;
+		}
 		u->have_pass = 1;
 	}
 	if ((rc = keys_load(&u->c->conf, d->key_ref, &u->pass, &old, e)) != 0)
@@ -262,9 +264,10 @@ commit_orders(struct run *u, struct err *e)
 		order_free(&o);
 		buf_reset(&obj);
 		buf_reset(&detail);
-		buf_printf(&obj, "certificate:%lld", (long long)j->cert_id);
-		buf_printf(&detail, "order %s, serial %s%s", rec_id(j->r),
-		    rec_get(j->r, "Renewal-Of"), j->new_key ? ", new key" : "");
+		buf_printf(&obj, "order:%s", rec_id(j->r));
+		buf_printf(&detail, "renews certificate %lld, serial %s%s",
+		    (long long)j->cert_id, rec_get(j->r, "Renewal-Of"),
+		    j->new_key ? ", new key" : "");
 		if ((rc = order_open(u->c->db, u->c->realm_id, j->r, "renewal",
 		    u->c->actor, &o, NULL, e)) == 0 &&
 		    (rc = order_set_renewal(u->c->db, o.id, j->cert_id, e)) ==
@@ -292,7 +295,7 @@ fail_order(struct run *u, const struct job *j, const struct err *why)
 	struct buf obj = {0};
 	struct err e = {0};
 
-	buf_printf(&obj, "certificate:%lld", (long long)j->cert_id);
+	buf_printf(&obj, "order:%s", rec_id(j->r));
 	if (db_begin(u->c->db, &e) == 0 &&
 	    order_load(u->c->db, rec_id(j->r), &o, &e) == 0 &&
 	    order_fail(u->c->db, o.id, why->code, err_str(why), &e) == 0 &&
@@ -388,7 +391,7 @@ one(struct run *u, const struct due *d, struct err *e)
 		u->njobs++;
 		return 0;
 	}
-	if (rc == EX_NOPERM || rc == EX_CONFIG) {
+	if (u->pass_failed || rc == EX_NOPERM || rc == EX_CONFIG) {
 		err_set(e, rc, "%s", err_str(&ce));
 		err_free(&ce);
 		return rc;

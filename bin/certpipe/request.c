@@ -363,28 +363,26 @@ static int
 pick_alg(const char *name, const struct tmpl *t, const struct key_alg **alg,
     struct err *e)
 {
-	struct buf first = {0};
-	const char *p;
-	size_t n = strlen(name ? name : "");
-	int rc = 0;
+	struct buf list = {0};
+	char *p, *item, *save = NULL;
+	int rc, allowed = 0;
 
-	if (name == NULL) {
-		buf_add(&first, t->key_algs, strcspn(t->key_algs, ","));
-		name = first.p;
-		n = first.len;
+	buf_adds(&list, t->key_algs);
+	for (p = list.p; (item = strtok_r(p, ",", &save)) != NULL; p = NULL) {
+		if (name == NULL)
+			name = item;	/* the first */
+		if (strcmp(item, name) == 0)
+			allowed = 1;
 	}
 	if ((*alg = keys_alg(name)) == NULL)
 		rc = err_set(e, EX_DATAERR, "--alg: unknown key type '%s' (%s)",
-		    name, keys_alg_list());
-	for (p = t->key_algs; rc == 0; p += strcspn(p, ",") + (p[strcspn(p,
-	    ",")] != '\0')) {
-		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			break;
-		if (*p == '\0')
-			rc = err_set(e, EX_DATAERR, "--alg: template '%s' allows "
-			    "%s, not %s", t->name, t->key_algs, name);
-	}
-	buf_free(&first);
+		    name ? name : "", keys_alg_list());
+	else if (!allowed)
+		rc = err_set(e, EX_DATAERR, "--alg: template '%s' allows %s, "
+		    "not %s", t->name, t->key_algs, name);
+	else
+		rc = 0;
+	buf_free(&list);
 	return rc;
 }
 
