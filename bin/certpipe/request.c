@@ -221,7 +221,7 @@ elapsed(const struct timespec *t0)
 
 /* Report what became of the order; the exit status says it too. */
 static int
-report(struct cli *c, const struct order *o, struct err *e)
+report(const struct order *o)
 {
 	struct buf line = {0};
 	int rc = 0;
@@ -277,7 +277,7 @@ wait_order(struct cli *c, const char *job, int64_t secs, struct err *e)
 		err_free(e);
 		nap();
 	}
-	rc = report(c, &o, e);
+	rc = report(&o);
 	order_free(&o);
 	return rc;
 }
