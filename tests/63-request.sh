@@ -99,6 +99,10 @@ t_exit "a realm without templates" 64 certpipe --realm other request --cn x.exam
 t_is "refused requests changed nothing" "$(state)" "$before"
 t_nogrep "no passphrase in any message" "$(cat "$CERTPIPE_HOME/keys/passphrase")" "$T_TMP/err"
 
+t_ok "--json" sh -c 'certpipe request --cn j.example.com --template cs --json > j.json'
+t_is "--json prints the job" "$(python3 -c 'import json; d = json.load(open("j.json")); print(d["status"], d["certificate"], len(d["job"]))')" \
+	"pending None 36"
+
 # --wait without a scheduler: still pending, the job is kept
 t_exit "--wait 1 with nobody to process: 75" 75 \
 	certpipe request --cn w.example.com --template cs --wait 1
@@ -137,4 +141,10 @@ t_exit "--wait: refused by policy is 77" 77 sh -c '
 	certpipe request --template sub-web-server --cn x.example.org --wait 30; rc=$?
 	kill $s; wait $s; exit $rc'
 t_grep "with the reason" "^failed: .*example.org" "$T_TMP/out"
+t_ok "--wait --json: one document" sh -c '
+	scheduler >/dev/null 2>&1 & s=$!
+	certpipe request --template sub-web-server --cn jw.example.com --wait 30 --json > jw.json; rc=$?
+	kill $s; wait $s; exit $rc'
+t_is "with the certificate" "$(python3 -c 'import json; d = json.load(open("jw.json")); print(d["status"], d["certificate"] == int(d["certificate"]))')" \
+	"complete True"
 t_done

@@ -47,6 +47,9 @@ t_grep "says so" "^queued 0 renewals, skipped 0$" "$T_TMP/out"
 t_ok "--dry-run lists what is due" certpipe renew --within 400d --dry-run
 t_is "three due, with a key" "$(grep -c example.com "$T_TMP/out")" 3
 t_grep "and the summary" "^would queue 3 renewals, skipped 1$" "$T_TMP/out"
+t_ok "--dry-run --json" sh -c 'certpipe renew --within 400d --dry-run --json > d.json'
+t_is "counts as JSON" "$(python3 -c 'import json; d = json.load(open("d.json")); print(d["dry_run"], d["queued"], d["skipped_no_key"], d["failed"])')" \
+	"True 3 1 0"
 t_is "--dry-run changed nothing" "$(state)" "$before"
 
 # bad input: one line, a code, nothing changed

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "csr.h"
 #include "diag.h"
+#include "json.h"
 #include "num.h"
 #include "order.h"
 #include "rec.h"
@@ -382,8 +383,9 @@ one(struct run *u, const struct due *d, struct err *e)
 		return 0;
 	}
 	if (u->dry) {
-		printf("%s %s %s\n", d->serial, d->not_after,
-		    d->cn ? d->cn : "-");
+		if (!u->c->json)
+			printf("%s %s %s\n", d->serial, d->not_after,
+			    d->cn ? d->cn : "-");
 		u->queued++;
 		return 0;
 	}
@@ -440,23 +442,43 @@ sweep(struct run *u, const char *until, struct err *e)
 	return rc;
 }
 
+static void
+summary_json(const struct run *u, struct buf *b)
+{
+	struct jw w;
+
+	jw_init(&w, b);
+	jw_obj(&w);
+	jw_kbool(&w, "dry_run", u->dry);
+	jw_kint(&w, "queued", u->queued);
+	jw_kint(&w, "skipped_no_key", u->nokey);
+	jw_kint(&w, "skipped_no_template", u->notmpl);
+	jw_kint(&w, "failed", u->failed);
+	jw_end(&w);
+	buf_addc(b, '\n');
+}
+
 static int
 summary(const struct run *u)
 {
 	struct buf b = {0};
 	int rc;
 
-	buf_printf(&b, "%s %lld renewal%s, skipped %lld\n", u->dry ?
-	    "would queue" : "queued", (long long)u->queued,
-	    u->queued == 1 ? "" : "s", (long long)(u->nokey + u->notmpl));
-	if (u->nokey)
+	if (u->c->json)
+		summary_json(u, &b);
+	else
+		buf_printf(&b, "%s %lld renewal%s, skipped %lld\n", u->dry ?
+		    "would queue" : "queued", (long long)u->queued,
+		    u->queued == 1 ? "" : "s",
+		    (long long)(u->nokey + u->notmpl));
+	if (!u->c->json && u->nokey)
 		buf_printf(&b, "%lld certificate%s skipped: no server-side key; "
 		    "submit a new CSR\n", (long long)u->nokey,
 		    u->nokey == 1 ? "" : "s");
-	if (u->notmpl)
+	if (!u->c->json && u->notmpl)
 		buf_printf(&b, "%lld certificate%s skipped: template deleted\n",
 		    (long long)u->notmpl, u->notmpl == 1 ? "" : "s");
-	if (u->failed)
+	if (!u->c->json && u->failed)
 		buf_printf(&b, "%lld certificate%s failed (see above)\n",
 		    (long long)u->failed, u->failed == 1 ? "" : "s");
 	rc = cli_print(&b);

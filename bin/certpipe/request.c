@@ -21,6 +21,7 @@
 #include "csr.h"
 #include "diag.h"
 #include "fs.h"
+#include "json.h"
 #include "num.h"
 #include "order.h"
 #include "rec.h"
@@ -219,31 +220,48 @@ elapsed(const struct timespec *t0)
 	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Report what became of the order; the exit status says it too. */
+/* Print the job (o NULL: just queued) or what became of its order; the
+ * exit status says it too. */
 static int
-report(const struct order *o)
+report(struct cli *c, const char *job, const struct order *o)
 {
-	struct buf line = {0};
+	const char *status = o ? o->status : "pending";
+	struct buf out = {0};
+	struct jw w;
 	int rc = 0;
 
-	if (strcmp(o->status, "complete") == 0) {
-		buf_printf(&line, "complete: certificate %lld\n",
-		    (long long)o->cert_id);
-	} else if (strcmp(o->status, "failed") == 0) {
+	if (o && strcmp(status, "failed") == 0)
 		rc = o->error_code >= EX__BASE && o->error_code <= EX__MAX ?
 		    (int)o->error_code : EX_NOPERM;
-		buf_printf(&line, "failed: %s\n", o->error ? o->error : "-");
-	} else if (strcmp(o->status, "held") == 0) {
+	else if (o && strcmp(status, "complete") != 0)
 		rc = EX_TEMPFAIL;
-		buf_printf(&line, "held for approval\n");
-	} else {
-		rc = EX_TEMPFAIL;
-		buf_printf(&line, "%s: not done yet; the job is kept\n",
-		    o->status);
-	}
-	if (cli_print(&line) != 0)
+	if (c->json) {
+		jw_init(&w, &out);
+		jw_obj(&w);
+		jw_kstr(&w, "job", job);
+		jw_kstr(&w, "status", status);
+		jw_key(&w, "certificate");
+		if (o && o->cert_id)
+			jw_int(&w, o->cert_id);
+		else
+			jw_null(&w);
+		jw_kstr(&w, "error", o ? o->error : NULL);
+		jw_end(&w);
+		buf_addc(&out, '\n');
+	} else if (o == NULL)
+		buf_printf(&out, "%s\n", job);
+	else if (strcmp(status, "complete") == 0)
+		buf_printf(&out, "complete: certificate %lld\n",
+		    (long long)o->cert_id);
+	else if (strcmp(status, "failed") == 0)
+		buf_printf(&out, "failed: %s\n", o->error ? o->error : "-");
+	else if (strcmp(status, "held") == 0)
+		buf_printf(&out, "held for approval\n");
+	else
+		buf_printf(&out, "%s: not done yet; the job is kept\n", status);
+	if (cli_print(&out) != 0)
 		rc = EX_IOERR;
-	buf_free(&line);
+	buf_free(&out);
 	return rc;
 }
 
@@ -277,7 +295,7 @@ wait_order(struct cli *c, const char *job, int64_t secs, struct err *e)
 		err_free(e);
 		nap();
 	}
-	rc = report(&o);
+	rc = report(c, job, &o);
 	order_free(&o);
 	return rc;
 }
@@ -287,7 +305,6 @@ wait_order(struct cli *c, const char *job, int64_t secs, struct err *e)
 static int
 run_job(struct cli *c, struct job *j, struct err *e)
 {
-	struct buf line = {0};
 	int rc;
 
 	if ((rc = open_order(c, j, e)) != 0)
@@ -296,10 +313,9 @@ run_job(struct cli *c, struct job *j, struct err *e)
 		fail_order(c, j, e);
 		return rc;
 	}
-	buf_printf(&line, "%s\n", rec_id(j->r));
-	rc = cli_print(&line);
-	buf_free(&line);
-	if (rc != 0)
+	/* --json --wait: one document, at the end */
+	if (!(c->json && j->wait > 0) &&
+	    (rc = report(c, rec_id(j->r), NULL)) != 0)
 		return rc;
 	return j->wait > 0 ? wait_order(c, rec_id(j->r), j->wait, e) : 0;
 }
