@@ -92,6 +92,19 @@ done
 t_exit "a second run finds renewals under way: exit 1" 1 certpipe renew --within 400d
 t_grep "nothing queued" "^queued 0 renewals, skipped 1$" "$T_TMP/out"
 
+# A crash between the orders' commit and the spool: an order pending for
+# over an hour whose job is in no queue gets its job back, once.
+lost=$(q "SELECT job FROM orders WHERE type = 'renewal' ORDER BY id LIMIT 1")
+cp "$CERTPIPE_HOME/queue/incoming/new/$lost" lost.rec
+rm "$CERTPIPE_HOME/queue/incoming/new/$lost"
+t_exit "a lost job younger than an hour is left alone" 1 certpipe renew --within 400d
+q "UPDATE orders SET updated_at = '2020-01-01T00:00:00Z' WHERE type = 'renewal'"
+t_ok "an older one is re-queued" certpipe renew --within 400d
+t_grep "and counted" "^re-queued 1 lost renewal job$" "$T_TMP/out"
+t_is "the same job as before" "$(rec-cat "$CERTPIPE_HOME/queue/incoming/new/$lost")" "$(rec-cat lost.rec)"
+t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'certificate.renewal.queued' AND object = 'order:$lost'")" 2
+t_exit "only once" 1 certpipe renew --within 400d
+
 # --rekey: a new key of the same type, stored encrypted, named by the order
 q "UPDATE orders SET status = 'failed' WHERE type = 'renewal'"
 rm -f "$CERTPIPE_HOME"/queue/incoming/new/*

@@ -31,6 +31,7 @@
 
 #define PAGE		500	/* certificates per query page and commit */
 #define WITHIN_MAX	(3650LL * 86400)
+#define LOST_AFTER	3600	/* seconds a pending job may be out of sight */
 
 struct due {
 	int64_t id;
@@ -50,7 +51,7 @@ struct run {
 	struct secret pass;
 	int have_pass, pass_failed, rekey, dry;
 	int64_t limit;			/* 0: none */
-	int64_t queued, nokey, notmpl, failed;
+	int64_t queued, nokey, notmpl, failed, requeued;
 	int first_rc;			/* first per-certificate failure */
 	struct job jobs[PAGE];
 	size_t njobs;
@@ -406,6 +407,92 @@ one(struct run *u, const struct due *d, struct err *e)
 	return 0;
 }
 
+/* Is job id in any queue? An answer other than "not there" counts as
+ * yes: a job is never queued twice on a guess. */
+static int
+in_spool(struct spool *sp, const char *id)
+{
+	const char *const *q;
+	struct buf b = {0};
+	struct err e = {0};
+	int found = 0;
+
+	for (q = spool_queues(); *q && !found; q++) {
+		if (spool_read(sp, *q, id, &b, &e) != EX_NOINPUT)
+			found = 1;
+		buf_reset(&b);
+		err_free(&e);
+	}
+	buf_free(&b);
+	return found;
+}
+
+/* Put one lost job back from the request its order keeps. */
+static int
+requeue(struct run *u, const char *job, const char *request, struct err *e)
+{
+	struct buf obj = {0};
+	int rc;
+
+	if ((rc = spool_put(u->sp, "incoming", job, request, strlen(request),
+	    e)) != 0)
+		return rc;
+	buf_printf(&obj, "order:%s", job);
+	if ((rc = db_begin(u->c->db, e)) == 0 &&
+	    (rc = cli_audit(u->c, "certificate.renewal.queued", obj.p,
+	    "success", "job re-queued from its order: it was in no queue", e))
+	    == 0)
+		rc = db_commit(u->c->db, e);
+	if (rc != 0)
+		db_rollback(u->c->db);
+	buf_free(&obj);
+	u->requeued++;
+	return rc;
+}
+
+/* A crash between a page's commit and its spool writes leaves renewal
+ * orders pending with no job, which would count as under way for ever.
+ * Orders pending for LOST_AFTER seconds whose job is in no queue get it
+ * back; in normal operation the query finds nothing and no queue is
+ * looked at. */
+static int
+requeue_lost(struct run *u, struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct buf cutoff = {0};
+	char **job = NULL, **req = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	clock_fmt(&cutoff, clock_now() - LOST_AFTER);
+	if ((rc = db_prep(u->c->db, &st, e, "SELECT job, request FROM orders "
+	    "WHERE realm_id = ? AND type = 'renewal' AND status = 'pending' "
+	    "AND updated_at < ?", "it", u->c->realm_id, cutoff.p)) != 0)
+		goto out;
+	while ((rc = db_step(st, e)) == 1) {
+		job = xrealloc(job, sizeof *job * (n + 1));
+		req = xrealloc(req, sizeof *req * (n + 1));
+		job[n] = xstrdup(db_text(st, 0));
+		req[n++] = xstrdup(db_text(st, 1));
+	}
+	db_finish(st);
+	rc = rc < 0 ? e->code : 0;
+	for (i = 0; i < n && rc == 0; i++)
+		if (!in_spool(u->sp, job[i]))
+			rc = requeue(u, job[i], req[i], e);
+	if (u->requeued > 0)
+		spool_trigger_pull(u->sp);
+out:
+	for (i = 0; i < n; i++) {
+		free(job[i]);
+		free(req[i]);
+	}
+	free(job);
+	free(req);
+	buf_free(&cutoff);
+	return rc;
+}
+
 /* Every page of due certificates, until none is left or the limit. */
 static int
 sweep(struct run *u, const char *until, struct err *e)
@@ -454,6 +541,7 @@ summary_json(const struct run *u, struct buf *b)
 	jw_kint(&w, "skipped_no_key", u->nokey);
 	jw_kint(&w, "skipped_no_template", u->notmpl);
 	jw_kint(&w, "failed", u->failed);
+	jw_kint(&w, "requeued", u->requeued);
 	jw_end(&w);
 	buf_addc(b, '\n');
 }
@@ -464,23 +552,27 @@ summary(const struct run *u)
 	struct buf b = {0};
 	int rc;
 
-	if (u->c->json)
+	if (u->c->json) {
 		summary_json(u, &b);
-	else
-		buf_printf(&b, "%s %lld renewal%s, skipped %lld\n", u->dry ?
-		    "would queue" : "queued", (long long)u->queued,
-		    u->queued == 1 ? "" : "s",
-		    (long long)(u->nokey + u->notmpl));
-	if (!u->c->json && u->nokey)
+		goto print;
+	}
+	if (u->requeued)
+		buf_printf(&b, "re-queued %lld lost renewal job%s\n",
+		    (long long)u->requeued, u->requeued == 1 ? "" : "s");
+	buf_printf(&b, "%s %lld renewal%s, skipped %lld\n", u->dry ?
+	    "would queue" : "queued", (long long)u->queued,
+	    u->queued == 1 ? "" : "s", (long long)(u->nokey + u->notmpl));
+	if (u->nokey)
 		buf_printf(&b, "%lld certificate%s skipped: no server-side key; "
 		    "submit a new CSR\n", (long long)u->nokey,
 		    u->nokey == 1 ? "" : "s");
-	if (!u->c->json && u->notmpl)
+	if (u->notmpl)
 		buf_printf(&b, "%lld certificate%s skipped: template deleted\n",
 		    (long long)u->notmpl, u->notmpl == 1 ? "" : "s");
-	if (!u->c->json && u->failed)
+	if (u->failed)
 		buf_printf(&b, "%lld certificate%s failed (see above)\n",
 		    (long long)u->failed, u->failed == 1 ? "" : "s");
+print:
 	rc = cli_print(&b);
 	buf_free(&b);
 	return rc;
@@ -528,12 +620,13 @@ cmd_renew(struct cli *c, int argc, const char **argv)
 	if (!u.dry && (rc = spool_open(c->conf.home, &u.sp, &e)) != 0)
 		goto fail;
 	clock_fmt(&until, clock_now() + (time_t)secs);
-	if ((rc = sweep(&u, until.p, &e)) != 0)
+	if ((!u.dry && (rc = requeue_lost(&u, &e)) != 0) ||
+	    (rc = sweep(&u, until.p, &e)) != 0)
 		goto fail;
 	if ((rc = summary(&u)) != 0)
 		goto out;
 	/* 1: nothing was due, cron's "nothing to do" */
-	rc = u.first_rc ? u.first_rc : u.queued > 0 ? 0 : 1;
+	rc = u.first_rc ? u.first_rc : u.queued + u.requeued > 0 ? 0 : 1;
 	goto out;
 fail:
 	rc = diag_err(&e);
