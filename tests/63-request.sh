@@ -141,6 +141,12 @@ t_exit "--wait: refused by policy is 77" 77 sh -c '
 	certpipe request --template sub-web-server --cn x.example.org --wait 30; rc=$?
 	kill $s; wait $s; exit $rc'
 t_grep "with the reason" "^failed: .*example.org" "$T_TMP/out"
+certpipe policy create hold --template cs --approval manual >/dev/null || t_bail policy
+t_exit "--wait: held for approval is 75" 75 sh -c '
+	scheduler >/dev/null 2>&1 & s=$!
+	certpipe request --template cs --cn held.example.com --wait 30; rc=$?
+	kill $s; wait $s; exit $rc'
+t_grep "says so" "^held for approval$" "$T_TMP/out"
 t_ok "--wait --json: one document" sh -c '
 	scheduler >/dev/null 2>&1 & s=$!
 	certpipe request --template sub-web-server --cn jw.example.com --wait 30 --json > jw.json; rc=$?
