@@ -8,12 +8,12 @@
  * deferred or failed by its Status before its incoming copy is removed.
  * States and crash windows: certpipe-spool(5).
  *
- * Trust: runs as the instance's owner. It holds no key, opens no
- * database and passes no secret on: sign finds the passphrase itself
- * (the environment it inherits, the instance's passphrase_file). Drop-ins
- * are hostile; only lib/spool.c reads them, and only to wrap them. It
- * must never lose a job nor run one through two pipelines at once: it
- * holds the spool lock for life, and so do its stages.
+ * Trust: runs as the instance's owner. It holds no key and opens no
+ * database; a passphrase given on --passphrase-fd is kept in memory and
+ * relayed to each sign on a pipe, never put in an argv or a log.
+ * Drop-ins are hostile; only lib/spool.c reads them, and only to wrap
+ * them. It must never lose a job nor run one through two pipelines at
+ * once: it holds the spool lock for life, and so do its stages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "diag.h"
+#include "keys.h"
 #include "num.h"
 #include "rec.h"
 #include "spool.h"
@@ -65,6 +66,9 @@ static int wake_fd = -1;
 
 struct opts {
 	char *home;
+	char *template;		/* for check-policy: jobs that name none */
+	char *passfile;		/* for sign, as it is */
+	int passfd;		/* read once, relayed to each sign */
 	int once;
 	uint64_t batch, interval, max_attempts;
 };
@@ -76,6 +80,7 @@ struct run {
 	size_t handled;		/* jobs that reached done/held/failed/deferred */
 	int first;		/* the first failure's code (--once) */
 	time_t next_retry;	/* earliest Retry-At in deferred, 0: none */
+	struct secret pass;	/* from --passphrase-fd, else empty */
 };
 
 struct batch {
@@ -324,10 +329,12 @@ stage_dir(void)
  * second scheduler starts while a stage of this one lives), killed with
  * its parent (a dead scheduler's stage must not race the next one's). */
 static _Noreturn void
-stage_exec(const struct run *rn, pid_t parent, int i, int in, int out)
+stage_exec(const struct run *rn, pid_t parent, int i, int in, int out,
+    int passfd)
 {
-	struct buf p = {0};
-	int lockfd = spool_lock_fd(rn->sp);
+	struct buf p = {0}, num = {0};
+	const char *av[6];
+	int n = 0, lockfd = spool_lock_fd(rn->sp);
 
 #ifdef __linux__
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -341,10 +348,57 @@ stage_exec(const struct run *rn, pid_t parent, int i, int in, int out)
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 	    (lockfd >= 0 && fcntl(lockfd, F_SETFD, 0) < 0))
 		_exit(EX_OSERR);
+	av[n++] = stages[i];
+	if (i == 1 && rn->o->template) {
+		av[n++] = "--template";
+		av[n++] = rn->o->template;
+	}
+	/* the passphrase itself never: a pipe's number, or a file name */
+	if (i == 2 && passfd >= 0) {
+		if (fcntl(passfd, F_SETFD, 0) < 0)
+			_exit(EX_OSERR);
+		buf_printf(&num, "%d", passfd);
+		av[n++] = "--passphrase-fd";
+		av[n++] = num.p;
+	} else if (i == 2 && rn->o->passfile) {
+		av[n++] = "--passphrase-file";
+		av[n++] = rn->o->passfile;
+	}
+	av[n] = NULL;
 	buf_printf(&p, "%s/%s", rn->bindir, stages[i]);
-	execl(p.p, stages[i], (char *)NULL);
+	execv(p.p, (char *const *)av);
 	diag("%s: cannot run: %s", p.p, strerror(errno));
 	_exit(EX_UNAVAILABLE);
+}
+
+/* *fd: a pipe holding the passphrase for this batch's sign (a
+ * descriptor can be read once, and each batch runs a new sign); -1
+ * without one. */
+static int
+pass_pipe(const struct run *rn, int *fd, struct err *e)
+{
+	int pp[2];
+	ssize_t k;
+
+	*fd = -1;
+	if (rn->pass.b.len == 0)
+		return 0;
+	if (pipe(pp) < 0)
+		return err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+	fcntl(pp[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pp[1], F_SETFD, FD_CLOEXEC);
+	/* a line is far smaller than a pipe's buffer: this cannot block */
+	k = write(pp[1], rn->pass.b.p, rn->pass.b.len);
+	if (k == (ssize_t)rn->pass.b.len)
+		k = write(pp[1], "\n", 1);
+	close(pp[1]);
+	if (k != 1) {
+		close(pp[0]);
+		return err_set(e, EX_OSERR, "passphrase pipe: %s",
+		    strerror(errno));
+	}
+	*fd = pp[0];
+	return 0;
 }
 
 /* Start the pipeline; *wfd feeds its first stage, *rfd reads its last. */
@@ -352,8 +406,12 @@ static int
 spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
     struct err *e)
 {
-	int p[NSTAGES + 1][2], i, n, rc = 0;
+	int p[NSTAGES + 1][2], i, n, rc, passfd;
 	pid_t self = getpid();
+
+	*wfd = *rfd = -1;
+	if ((rc = pass_pipe(rn, &passfd, e)) != 0)
+		return rc;
 
 	for (n = 0; n <= NSTAGES; n++) {
 		if (pipe(p[n]) < 0) {
@@ -369,9 +427,10 @@ spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
 		if ((b->pid[i] = fork()) < 0)
 			rc = err_set(e, EX_OSERR, "fork: %s", strerror(errno));
 		else if (b->pid[i] == 0)
-			stage_exec(rn, self, i, p[i][0], p[i + 1][1]);
+			stage_exec(rn, self, i, p[i][0], p[i + 1][1], passfd);
 	}
-	*wfd = *rfd = -1;
+	if (passfd >= 0)
+		close(passfd);
 	while (n-- > 0) {
 		if (rc == 0 && n == 0)
 			*wfd = p[0][1];
@@ -651,19 +710,33 @@ promote(struct run *rn, struct err *e)
 	return rc;
 }
 
+/* A drop-in became a job; one that cannot run went straight to failed
+ * and is reported like any failed job. */
 static void
 adopted(const char *name, const char *id, const char *q, void *ctx)
 {
 	struct run *rn = ctx;
+	struct buf data = {0};
+	struct rec *r = NULL;
+	struct err e = {0};
 
-	if (strcmp(q, "failed") == 0) {
-		rn->handled++;
-		note(rn, EX_DATAERR);
-		diag("%s: drop-in %s failed: nothing to run", id,
-		    name ? name : "(resumed)");
-	} else
-		diag_info("%s: adopted drop-in %s", id,
-		    name ? name : "(resumed)");
+	if (name == NULL)
+		name = "(staged before a crash)";
+	if (strcmp(q, "failed") != 0) {
+		diag_info("%s: adopted drop-in %s", id, name);
+		return;
+	}
+	rn->handled++;
+	note(rn, EX_DATAERR);
+	if (spool_read(rn->sp, q, id, &data, &e) == 0 &&
+	    rec_parse(data.p, data.len, &r, &e) == 0)
+		diag("%s: failed: %s: %s", id, name, rec_get(r, "Error") ?
+		    rec_get(r, "Error") : "no reason given");
+	else
+		diag("%s: failed: %s: %s", id, name, err_str(&e));
+	rec_free(r);
+	buf_free(&data);
+	err_free(&e);
 }
 
 /* Everything due: drop-ins, deferred jobs whose time has come, then
@@ -694,8 +767,11 @@ serve(struct run *rn, int sigfd)
 	time_t wait;
 	int fd;
 
-	if (spool_trigger_fd(rn->sp, &fd, &e) != 0)
-		return diag_err(&e);
+	if (spool_trigger_fd(rn->sp, &fd, &e) != 0) {
+		fd = diag_err(&e);
+		err_free(&e);
+		return fd;
+	}
 	while (!stopping) {
 		pass(rn);
 		wait = (time_t)rn->o->interval;
@@ -724,11 +800,12 @@ recover(struct run *rn)
 	if ((rc = spool_lock(rn->sp, &e)) != 0 ||
 	    (rc = spool_recover(rn->sp, &tmp, &e)) != 0 ||
 	    (rc = spool_dedup(rn->sp, &dup, &e)) != 0)
-		return diag_err(&e);
-	if (tmp || dup)
+		rc = diag_err(&e);
+	else if (tmp || dup)
 		diag_info("recovered: %zu unfinished writes removed, %zu "
 		    "duplicate jobs resolved", tmp, dup);
-	return 0;
+	err_free(&e);
+	return rc;
 }
 
 /* fds 0-2 open, so no pipe of ours lands on one */
@@ -760,11 +837,30 @@ numopt(const char *name, const char *s, uint64_t min, uint64_t max,
 	return rc;
 }
 
+static int
+check_opts(struct opts *o, const char *batch, const char *interval,
+    const char *max)
+{
+	int rc;
+
+	if ((rc = numopt("--batch", batch, 1, 100000, &o->batch)) != 0 ||
+	    (rc = numopt("--interval", interval, 1, 86400,
+	    &o->interval)) != 0 ||
+	    (rc = numopt("--max-attempts", max, 1, 1000,
+	    &o->max_attempts)) != 0)
+		return rc;
+	if (o->passfd >= 0 && o->passfile) {
+		diag("--passphrase-fd and --passphrase-file: give one");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	char *batch_s = NULL, *interval_s = NULL, *max_s = NULL;
-	struct opts o = { NULL, 0, 1000, 60, 8 };
+	struct opts o = { NULL, NULL, NULL, -1, 0, 1000, 60, 8 };
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &batch_s, 0,
 		  "jobs per pipeline run (default 1000)", "N" },
@@ -777,6 +873,13 @@ main(int argc, char **argv)
 		  "temporary failures before a job fails (default 8)", "N" },
 		{ "once", '\0', POPT_ARG_NONE, &o.once, 0,
 		  "process what is due, then exit (for cron)", NULL },
+		{ "passphrase-fd", '\0', POPT_ARG_INT, &o.passfd, 0,
+		  "read the CA key passphrase from FD once, hand it to each "
+		  "sign", "FD" },
+		{ "passphrase-file", '\0', POPT_ARG_STRING, &o.passfile, 0,
+		  "sign reads the CA key passphrase from FILE", "FILE" },
+		{ "template", '\0', POPT_ARG_STRING, &o.template, 0,
+		  "template for jobs that name none (drop-ins)", "NAME" },
 		{ NULL, 'v', POPT_ARG_NONE, &diag_verbose, 0,
 		  "one line per batch: counts and seconds", NULL },
 		POPT_AUTOHELP
@@ -802,14 +905,12 @@ main(int argc, char **argv)
 		rc = EX_USAGE;
 		goto out;
 	}
-	if ((rc = numopt("--batch", batch_s, 1, 100000, &o.batch)) != 0 ||
-	    (rc = numopt("--interval", interval_s, 1, 86400,
-	    &o.interval)) != 0 ||
-	    (rc = numopt("--max-attempts", max_s, 1, 1000,
-	    &o.max_attempts)) != 0)
+	if ((rc = check_opts(&o, batch_s, interval_s, max_s)) != 0)
 		goto out;
 	home = conf_home(o.home);
 	if ((rc = conf_load(home, &conf, &e)) != 0 ||
+	    (o.passfd >= 0 && (rc = secret_get(&(struct secret_src){ NULL,
+	    o.passfd }, &conf, &rn.pass, &e)) != 0) ||
 	    (rc = spool_open(home, &rn.sp, &e)) != 0) {
 		rc = diag_err(&e);
 		goto out;
@@ -844,11 +945,14 @@ out:
 		close(sp[1]);
 	}
 	spool_close(rn.sp);
+	secret_free(&rn.pass);
 	conf_free(&conf);
 	err_free(&e);
 	free(rn.bindir);
 	free(home);
 	free(o.home);
+	free(o.template);
+	free(o.passfile);
 	free(batch_s);
 	free(interval_s);
 	free(max_s);
