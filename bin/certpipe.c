@@ -30,7 +30,11 @@ static const struct cli_sub cmds[] = {
 	{ "init", cmd_init, "create or upgrade an instance" },
 	{ "policy", cmd_policy, "issuance policies: rules, approval" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },
+	{ "renew", cmd_renew, "queue renewals of certificates due soon" },
+	{ "request", cmd_request, "request a certificate with a key made "
+	  "here" },
 	{ "status", cmd_status, "summarise the instance" },
+	{ "submit", cmd_submit, "request a certificate for a CSR" },
 	{ "template", cmd_template, "manage certificate templates" },
 	{ NULL, NULL, NULL }
 };
@@ -109,7 +113,9 @@ help(struct cli *c, int argc, const char **argv)
 	sub[2] = "--help";
 	sub[3] = NULL;
 	/* init and status take options directly: "certpipe help init" */
-	if (strcmp(s->name, "init") == 0 || strcmp(s->name, "status") == 0)
+	if (strcmp(s->name, "init") == 0 || strcmp(s->name, "status") == 0 ||
+	    strcmp(s->name, "renew") == 0 || strcmp(s->name, "request") == 0 ||
+	    strcmp(s->name, "submit") == 0)
 		return s->fn(c, 2, (const char *[]){ argv[1], "--help", NULL });
 	return s->fn(c, argc > 2 ? 3 : 2, sub);
 }

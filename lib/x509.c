@@ -560,6 +560,105 @@ x509_csr_make(EVP_PKEY *key, const X509_NAME *subject, const char *digest,
 	return 0;
 }
 
+/* Sign r (subject and key set) with its extensions exts (may be NULL). */
+static int
+csr_finish(X509_REQ *r, EVP_PKEY *key, const char *digest,
+    STACK_OF(X509_EXTENSION) *exts, struct err *e)
+{
+	const EVP_MD *md = NULL;
+
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 &&
+	    EVP_PKEY_get_id(key) != EVP_PKEY_ED448)
+		md = EVP_get_digestbyname(digest ? digest : "sha256");
+	if (!X509_REQ_set_version(r, 0) || !X509_REQ_set_pubkey(r, key) ||
+	    (exts && !X509_REQ_add_extensions(r, exts)) ||
+	    X509_REQ_sign(r, key, md) <= 0)
+		return err_ssl(e, EX_SOFTWARE, "certificate request");
+	return 0;
+}
+
+int
+x509_csr_make_san(EVP_PKEY *key, const X509_NAME *subject,
+    const char *digest, const char *const *san, size_t nsan,
+    X509_REQ **out, struct err *e)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+	X509_REQ *r = NULL;
+	struct buf b = {0};
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < nsan; i++) {
+		if (strchr(san[i], ',') != NULL) {
+			rc = err_set(e, EX_DATAERR, "subjectAltName: ',' not "
+			    "allowed in '%s'", san[i]);
+			goto out;
+		}
+		buf_printf(&b, "%s%s", i ? "," : "", san[i]);
+	}
+	if (nsan > 0 && ((ext = X509V3_EXT_nconf_nid(NULL, NULL,
+	    NID_subject_alt_name, b.p)) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL ||
+	    !sk_X509_EXTENSION_push(exts, ext))) {
+		rc = err_ssl(e, EX_DATAERR, "subjectAltName %s", b.p);
+		goto out;
+	}
+	if (exts)
+		ext = NULL;	/* owned by exts now */
+	if ((r = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_subject_name(r, subject)) {
+		rc = err_ssl(e, EX_SOFTWARE, "certificate request");
+		goto out;
+	}
+	if ((rc = csr_finish(r, key, digest, exts, e)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	X509_REQ_free(r);
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	buf_free(&b);
+	return rc;
+}
+
+int
+x509_csr_like(EVP_PKEY *key, X509 *x, const char *digest, X509_REQ **out,
+    struct err *e)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext;
+	X509_REQ *r = NULL;
+	int rc, i;
+
+	*out = NULL;
+	if ((r = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_subject_name(r, X509_get_subject_name(x))) {
+		rc = err_ssl(e, EX_SOFTWARE, "certificate request");
+		goto out;
+	}
+	i = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+	if (i >= 0) {
+		ext = X509_EXTENSION_dup(X509_get_ext(x, i));
+		if (ext == NULL || (exts = sk_X509_EXTENSION_new_null()) ==
+		    NULL || !sk_X509_EXTENSION_push(exts, ext)) {
+			X509_EXTENSION_free(ext);
+			rc = err_ssl(e, EX_SOFTWARE, "subjectAltName");
+			goto out;
+		}
+	}
+	if ((rc = csr_finish(r, key, digest, exts, e)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	X509_REQ_free(r);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
 static int
 looks_pem(const void *data, size_t len)
 {

@@ -82,7 +82,10 @@ int cmd_domain(struct cli *c, int argc, const char **argv);
 int cmd_init(struct cli *c, int argc, const char **argv);
 int cmd_policy(struct cli *c, int argc, const char **argv);
 int cmd_realm(struct cli *c, int argc, const char **argv);
+int cmd_renew(struct cli *c, int argc, const char **argv);
+int cmd_request(struct cli *c, int argc, const char **argv);
 int cmd_status(struct cli *c, int argc, const char **argv);
+int cmd_submit(struct cli *c, int argc, const char **argv);
 int cmd_template(struct cli *c, int argc, const char **argv);
 
 #endif
