@@ -91,6 +91,24 @@ t_oneline "unknown job"
 t_exit "a 7-character prefix" 65 certpipe order show "$(echo "$B" | cut -c1-7)"
 t_exit "not a job id" 65 certpipe order show "../../etc/passwd"
 
+# A complete order names its certificate (when the sign program is built).
+if [ -x "$CERTPIPE_BUILD/bin/sign" ]; then
+	check-policy ok.rec 2>/dev/null | sign > signed.rec 2>/dev/null
+	sed -n '/BEGIN CERTIFICATE-----/,/END CERTIFICATE-----/p' signed.rec | sed '/END CERTIFICATE/q' > ok.pem
+	t_ok "sign issued the processing order" openssl x509 -in ok.pem -noout
+	t_ok "show the complete order" certpipe order show "$(job ok)"
+	cp "$T_TMP/out" ok.txt
+	t_grep "complete" "^status +complete$" ok.txt
+	t_grep "with a duration" "^duration +[0-9]+\\.[0-9]{3}s$" ok.txt
+	t_is "the serial is the certificate's" "$(sed -n 's/^serial  *//p' ok.txt | tr a-f A-F)" \
+		"$(openssl x509 -in ok.pem -noout -serial | cut -d= -f2)"
+	t_is "the fingerprint is the certificate's" "$(sed -n 's/^sha256  *//p' ok.txt)" \
+		"$(openssl x509 -in ok.pem -noout -fingerprint -sha256 | cut -d= -f2)"
+	t_is "list --status complete" "$(jobs --status complete)" "ok.example.com"
+else
+	T_N=$((T_N + 1)); echo "ok $T_N # skip sign is not built"
+fi
+
 # another realm sees none of it
 t_is "another realm lists nothing" "$(certpipe --realm other order list --json)" "[]"
 t_exit "nor shows it" 66 certpipe --realm other order show "$B"
