@@ -75,6 +75,20 @@ t_is "the order is processing" "$(q "SELECT status FROM orders WHERE job = '$A'"
 refused "a third approver of an order no longer held" as carol approve "$A"
 t_grep "says it is not held" "not held for approval \\(status processing\\)" refused.err
 
+# Two approvers at once: the decisions are serialised, so exactly one
+# of them sees the second approval and releases the job.
+held c c.example.com
+spool c
+C=$(job c)
+as alice approve "$C" > c1.out 2>&1 & p1=$!
+as bob approve "$C" > c2.out 2>&1 & p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+t_is "concurrent approvers both succeed" "$r1 $r2" "0 0"
+t_is "one waits for a second approver" "$(cat c1.out c2.out | grep -c 'approved (1 of 2)')" 1
+t_is "the other releases the job" "$(cat c1.out c2.out | grep -c 'approved; job queued for signing')" 1
+t_ok "the job is in queue/incoming" test -f "$sp/incoming/new/$C"
+
 # A crash between the last approval's commit and the move: the next
 # approve finds the approvals complete and only moves the job.
 held r r.example.com

@@ -28,15 +28,15 @@
 
 #define REASON_MAX 1000
 
-/* "certpipe help approve" arrives as "approve help" */
+/* "certpipe help approve" arrives as "approve help": make it --help
+ * (h has room for 3) */
 static const char **
-help_argv(int argc, const char **argv)
+help_argv(int argc, const char **argv, const char **h)
 {
-	static const char *h[3];
-
 	if (argc == 2 && strcmp(argv[1], "help") == 0) {
 		h[0] = argv[0];
 		h[1] = "--help";
+		h[2] = NULL;
 		return h;
 	}
 	return argv;
@@ -106,11 +106,13 @@ cmd_approve(struct cli *c, int argc, const char **argv)
 	struct err e = {0};
 	struct buf obj = {0}, out = {0};
 	enum approval_verdict v;
+	const char *h[3];
 	size_t have, need;
 	int rc, intx = 0;
 
-	if ((rc = cli_parse(c, "certpipe approve", argc, help_argv(argc, argv),
-	    opts, "[OPTION...] ORDER", 1, 1)) != 0 || (rc = cli_open(c)) != 0)
+	if ((rc = cli_parse(c, "certpipe approve", argc, help_argv(argc, argv,
+	    h), opts, "[OPTION...] ORDER", 1, 1)) != 0 ||
+	    (rc = cli_open(c)) != 0)
 		goto out;
 	/* judge and decide in one transaction: two approvers never both
 	 * count as "the first" */
@@ -250,10 +252,11 @@ cmd_decline(struct cli *c, int argc, const char **argv)
 	struct err e = {0}, e2 = {0};
 	struct buf obj = {0}, msg = {0}, out = {0};
 	enum approval_verdict v;
+	const char *h[3];
 	int rc, intx = 0, written = 0;
 
-	if ((rc = cli_parse(c, "certpipe decline", argc, help_argv(argc, argv),
-	    opts, "[OPTION...] --reason TEXT ORDER", 1, 1)) != 0)
+	if ((rc = cli_parse(c, "certpipe decline", argc, help_argv(argc, argv,
+	    h), opts, "[OPTION...] --reason TEXT ORDER", 1, 1)) != 0)
 		goto out;
 	if ((rc = reason_check(reason, &e)) != 0)
 		goto fail;
