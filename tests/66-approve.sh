@@ -171,6 +171,28 @@ refused "approving a declined order" as bob approve "$D"
 refused "declining it again" as bob decline "$D" --reason again
 t_exit "check-policy fails the declined job too" 77 sh -c 'check-policy d.rec > d2.rec'
 
+# End to end with the scheduler (when it and sign are built): a CSR
+# dropped into the spool is held, approved twice, issued.
+if [ -x "$CERTPIPE_BUILD/bin/scheduler" ] && [ -x "$CERTPIPE_BUILD/bin/sign" ]; then
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout e.key \
+		-subj /CN=e.example.com -out e.csr 2>/dev/null || t_bail "openssl req e"
+	cp e.csr "$sp/incoming/new/.e.csr" && mv "$sp/incoming/new/.e.csr" "$sp/incoming/new/e.csr" ||
+		t_bail "drop e"
+	scheduler --once --template web >/dev/null 2>&1
+	E=$(ls "$sp/held/new" | while read -r f; do
+		[ "$(rec-cat --field CN "$sp/held/new/$f")" = e.example.com ] && echo "$f"; done)
+	t_ok "the scheduler held the dropped request" test -n "$E"
+	as alice approve "$E" >/dev/null && as bob approve "$E" >/dev/null || t_bail "approve e"
+	t_ok "the approved job went back to incoming" test -f "$sp/incoming/new/$E"
+	t_ok "the scheduler runs it" scheduler --once
+	t_is "the order is complete" "$(q "SELECT status FROM orders WHERE job = '$E'")" complete
+	t_is "with a certificate" "$(q "SELECT count(*) FROM certificates c JOIN orders o ON o.id = c.order_id WHERE o.job = '$E'")" 1
+	t_is "the done record names both approvers" \
+		"$(rec-cat --field Approved-By "$sp/done/new/$E" | sort | tr '\n' ' ')" "alice bob "
+else
+	T_N=$((T_N + 1)); echo "ok $T_N # skip the scheduler or sign is not built"
+fi
+
 t_exit "an unknown order" 66 certpipe approve 00000000-0000-4000-8000-000000000000
 t_exit "a key that is no job id" 65 certpipe approve "x' OR 1=1"
 t_exit "no order named" 64 certpipe approve
