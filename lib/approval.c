@@ -87,7 +87,7 @@ approval_why(enum approval_verdict v)
 	case APPROVAL_REQUESTER:
 		return "the requester cannot approve his own request";
 	case APPROVAL_TWICE:
-		return "you have decided on it already";
+		return "this approver has decided on it already";
 	case APPROVAL_SATISFIED:
 		return "it has all the approvals it needs";
 	}
