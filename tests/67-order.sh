@@ -85,6 +85,8 @@ t_is "no request without --request" "$(py '"request" in o')" False
 t_ok "show text" certpipe order show "$H"
 t_grep "approvals counted" "^approval +four-eyes \\(1 of 2 approvals\\)$" "$T_TMP/out"
 t_grep "the decision" "^decisions +[0-9T:Z-]+ approve alice$" "$T_TMP/out"
+t_ok "show an order that needs no approval" certpipe order show "$(job ok)"
+t_grep "says automatic, no count" "^approval +automatic$" "$T_TMP/out"
 
 t_exit "an unknown job" 66 certpipe order show 00000000-0000-4000-8000-000000000000
 t_oneline "unknown job"

@@ -229,12 +229,15 @@ show_text(struct buf *out, const struct order *o, struct db_stmt *st,
 	duration(&d, o->duration_ms < 0, o->duration_ms);
 	buf_printf(out, "job          %s\nstatus       %s\ntype         %s\n"
 	    "cn           %s\nrequested by %s\ntemplate     %s\n"
-	    "approval     %s (%zu of %d approvals)\ncreated      %s\n"
-	    "updated      %s\ncompleted    %s\nduration     %s\n", o->job,
-	    o->status, o->type, dash(o->cn), dash(o->requested_by),
-	    dash(db_text(st, 0)), o->approval,
-	    approval_count(l, o->requested_by), approval_needed(o->approval),
-	    o->created_at, o->updated_at, dash(o->completed_at), d.p);
+	    "approval     %s", o->job, o->status, o->type, dash(o->cn),
+	    dash(o->requested_by), dash(db_text(st, 0)), o->approval);
+	if (approval_needed(o->approval) > 0)
+		buf_printf(out, " (%zu of %d approvals)",
+		    approval_count(l, o->requested_by),
+		    approval_needed(o->approval));
+	buf_printf(out, "\ncreated      %s\nupdated      %s\n"
+	    "completed    %s\nduration     %s\n", o->created_at, o->updated_at,
+	    dash(o->completed_at), d.p);
 	if (o->error)
 		buf_printf(out, "error        %s (exit %lld)\n", o->error,
 		    (long long)o->error_code);
