@@ -87,6 +87,7 @@ t_grep "approvals counted" "^approval +four-eyes \\(1 of 2 approvals\\)$" "$T_TM
 t_grep "the decision" "^decisions +[0-9T:Z-]+ approve alice$" "$T_TMP/out"
 t_ok "show an order that needs no approval" certpipe order show "$(job ok)"
 t_grep "says automatic, no count" "^approval +automatic$" "$T_TMP/out"
+t_grep "the facts check-policy passed" "^facts +$(q "SELECT facts FROM orders WHERE cn = 'ok.example.com'")$" "$T_TMP/out"
 
 t_exit "an unknown job" 66 certpipe order show 00000000-0000-4000-8000-000000000000
 t_oneline "unknown job"

@@ -200,6 +200,12 @@ show_json(struct jw *w, const struct order *o, struct db_stmt *st,
 		jw_kint(w, "error_code", o->error_code);
 	else
 		jw_kstr(w, "error_code", NULL);
+	jw_kstr(w, "facts", o->facts);
+	jw_kstr(w, "key_ref", o->key_ref);
+	if (o->renewal_of)
+		jw_kint(w, "renewal_of", o->renewal_of);
+	else
+		jw_kstr(w, "renewal_of", NULL);
 	jw_kstr(w, "serial", db_text(st, 1));
 	jw_kstr(w, "fingerprint_sha256", db_text(st, 2));
 	jw_kstr(w, "not_after", db_text(st, 3));
@@ -241,6 +247,13 @@ show_text(struct buf *out, const struct order *o, struct db_stmt *st,
 	if (o->error)
 		buf_printf(out, "error        %s (exit %lld)\n", o->error,
 		    (long long)o->error_code);
+	if (o->facts)
+		buf_printf(out, "facts        %s\n", o->facts);
+	if (o->key_ref)
+		buf_printf(out, "server key   %s\n", o->key_ref);
+	if (o->renewal_of)
+		buf_printf(out, "renews       certificate %lld\n",
+		    (long long)o->renewal_of);
 	if (db_text(st, 1))
 		buf_printf(out, "serial       %s\nsha256       %s\n"
 		    "not after    %s\n", db_text(st, 1), dash(db_text(st, 2)),
