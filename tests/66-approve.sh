@@ -193,6 +193,18 @@ else
 	T_N=$((T_N + 1)); echo "ok $T_N # skip the scheduler or sign is not built"
 fi
 
+# A decline interrupted after writing queue/failed, before its commit:
+# the job is in both queues and the order still held; declining again
+# finishes the job.
+held k k.example.com
+spool k
+K=$(job k)
+cp "$sp/held/new/$K" "$sp/failed/tmp/$K" && mv "$sp/failed/tmp/$K" "$sp/failed/new/$K" || t_bail "crash k"
+t_ok "declining again after a crash" as carol decline "$K" --reason "second try"
+t_is "the order failed" "$(q "SELECT status, error FROM orders WHERE job = '$K'")" "failed|declined by carol: second try"
+t_ok "the held copy is gone" test ! -e "$sp/held/new/$K"
+t_ok "the failed copy is kept" test -f "$sp/failed/new/$K"
+
 t_exit "an unknown order" 66 certpipe approve 00000000-0000-4000-8000-000000000000
 t_exit "a key that is no job id" 65 certpipe approve "x' OR 1=1"
 t_exit "no order named" 64 certpipe approve
