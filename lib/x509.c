@@ -399,6 +399,45 @@ rand_serial(X509 *x, struct err *e)
 	return rc;
 }
 
+/*
+ * The subject key into x. X509_set_pubkey runs OpenSSL 3.0's encoder and
+ * then its decoder (each builds a context over every provider), which
+ * costs several times the signature itself; a key that arrives as the
+ * SubjectPublicKeyInfo of a request is copied field by field instead.
+ * Parameters other than a curve OID, NULL or none take the slow path.
+ */
+static int
+set_pubkey(X509 *x, const struct x509_issue *in)
+{
+	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
+	const ASN1_OBJECT *obj;
+	const unsigned char *pk;
+	const void *pval;
+	X509_ALGOR *alg;
+	ASN1_OBJECT *o = NULL;
+	void *p = NULL;
+	unsigned char *enc = NULL;
+	int ptype, len;
+
+	if (in->spki == NULL || dst == NULL || !X509_PUBKEY_get0_param(NULL,
+	    &pk, &len, &alg, in->spki) || len <= 0)
+		return X509_set_pubkey(x, in->pubkey);
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype == V_ASN1_OBJECT)
+		p = OBJ_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return X509_set_pubkey(x, in->pubkey);
+	if ((o = OBJ_dup(obj)) == NULL || (ptype == V_ASN1_OBJECT && p == NULL) ||
+	    (enc = OPENSSL_memdup(pk, (size_t)len)) == NULL ||
+	    !X509_PUBKEY_set0_param(dst, o, ptype, p, enc, len)) {
+		ASN1_OBJECT_free(o);
+		ASN1_OBJECT_free(p);
+		OPENSSL_free(enc);
+		return 0;
+	}
+	return 1;
+}
+
 int
 x509_issue(const struct x509_issue *in, X509 **out, int *capped,
     struct err *e)
@@ -439,7 +478,7 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	if (!X509_set_subject_name(x, in->subject) ||
 	    !X509_set_issuer_name(x, in->issuer ?
 	    X509_get_subject_name(in->issuer) : in->subject) ||
-	    !X509_set_pubkey(x, in->pubkey) ||
+	    !set_pubkey(x, in) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)
 		goto ssl;

@@ -58,6 +58,8 @@ struct x509_issue {
 	const char *crl_url;		/* NULL: omit */
 	const char *policy_oid;		/* NULL: omit certificatePolicies */
 	const char *cps_url;		/* with policy_oid; NULL: none */
+	const X509_PUBKEY *spki;	/* pubkey as its request carried it,
+					   copied as is; NULL: encode pubkey */
 };
 
 /* Build and sign a certificate with a fresh random positive serial of
