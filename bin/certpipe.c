@@ -22,12 +22,16 @@
 #endif
 
 static const struct cli_sub cmds[] = {
+	{ "alert", cmd_alert, "list and acknowledge alerts" },
+	{ "approve", cmd_approve, "approve an order held for approval" },
 	{ "audit", cmd_audit, "list and verify the audit log" },
 	{ "ca", cmd_ca, "create, import, export and manage CAs" },
 	{ "cert", cmd_cert, "the certificate inventory: list, show, export, "
 	  "import" },
+	{ "decline", cmd_decline, "decline an order held for approval" },
 	{ "domain", cmd_domain, "register the domains certificates may name" },
 	{ "init", cmd_init, "create or upgrade an instance" },
+	{ "order", cmd_order, "list and show orders" },
 	{ "policy", cmd_policy, "issuance policies: rules, approval" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },
 	{ "renew", cmd_renew, "queue renewals of certificates due soon" },
