@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "json.h"
+#include "keys.h"
 #include "num.h"
 #include "order.h"
 
@@ -201,7 +202,9 @@ show_json(struct jw *w, const struct order *o, struct db_stmt *st,
 	else
 		jw_kstr(w, "error_code", NULL);
 	jw_kstr(w, "facts", o->facts);
-	jw_kstr(w, "key_ref", o->key_ref);
+	/* where a key lives is nobody's business; that there is one is */
+	jw_kstr(w, "server_key", o->key_ref ? keys_ref_kind(o->key_ref) :
+	    NULL);
 	if (o->renewal_of)
 		jw_kint(w, "renewal_of", o->renewal_of);
 	else
@@ -250,7 +253,8 @@ show_text(struct buf *out, const struct order *o, struct db_stmt *st,
 	if (o->facts)
 		buf_printf(out, "facts        %s\n", o->facts);
 	if (o->key_ref)
-		buf_printf(out, "server key   %s\n", o->key_ref);
+		buf_printf(out, "server key   %s\n",
+		    keys_ref_kind(o->key_ref));
 	if (o->renewal_of)
 		buf_printf(out, "renews       certificate %lld\n",
 		    (long long)o->renewal_of);
