@@ -116,6 +116,7 @@ one(struct rec *r, const void *data, size_t len, const char *source)
 		diag("%s: %s", source, err_str(&e));
 		rec_set(r, "Status", "failed", &e2);
 		rec_set(r, "Error", err_str(&e), &e2);
+		rec_set(r, "Error-Code", rc == EX_DATAERR ? "65" : "70", &e2);
 		rec_set(r, "Stage", "parse-csr", &e2);
 		keep_original(r, data, len);
 		err_free(&e2);
@@ -145,7 +146,18 @@ fresh(const char *source)
 	return r;
 }
 
-/* Records in: each must carry its request in a PEM block. */
+/* A record another stage already finished (failed or complete) passes
+ * through untouched: parsing it again could only lose its reason. */
+static int
+done(const struct rec *r)
+{
+	const char *s = rec_get(r, "Status");
+
+	return s && (strcmp(s, "failed") == 0 || strcmp(s, "complete") == 0);
+}
+
+/* Records in: each must carry its request in a PEM block, unless
+ * another stage already finished it. */
 static int
 records(const char *data, size_t len, const char *source)
 {
@@ -164,11 +176,12 @@ records(const char *data, size_t len, const char *source)
 		if (got != 1) {
 			diag("%s", err_str(&e));
 			rc = got;
+		} else if (done(r)) {
+			rc = rec_fwrite(r, stdout, &e) == 0 ? 0 : EX_IOERR;
 		} else if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der,
 		    &dlen)) {
-			diag("%s: record %s carries no CERTIFICATE REQUEST",
-			    source, rec_id(r));
-			rc = EX_DATAERR;
+			/* kept, failed, so the job is not lost */
+			rc = one(r, "", 0, source);
 		} else
 			rc = one(r, der, dlen, source);
 		if (rc != 0 && first == 0)

@@ -24,13 +24,12 @@ first_cn(X509 *x)
 }
 
 int
-cert_store(struct db *db, int64_t realm, int64_t ca_id, int64_t template_id,
-    X509 *x, const char *source, int64_t *id, struct err *e)
+cert_store_row(struct db *db, const struct cert_row *row, X509 *x,
+    int64_t *id, struct err *e)
 {
 	struct buf serial = {0}, issuer = {0}, subject = {0}, nb = {0},
 	    na = {0}, fp = {0}, pem = {0}, now = {0};
 	char *cn = first_cn(x);
-	int64_t dup = 0;
 	int rc;
 
 	x509_serial_hex(x, &serial);
@@ -41,28 +40,59 @@ cert_store(struct db *db, int64_t realm, int64_t ca_id, int64_t template_id,
 	x509_fingerprint(x, &fp);
 	x509_pem(x, &pem);
 	clock_fmt(&now, clock_now());
-	if ((rc = db_int64(db, &dup, e, "SELECT count(*) FROM certificates "
-	    "WHERE issuer = ? AND serial = ?", "tt", issuer.p, serial.p)) != 0)
-		goto out;
-	if (dup) {
-		rc = err_set(e, EX_DATAERR, "certificate %s from %s: already in "
-		    "the inventory", serial.p, issuer.p);
-		goto out;
-	}
 	rc = db_exec(db, e, "INSERT INTO certificates (realm_id, ca_id, "
-	    "template_id, serial, issuer, subject, cn, not_before, not_after, "
-	    "source, fingerprint, pem, created_at) VALUES (?, NULLIF(?, 0), "
-	    "NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iiitttttttttt",
-	    realm, ca_id, template_id, serial.p, issuer.p, subject.p, cn, nb.p,
-	    na.p, source, fp.p, pem.p, now.p);
+	    "template_id, order_id, key_ref, serial, issuer, subject, cn, "
+	    "not_before, not_after, source, fingerprint, pem, created_at) "
+	    "VALUES (?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)", "iiiittttttttttt", row->realm, row->ca_id,
+	    row->template_id, row->order_id, row->key_ref, serial.p, issuer.p,
+	    subject.p, cn, nb.p, na.p, row->source, fp.p, pem.p, now.p);
 	if (rc == 0 && id)
 		*id = db_last_id(db);
-out:
 	free(cn);
 	buf_free(&serial); buf_free(&issuer); buf_free(&subject);
 	buf_free(&nb); buf_free(&na); buf_free(&fp); buf_free(&pem);
 	buf_free(&now);
 	return rc;
+}
+
+int
+cert_serial_taken(struct db *db, X509 *x, int *taken, struct err *e)
+{
+	struct buf serial = {0}, issuer = {0};
+	int64_t n = 0;
+	int rc;
+
+	x509_serial_hex(x, &serial);
+	x509_name_str(X509_get_issuer_name(x), &issuer);
+	rc = db_int64(db, &n, e, "SELECT count(*) FROM certificates "
+	    "WHERE issuer = ? AND serial = ?", "tt", issuer.p, serial.p);
+	*taken = n > 0;
+	buf_free(&serial);
+	buf_free(&issuer);
+	return rc;
+}
+
+int
+cert_store(struct db *db, int64_t realm, int64_t ca_id, int64_t template_id,
+    X509 *x, const char *source, int64_t *id, struct err *e)
+{
+	struct cert_row row = { realm, ca_id, template_id, 0, source, NULL };
+	struct buf serial = {0}, issuer = {0};
+	int taken = 0, rc;
+
+	if ((rc = cert_serial_taken(db, x, &taken, e)) != 0)
+		return rc;
+	if (taken) {
+		x509_serial_hex(x, &serial);
+		x509_name_str(X509_get_issuer_name(x), &issuer);
+		rc = err_set(e, EX_DATAERR, "certificate %s from %s: already in "
+		    "the inventory", serial.p, issuer.p);
+		buf_free(&serial);
+		buf_free(&issuer);
+		return rc;
+	}
+	return cert_store_row(db, &row, x, id, e);
 }
 
 int

@@ -7,14 +7,34 @@
 #include "db.h"
 #include "migrate.h"
 
-struct db {
-	sqlite3 *h;
-};
+/* Prepared statements are kept and reused: a stage that handles
+ * thousands of records runs the same few statements for each, and
+ * preparing them anew cost more than running them. */
+#define CACHE 64
 
 struct db_stmt {
 	struct db *db;
 	sqlite3_stmt *st;
+	char *sql;		/* NULL: not cached, finalized by db_finish */
+	unsigned long hash;
+	int busy;		/* handed out, not yet finished */
 };
+
+struct db {
+	sqlite3 *h;
+	struct db_stmt cache[CACHE];
+	size_t ncache;
+};
+
+static unsigned long
+hash(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
 
 static int
 map(int src)
@@ -81,8 +101,14 @@ out:
 void
 db_close(struct db *db)
 {
+	size_t i;
+
 	if (db == NULL)
 		return;
+	for (i = 0; i < db->ncache; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		free(db->cache[i].sql);
+	}
 	sqlite3_close_v2(db->h);
 	free(db);
 }
@@ -97,9 +123,30 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 	size_t n;
 	int rc, i;
 
+	struct db_stmt *c = NULL;
+	unsigned long h = hash(sql);
+	size_t k;
+
 	*out = NULL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
-		return fail(db, rc, e, "prepare");
+	for (k = 0; k < db->ncache; k++)
+		if (db->cache[k].hash == h && !db->cache[k].busy &&
+		    strcmp(db->cache[k].sql, sql) == 0) {
+			c = &db->cache[k];
+			st = c->st;
+			break;
+		}
+	if (c == NULL) {
+		if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) !=
+		    SQLITE_OK)
+			return fail(db, rc, e, "prepare");
+		if (db->ncache < CACHE) {
+			c = &db->cache[db->ncache++];
+			c->db = db;
+			c->st = st;
+			c->sql = xstrdup(sql);
+			c->hash = h;
+		}
+	}
 	for (i = 1; fmt[i - 1] != '\0'; i++) {
 		switch (fmt[i - 1]) {
 		case 't':
@@ -119,9 +166,18 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 			rc = SQLITE_MISUSE;
 		}
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(st);
-			return fail(db, rc, e, "bind");
+			rc = fail(db, rc, e, "bind");
+			if (c)
+				sqlite3_clear_bindings(st);
+			else
+				sqlite3_finalize(st);
+			return rc;
 		}
+	}
+	if (c) {
+		c->busy = 1;
+		*out = c;
+		return 0;
 	}
 	*out = xcalloc(1, sizeof **out);
 	(*out)->db = db;
@@ -160,6 +216,12 @@ db_finish(struct db_stmt *st)
 {
 	if (st == NULL)
 		return;
+	if (st->sql) {
+		sqlite3_reset(st->st);
+		sqlite3_clear_bindings(st->st);
+		st->busy = 0;
+		return;
+	}
 	sqlite3_finalize(st->st);
 	free(st);
 }

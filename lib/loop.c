@@ -1,6 +1,7 @@
 /* loop - the one input loop of the record filters (see loop.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "diag.h"
@@ -69,5 +70,110 @@ loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
 		diag("output: %s", strerror(errno));
 		first = EX_IOERR;
 	}
+	return first;
+}
+
+struct batch {
+	loop_batch_fn fn;
+	void *ctx;
+	FILE *out;
+	struct rec **r;
+	int *codes;
+	size_t n, max;
+	int *first;
+};
+
+/* Hand the batch to fn, write its records in order, flush. */
+static int
+run_batch(struct batch *b)
+{
+	struct err e = {0};
+	size_t i;
+	int rc = 0;
+
+	if (b->n == 0)
+		return 0;
+	for (i = 0; i < b->n; i++)
+		b->codes[i] = 0;
+	b->fn(b->r, b->codes, b->n, b->ctx);
+	for (i = 0; i < b->n; i++) {
+		if (rc == 0 && b->codes[i] != LOOP_DROP &&
+		    rec_fwrite(b->r[i], b->out, &e) != 0) {
+			diag("%s", err_str(&e));
+			rc = EX_IOERR;
+		}
+		if (b->codes[i] != 0 && b->codes[i] != LOOP_DROP &&
+		    *b->first == 0)
+			*b->first = b->codes[i];
+		rec_free(b->r[i]);
+		b->r[i] = NULL;
+	}
+	b->n = 0;
+	if (rc == 0 && fflush(b->out) != 0) {
+		diag("output: %s", strerror(errno));
+		rc = EX_IOERR;
+	}
+	err_free(&e);
+	if (rc != 0)
+		*b->first = rc;
+	return rc;
+}
+
+static int
+batch_stream(FILE *in, const char *name, struct batch *b)
+{
+	struct rec_reader *rd = rec_reader_new(in, name);
+	struct err e = {0};
+	int got, rc = 0;
+
+	while (rc == 0 && (got = rec_read(rd, &b->r[b->n], &e)) != 0) {
+		if (got != 1) {
+			diag("%s", err_str(&e));
+			if (*b->first == 0)
+				*b->first = got;
+		} else
+			b->n++;
+		if (b->n == b->max || (b->n > 0 && !rec_reader_ready(rd)))
+			rc = run_batch(b);
+	}
+	if (rc == 0)
+		rc = run_batch(b);
+	rec_reader_free(rd);
+	err_free(&e);
+	return rc;
+}
+
+int
+loop_batches(int nfiles, const char *const *files, size_t max,
+    loop_batch_fn fn, void *ctx, FILE *out)
+{
+	struct batch b = { fn, ctx, out, NULL, NULL, 0, max, NULL };
+	int i, fd, first = 0;
+	FILE *f;
+
+	b.first = &first;
+	b.r = xcalloc(max, sizeof *b.r);
+	b.codes = xcalloc(max, sizeof *b.codes);
+	if (nfiles == 0)
+		batch_stream(stdin, "stdin", &b);
+	for (i = 0; i < nfiles && first != EX_IOERR; i++) {
+		if (strcmp(files[i], "-") == 0) {
+			batch_stream(stdin, "stdin", &b);
+			continue;
+		}
+		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0 ||
+		    (f = fdopen(fd, "r")) == NULL) {
+			diag("%s: %s", files[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			if (first == 0)
+				first = EX_NOINPUT;
+			continue;
+		}
+		batch_stream(f, files[i], &b);
+		fclose(f);
+	}
+	free(b.r);
+	free(b.codes);
 	return first;
 }

@@ -24,4 +24,20 @@ typedef int (*loop_fn)(struct rec *r, void *ctx);
 int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
     FILE *out);
 
+/*
+ * The same loop for a stage that commits records in groups (one database
+ * transaction per batch): fn gets up to max records at once and sets
+ * codes[i] (0, LOOP_DROP or a sysexits code, as above) for each; the
+ * records are written in input order after fn returns, and out is
+ * flushed. A batch ends at max records, at the end of an input, or as
+ * soon as no more input is immediately available (rec_reader_ready), so
+ * one record in an interactive pipe is answered at once while a long
+ * stream goes in full batches. At most max records are held in memory.
+ */
+typedef void (*loop_batch_fn)(struct rec **r, int *codes, size_t n,
+    void *ctx);
+
+int loop_batches(int nfiles, const char *const *files, size_t max,
+    loop_batch_fn fn, void *ctx, FILE *out);
+
 #endif

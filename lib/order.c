@@ -151,7 +151,7 @@ order_open(struct db *db, int64_t realm, const struct rec *r,
 	clock_fmt(&now, clock_now());
 	rc = db_exec(db, e, "INSERT INTO orders (job, realm_id, type, status, "
 	    "requested_by, cn, request, created_at, updated_at) VALUES "
-	    "(?, ?, ?, 'pending', ?, ?, ?, ?, ?)", "tittttt", rec_id(r), realm,
+	    "(?, ?, ?, 'pending', ?, ?, ?, ?, ?)", "titttttt", rec_id(r), realm,
 	    type, requested_by, rec_get(r, "CN"), text.p, now.p, now.p);
 	buf_free(&text);
 	buf_free(&now);

@@ -1,5 +1,6 @@
 /* rec - the job record: one reader, one writer (see rec.h). */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -375,6 +376,36 @@ rec_reader_free(struct rec_reader *rd)
 	buf_free(&rd->line);
 	free(rd->source);
 	free(rd);
+}
+
+/* Bytes in f's buffer not read yet. glibc's FILE fields are the only
+ * portable-enough way to ask; elsewhere say "none" and let poll decide,
+ * which at worst ends a batch early. */
+static int
+buffered(FILE *f)
+{
+#ifdef __GLIBC__
+	return f->_IO_read_ptr < f->_IO_read_end;
+#else
+	(void)f;
+	return 0;
+#endif
+}
+
+int
+rec_reader_ready(const struct rec_reader *rd)
+{
+	struct pollfd p;
+
+	if (rd->ioerr || feof(rd->f) || buffered(rd->f))
+		return 1;
+	p.fd = fileno(rd->f);
+	p.events = POLLIN;
+	p.revents = 0;
+	/* no fd (fmemopen): everything is in memory already */
+	if (p.fd < 0)
+		return 1;
+	return poll(&p, 1, 0) > 0;
 }
 
 /* One line into rd->line without its '\n': 1 a line, 0 end of input,

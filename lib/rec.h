@@ -91,5 +91,11 @@ struct rec_reader;
 struct rec_reader *rec_reader_new(FILE *f, const char *source);
 int rec_read(struct rec_reader *rd, struct rec **out, struct err *e);
 void rec_reader_free(struct rec_reader *rd);
+/* Can more input be read without blocking? 1 when the stream's buffer
+ * holds unread bytes or its fd polls readable (end of input counts: the
+ * next rec_read returns at once), 0 otherwise. A reader of a pipe uses
+ * it to finish a batch when the writer pauses rather than wait for a
+ * full one. A "1" may still mean a record is only partly written. */
+int rec_reader_ready(const struct rec_reader *rd);
 
 #endif

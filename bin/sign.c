@@ -1,0 +1,755 @@
+/*
+ * sign - issue the certificates that check-policy passed.
+ *
+ * Input: job records (files named, or stdin). A record with Status
+ * processing is signed: its order must exist in its realm, be processing,
+ * and hold the facts digest of exactly this record (lib/order.h); the
+ * certificate is built by issue_cert from the template, the CA and the
+ * request's public key, stored with its order completed and its audit
+ * events in the batch's transaction, and the record leaves with the
+ * certificate, its chain and Status complete. An order that is already
+ * complete is answered with its stored certificate. Every other record
+ * passes through unchanged.
+ *
+ * Trust: the only program that opens CA keys. It opens them first,
+ * then sandboxes itself (no network, no exec), then reads records. It
+ * must never sign what the policy check did not pass: a record without
+ * a processing order, or one changed after the check, is refused. It
+ * never writes a certificate out before the transaction that records it
+ * has committed, and never signs one order twice.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <popt.h>
+#include <openssl/err.h>
+#include "audit.h"
+#include "ca.h"
+#include "cert.h"
+#include "clock.h"
+#include "conf.h"
+#include "db.h"
+#include "diag.h"
+#include "issue.h"
+#include "keys.h"
+#include "loop.h"
+#include "num.h"
+#include "order.h"
+#include "realm.h"
+#include "rec.h"
+#include "sandbox.h"
+#include "tmpl.h"
+#include "x509.h"
+
+#define SERIAL_TRIES 3		/* fresh serials after a collision */
+
+/* One CA whose key is open. */
+struct signer {
+	struct ca ca;
+	X509 *cert;
+	EVP_PKEY *key;
+	STACK_OF(X509) *chain;	/* the CA's certificate, then its issuers */
+};
+
+struct ctx {
+	struct conf conf;
+	struct db *db;
+	char *actor;
+	struct signer *s;
+	size_t ns;
+	struct tmpl t;		/* the batch's last template (one transaction) */
+};
+
+/* What happened to one processing record; applied after the commit. */
+struct result {
+	int code;		/* 0: a certificate; else the failure's code */
+	struct buf why;
+	X509 *cert;
+	STACK_OF(X509) *chain;
+};
+
+static void
+result_free(struct result *res)
+{
+	buf_free(&res->why);
+	X509_free(res->cert);
+	sk_X509_pop_free(res->chain, X509_free);
+	memset(res, 0, sizeof *res);
+}
+
+/* Fail the record with code and a one-line reason; returns 0, since a
+ * refused record is a result, not an error of the batch. */
+static int
+refuse(struct result *res, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct result *res, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->code = code;
+	buf_reset(&res->why);
+	va_start(ap, fmt);
+	buf_vprintf(&res->why, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* A database failure ends the batch; anything else is the record's. */
+static int
+db_trouble(int rc)
+{
+	return rc == EX_TEMPFAIL || rc == EX_IOERR || rc == EX_SOFTWARE ||
+	    rc == EX_NOPERM || rc == EX_OSERR;
+}
+
+static int
+audit(struct ctx *x, const char *realm, const char *event,
+    const char *object, const char *outcome, const char *detail,
+    struct err *e)
+{
+	struct audit_ev ev = { event, x->actor, realm, object, outcome,
+	    detail };
+
+	return audit_log(x->db, &ev, e);
+}
+
+static int
+chain_read(const char *cert_pem, const char *chain_pem, STACK_OF(X509) **out,
+    struct err *e)
+{
+	STACK_OF(X509) *rest = NULL;
+	X509 *c;
+	int rc;
+
+	if ((rc = x509_certs_read(cert_pem, strlen(cert_pem), out, e)) != 0)
+		return rc;
+	if (chain_pem == NULL || *chain_pem == '\0')
+		return 0;
+	if ((rc = x509_certs_read(chain_pem, strlen(chain_pem), &rest, e)) != 0)
+		return rc;
+	while ((c = sk_X509_shift(rest)) != NULL)
+		sk_X509_push(*out, c);
+	sk_X509_free(rest);
+	return 0;
+}
+
+static STACK_OF(X509) *
+chain_ref(STACK_OF(X509) *chain)
+{
+	STACK_OF(X509) *c = X509_chain_up_ref(chain);
+
+	if (c == NULL)
+		diag_nomem();
+	return c;
+}
+
+/* An order that is already complete: its stored certificate and chain. */
+static int
+replay(struct ctx *x, int64_t realm, const struct order *o,
+    struct result *res, struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct ca ca = {0};
+	int64_t ca_id = 0;
+	int rc;
+
+	if ((rc = db_prep(x->db, &st, e, "SELECT pem, ca_id FROM certificates "
+	    "WHERE id = ? AND realm_id = ?", "ii", o->cert_id, realm)) != 0)
+		return rc;
+	if ((rc = db_step(st, e)) == 1) {
+		rc = x509_cert_read(db_text(st, 0), strlen(db_text(st, 0)),
+		    &res->cert, e);
+		ca_id = db_int(st, 1);
+	}
+	db_finish(st);
+	if (rc < 0)
+		return e->code;
+	if (rc != 0 || ca_id == 0)
+		return refuse(res, EX_SOFTWARE, "order %s is complete but its "
+		    "certificate is not in the inventory", o->job);
+	if ((rc = ca_load_id(x->db, ca_id, &ca, e)) == 0 && ca.cert_pem)
+		rc = chain_read(ca.cert_pem, ca.chain_pem, &res->chain, e);
+	ca_free(&ca);
+	if (rc != 0 && !db_trouble(rc))
+		rc = refuse(res, rc, "%s", err_str(e));
+	return rc;
+}
+
+/* The signer for the record's CA in realm, or NULL. */
+static const struct signer *
+signer(const struct ctx *x, int64_t realm, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < x->ns; i++)
+		if (x->s[i].ca.realm_id == realm &&
+		    strcmp(x->s[i].ca.name, name) == 0)
+			return &x->s[i];
+	return NULL;
+}
+
+/* The template the record names, checked against its order and CA. */
+static int
+template(struct ctx *x, int64_t realm, const struct rec *r,
+    const struct order *o, const struct signer **sg, struct result *res,
+    struct err *e)
+{
+	const char *name = rec_get(r, "Template"), *ca = rec_get(r, "CA");
+	int rc;
+
+	if (name == NULL || ca == NULL)
+		return refuse(res, EX_NOPERM, "no Template or CA header");
+	if (x->t.name == NULL || x->t.realm_id != realm ||
+	    strcmp(x->t.name, name) != 0) {
+		tmpl_free(&x->t);
+		if ((rc = tmpl_load(x->db, realm, name, &x->t, e)) != 0)
+			return db_trouble(rc) ? rc :
+			    refuse(res, EX_NOPERM, "%s", err_str(e));
+	}
+	if (x->t.id != o->template_id)
+		return refuse(res, EX_NOPERM, "template %s is not the one the "
+		    "order was judged under", name);
+	if ((*sg = signer(x, realm, ca)) == NULL)
+		return refuse(res, EX_NOPERM, "CA %s: its key is not open in "
+		    "this signer", ca);
+	if ((*sg)->ca.id != x->t.ca_id)
+		return refuse(res, EX_NOPERM, "CA %s is not the CA of template "
+		    "%s", ca, name);
+	return 0;
+}
+
+/* The subject's public key, from the record's request. */
+static int
+public_key(const struct rec *r, EVP_PKEY **pub, struct result *res)
+{
+	const unsigned char *der, *p;
+	X509_REQ *req;
+	size_t len;
+
+	if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len))
+		return refuse(res, EX_DATAERR, "no CERTIFICATE REQUEST block");
+	p = der;
+	req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL) {
+		X509_REQ_free(req);
+		ERR_clear_error();
+		return refuse(res, EX_DATAERR, "the request does not parse");
+	}
+	X509_REQ_free(req);
+	if (keys_alg_of(*pub) == NULL) {
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		return refuse(res, EX_DATAERR, "the request's key is not one "
+		    "certpipe accepts");
+	}
+	return 0;
+}
+
+/* The subject from the record's headers; the first SAN's value stands
+ * in for a missing CN. */
+static int
+subject(const struct rec *r, X509_NAME **name, const char **cn,
+    struct result *res)
+{
+	struct x509_subject s = { rec_get(r, "CN"), rec_get(r, "O"),
+	    rec_get(r, "OU"), rec_get(r, "C"), rec_get(r, "ST"),
+	    rec_get(r, "L") };
+	const char *san = rec_get(r, "SAN"), *colon;
+	struct err e = {0};
+	int rc;
+
+	if (s.cn == NULL && san && (colon = strchr(san, ':')) != NULL)
+		s.cn = colon + 1;
+	*cn = s.cn;
+	if ((rc = x509_name_build(&s, name, &e)) != 0)
+		refuse(res, rc, "subject: %s", err_str(&e));
+	err_free(&e);
+	return 0;
+}
+
+/* The certificate the job renews: same realm and CA; 0 when none. */
+static int
+renewed(struct ctx *x, const struct rec *r, int64_t realm, int64_t ca_id,
+    int64_t *id, struct result *res, struct err *e)
+{
+	const char *serial = rec_get(r, "Renewal-Of");
+	int rc;
+
+	*id = 0;
+	if (serial == NULL)
+		return 0;
+	rc = db_int64(x->db, id, e, "SELECT coalesce(max(id), 0) FROM "
+	    "certificates WHERE realm_id = ? AND ca_id = ? AND serial = ?",
+	    "iit", realm, ca_id, serial);
+	if (rc == 0 && *id == 0)
+		return refuse(res, EX_DATAERR, "Renewal-Of %s: no such "
+		    "certificate of this CA", serial);
+	return rc;
+}
+
+/* Sign and store: a fresh serial after the (astronomically unlikely)
+ * collision with one in the inventory. */
+static int
+sign_store(struct ctx *x, const struct issue_req *in, const struct cert_row *row,
+    int64_t *id, struct result *res, struct err *e)
+{
+	int i, rc = 0, taken = 0;
+
+	for (i = 0; i < SERIAL_TRIES; i++) {
+		X509_free(res->cert);
+		res->cert = NULL;
+		if ((rc = issue_cert(in, &res->cert, NULL, e)) != 0)
+			return refuse(res, rc, "%s", err_str(e));
+		if ((rc = cert_store_row(x->db, row, res->cert, id, e)) !=
+		    EX_DATAERR)
+			return rc;
+		if ((rc = cert_serial_taken(x->db, res->cert, &taken, e)) != 0)
+			return rc;
+		if (!taken)	/* another constraint: the order's certificate */
+			return refuse(res, EX_SOFTWARE, "order certificate "
+			    "cannot be stored: %s", err_str(e));
+	}
+	return refuse(res, EX_SOFTWARE, "serial collided %d times", i);
+}
+
+/* The database side of an issued certificate: order complete, the
+ * renewed certificate (old, serial old_serial) superseded, audit. */
+static int
+record_issue(struct ctx *x, const char *rname, const struct order *o,
+    int64_t id, int64_t old, const char *old_serial, struct result *res,
+    struct err *e)
+{
+	struct buf obj = {0}, detail = {0}, serial = {0};
+	int rc;
+
+	x509_serial_hex(res->cert, &serial);
+	if ((rc = order_complete(x->db, o->id, e)) != 0)
+		goto out;
+	if (old != 0) {
+		buf_printf(&obj, "cert:%s", old_serial);
+		buf_printf(&detail, "by %s (order %s)", serial.p, o->job);
+		if ((rc = db_exec(x->db, e, "UPDATE certificates SET status = "
+		    "'superseded', superseded_by = ? WHERE id = ?", "ii", id,
+		    old)) != 0 || (rc = audit(x, rname,
+		    "certificate.superseded", obj.p, "success", detail.p, e)) != 0)
+			goto out;
+	}
+	buf_reset(&obj);
+	buf_reset(&detail);
+	buf_printf(&obj, "cert:%s", serial.p);
+	buf_printf(&detail, "order %s", o->job);
+	rc = audit(x, rname, "certificate.issued", obj.p, "success", detail.p,
+	    e);
+out:
+	buf_free(&obj);
+	buf_free(&detail);
+	buf_free(&serial);
+	return rc;
+}
+
+/* Issue the certificate of a processing order whose facts matched. */
+static int
+issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
+    const struct order *o, struct result *res, struct err *e)
+{
+	const struct signer *sg = NULL;
+	struct issue_req in;
+	struct cert_row row;
+	X509_NAME *name = NULL;
+	EVP_PKEY *pub = NULL;
+	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
+	const unsigned char *der;
+	size_t i, nsan = rec_count(r, "SAN"), len;
+	int64_t id = 0, old = 0, ndays = 0;
+	int rc;
+
+	memset(&in, 0, sizeof in);
+	if (rec_find_pem(r, "CERTIFICATE", &der, &len))
+		return refuse(res, EX_DATAERR, "the record already carries a "
+		    "certificate");
+	if ((rc = template(x, realm, r, o, &sg, res, e)) != 0 || res->code ||
+	    (rc = public_key(r, &pub, res)) != 0 || res->code ||
+	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
+		goto out;
+	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
+		rc = refuse(res, EX_DATAERR, "%s", err_str(e));
+		goto out;
+	}
+	if ((rc = renewed(x, r, realm, sg->ca.id, &old, res, e)) != 0 ||
+	    res->code)
+		goto out;
+	san = xcalloc(nsan + 1, sizeof *san);
+	for (i = 0; i < nsan; i++)
+		san[i] = rec_get_n(r, "SAN", i);
+	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
+	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now() };
+	row = (struct cert_row){ realm, sg->ca.id, x->t.id, o->id, "managed",
+	    o->key_ref };
+	if ((rc = sign_store(x, &in, &row, &id, res, e)) != 0 || res->code ||
+	    (rc = record_issue(x, rname, o, id, old, rec_get(r, "Renewal-Of"),
+	    res, e)) != 0)
+		goto out;
+	res->chain = chain_ref(sg->chain);
+out:
+	free(san);
+	X509_NAME_free(name);
+	EVP_PKEY_free(pub);
+	return rc;
+}
+
+/* A refused order is failed, with its alert and audit event. Only a
+ * processing order of the record's realm is touched: a record must not
+ * undo another state (held, failed) or reach into another tenant. */
+static int
+fail_order(struct ctx *x, const char *rname, const struct order *o,
+    const struct result *res, struct err *e)
+{
+	struct buf obj = {0};
+	int rc;
+
+	if ((rc = order_fail(x->db, o->id, res->code, res->why.p, e)) != 0)
+		return rc;
+	buf_printf(&obj, "order:%s", o->job);
+	rc = audit(x, rname, "order.failed", obj.p, "refused", res->why.p, e);
+	buf_free(&obj);
+	return rc;
+}
+
+/*
+ * One processing record, inside the batch's transaction. Returns 0 with
+ * res saying what became of it, or a database failure that ends the
+ * batch.
+ */
+static int
+handle(struct ctx *x, const struct rec *r, struct result *res, struct err *e)
+{
+	const char *rname = rec_get(r, "Realm");
+	struct order o = {0};
+	struct buf facts = {0};
+	int64_t realm = 0;
+	int rc;
+
+	if (rname == NULL)
+		rname = REALM_DEFAULT;
+	if ((rc = realm_id(x->db, rname, &realm, e)) != 0) {
+		rc = db_trouble(rc) ? rc : refuse(res, EX_NOPERM, "%s",
+		    err_str(e));
+		goto out;
+	}
+	if ((rc = order_load(x->db, rec_id(r), &o, e)) != 0) {
+		rc = rc != EX_NOINPUT ? rc : refuse(res, EX_NOPERM, "no order: "
+		    "the job has not passed check-policy");
+		goto out;
+	}
+	if (o.realm_id != realm) {
+		rc = refuse(res, EX_NOPERM, "its order belongs to another "
+		    "realm");
+		goto out;
+	}
+	if (strcmp(o.status, "complete") == 0) {
+		rc = replay(x, realm, &o, res, e);
+		goto out;
+	}
+	if (strcmp(o.status, "processing") != 0) {
+		rc = refuse(res, EX_NOPERM, "order is %s, not processing",
+		    o.status);
+		goto out;
+	}
+	order_facts(r, &facts);
+	if (o.facts == NULL || strcmp(o.facts, facts.p) != 0)
+		rc = refuse(res, EX_NOPERM, "the record is not what "
+		    "check-policy passed (its facts differ)");
+	else
+		rc = issue(x, realm, rname, r, &o, res, e);
+	if (rc == 0 && res->code != 0)
+		rc = fail_order(x, rname, &o, res, e);
+out:
+	order_free(&o);
+	buf_free(&facts);
+	return rc;
+}
+
+static int
+is_processing(const struct rec *r)
+{
+	const char *st = rec_get(r, "Status");
+
+	return st && strcmp(st, "processing") == 0;
+}
+
+/* Write the result into the record; its code for the exit status. */
+static int
+finish(struct rec *r, struct result *res)
+{
+	struct buf b = {0}, code = {0};
+	struct err e = {0};
+	unsigned char *der = NULL;
+	int i, n, rc = 0;
+
+	for (i = -1; res->code == 0 && i < sk_X509_num(res->chain); i++) {
+		if ((n = i2d_X509(i < 0 ? res->cert :
+		    sk_X509_value(res->chain, i), &der)) <= 0)
+			diag_nomem();
+		rc = rec_add_pem(r, "CERTIFICATE", der, (size_t)n, &e);
+		OPENSSL_free(der);
+		der = NULL;
+		if (rc != 0)
+			refuse(res, rc, "%s", err_str(&e));
+	}
+	if (res->code == 0) {
+		x509_serial_hex(res->cert, &b);
+		rc = rec_set(r, "Serial", b.p, &e);
+		buf_reset(&b);
+		x509_fingerprint(res->cert, &b);
+		rc = rc ? rc : rec_set(r, "Fingerprint", b.p, &e);
+		buf_reset(&b);
+		clock_fmt(&b, x509_not_before(res->cert));
+		rc = rc ? rc : rec_set(r, "Not-Before", b.p, &e);
+		buf_reset(&b);
+		clock_fmt(&b, x509_not_after(res->cert));
+		rc = rc ? rc : rec_set(r, "Not-After", b.p, &e);
+		rc = rc ? rc : rec_set(r, "Status", "complete", &e);
+	} else {
+		diag("%s: %s", rec_id(r), res->why.p);
+		buf_printf(&code, "%d", res->code);
+		rec_set(r, "Status", "failed", &e);
+		rec_set(r, "Error", res->why.p, &e);
+		rec_set(r, "Error-Code", code.p, &e);
+	}
+	rec_set(r, "Stage", "sign", &e);
+	buf_free(&b);
+	buf_free(&code);
+	err_free(&e);
+	return res->code;
+}
+
+/* The batch's processing records in one transaction; on a database
+ * failure none of them is issued and each fails as temporary. */
+static int
+transact(struct ctx *x, struct rec **r, struct result *res, size_t n,
+    struct err *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = db_begin(x->db, e)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		if (is_processing(r[i]))
+			rc = handle(x, r[i], &res[i], e);
+	if (rc == 0)
+		rc = db_commit(x->db, e);
+	if (rc != 0)
+		db_rollback(x->db);
+	tmpl_free(&x->t);
+	return rc;
+}
+
+static void
+batch(struct rec **r, int *codes, size_t n, void *arg)
+{
+	struct ctx *x = arg;
+	struct result *res = xcalloc(n, sizeof *res);
+	struct err e = {0};
+	size_t i, todo = 0;
+
+	for (i = 0; i < n; i++)
+		todo += is_processing(r[i]);
+	if (todo > 0 && transact(x, r, res, n, &e) != 0) {
+		diag("batch of %zu: %s", todo, err_str(&e));
+		for (i = 0; i < n; i++) {
+			result_free(&res[i]);
+			refuse(&res[i], EX_TEMPFAIL, "not signed, try again: %s",
+			    err_str(&e));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (is_processing(r[i]))
+			codes[i] = finish(r[i], &res[i]);
+		result_free(&res[i]);
+	}
+	free(res);
+	err_free(&e);
+}
+
+/* The instance, at the schema this build knows (orders need it). */
+static int
+open_instance(struct ctx *x, const char *home, struct err *e)
+{
+	char *h = conf_home(home), *path = NULL;
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = conf_load(h, &x->conf, e)) != 0)
+		goto out;
+	path = conf_path(&x->conf, "certpipe.db");
+	if ((rc = db_open(path, DB_OPEN_EXISTING, &x->db, e)) != 0 ||
+	    (rc = db_int64(x->db, &v, e, "PRAGMA user_version", "")) != 0)
+		goto out;
+	if (v != db_schema_latest())
+		rc = err_set(e, EX_CONFIG, "%s: database schema %d, this build "
+		    "wants %d", path, (int)v, db_schema_latest());
+out:
+	free(h);
+	free(path);
+	return rc;
+}
+
+/* Ids of the CAs to open: those named, or every active CA with a
+ * certificate, in every realm. */
+static int
+signer_ids(struct ctx *x, char **names, int64_t **ids, size_t *n,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	size_t k, before;
+	int rc = 0;
+
+	for (k = 0; rc == 0 && (k == 0 || (names && names[k])); k++) {
+		before = *n;
+		if (names)
+			rc = db_prep(x->db, &st, e, "SELECT id FROM cas WHERE "
+			    "name = ? ORDER BY id", "t", names[k]);
+		else
+			rc = db_prep(x->db, &st, e, "SELECT id FROM cas WHERE "
+			    "status = 'active' AND cert_pem IS NOT NULL "
+			    "ORDER BY id", "");
+		while (rc == 0 && (rc = db_step(st, e)) == 1) {
+			*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+			(*ids)[(*n)++] = db_int(st, 0);
+			rc = 0;
+		}
+		db_finish(st);
+		rc = rc < 0 ? e->code : 0;
+		if (rc == 0 && *n == before)
+			rc = names ? err_set(e, EX_NOINPUT, "CA '%s': no such "
+			    "CA in any realm", names[k]) : err_set(e,
+			    EX_CONFIG, "no active CA in this instance");
+		if (names == NULL)
+			break;
+	}
+	return rc;
+}
+
+/* Open every CA key this run will use: before any record is read. */
+static int
+open_signers(struct ctx *x, char **names, const struct secret *pass,
+    struct err *e)
+{
+	struct signer *s;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = signer_ids(x, names, &ids, &n, e)) != 0)
+		goto out;
+	x->s = xcalloc(n, sizeof *x->s);
+	for (i = 0; i < n && rc == 0; i++) {
+		s = &x->s[x->ns++];
+		if ((rc = ca_load_id(x->db, ids[i], &s->ca, e)) == 0 &&
+		    (rc = ca_open_signer(&x->conf, &s->ca, pass, &s->cert,
+		    &s->key, e)) == 0)
+			rc = chain_read(s->ca.cert_pem, s->ca.chain_pem,
+			    &s->chain, e);
+	}
+out:
+	free(ids);
+	return rc;
+}
+
+static void
+ctx_free(struct ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->ns; i++) {
+		ca_free(&x->s[i].ca);
+		X509_free(x->s[i].cert);
+		EVP_PKEY_free(x->s[i].key);
+		sk_X509_pop_free(x->s[i].chain, X509_free);
+	}
+	free(x->s);
+	tmpl_free(&x->t);
+	free(x->actor);
+	db_close(x->db);
+	conf_free(&x->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *home = NULL, *passfile = NULL, *nbatch = NULL, **cas = NULL;
+	int passfd = -1;
+	struct poptOption table[] = {
+		{ "batch", '\0', POPT_ARG_STRING, &nbatch, 0,
+		  "records per database transaction (1..10000, default 256)",
+		  "N" },
+		{ "ca", '\0', POPT_ARG_ARGV, &cas, 0,
+		  "open only this CA's key (repeatable; default: every active "
+		  "CA)", "NAME" },
+		{ "home", '\0', POPT_ARG_STRING, &home, 0,
+		  "the instance (default: $CERTPIPE_HOME, the checkout's "
+		  "spool/)", "DIR" },
+		{ "passphrase-fd", '\0', POPT_ARG_INT, &passfd, 0,
+		  "read the key passphrase from file descriptor FD", "FD" },
+		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
+		  "read the key passphrase from FILE", "FILE" },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	struct ctx x;
+	struct secret pass = {0};
+	struct secret_src src;
+	struct err e = {0};
+	const char **files;
+	poptContext pc;
+	uint64_t batch_max = 256;
+	int rc, n, i;
+
+	diag_init(argv[0]);
+	memset(&x, 0, sizeof x);
+	pc = poptGetContext("sign", argc, (const char **)argv, table, 0);
+	poptSetOtherOptionHelp(pc, "[OPTION...] [FILE...]");
+	if ((rc = poptGetNextOpt(pc)) < -1) {
+		diag("%s: %s", poptBadOption(pc, 0), poptStrerror(rc));
+		rc = EX_USAGE;
+		goto out;
+	}
+	if (nbatch && (rc = num_u64("--batch", nbatch, 1, 10000, &batch_max,
+	    &e)) != 0) {
+		rc = diag_err(&e);
+		goto out;
+	}
+	files = poptGetArgs(pc);
+	for (n = 0; files && files[n]; n++)
+		;
+	src = (struct secret_src){ passfile, passfd };
+	if ((rc = open_instance(&x, home, &e)) != 0 ||
+	    (rc = secret_get(&src, &x.conf, &pass, &e)) != 0 ||
+	    (rc = open_signers(&x, cas, &pass, &e)) != 0) {
+		rc = diag_err(&e);
+		goto out;
+	}
+	secret_free(&pass);
+	x.actor = audit_actor();	/* may ask NSS: before the sandbox */
+	if (sandbox_enter(&e) != 0) {
+		diag("warning: %s; signing without it", err_str(&e));
+		err_free(&e);
+	}
+	rc = loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
+out:
+	secret_free(&pass);
+	ctx_free(&x);
+	for (i = 0; cas && cas[i]; i++)
+		free(cas[i]);
+	free(cas);
+	free(home);
+	free(passfile);
+	free(nbatch);
+	err_free(&e);
+	poptFreeContext(pc);
+	return rc;
+}
