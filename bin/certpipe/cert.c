@@ -336,7 +336,7 @@ cert_record(struct cli *c, struct db_stmt *st, X509 *x, struct rec *r,
 	char **sans = NULL, *s;
 	size_t i, nsans = sans_get(x, &sans);
 	double secs;
-	int rc;
+	int rc, nid = NID_undef;
 
 	if ((rc = rec_add(r, "Type", "renew", e)) == 0)
 		rc = rec_add(r, "Realm", cli_realm(c), e);
@@ -364,6 +364,10 @@ cert_record(struct cli *c, struct db_stmt *st, X509 *x, struct rec *r,
 	buf_printf(&v, "%lld", (long long)((secs + 43200) / 86400));
 	if (rc == 0)
 		rc = rec_add(r, "Days", v.p, e);
+	/* the digest it is signed with; none for pure EdDSA */
+	if (rc == 0 && X509_get_signature_info(x, &nid, NULL, NULL, NULL) &&
+	    nid != NID_undef)
+		rc = rec_add(r, "Digest", OBJ_nid2ln(nid), e);
 	x509_der(x, &der);
 	if (rc == 0)
 		rc = rec_add_pem(r, "CERTIFICATE", der.p, der.len, e);
