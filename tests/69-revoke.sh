@@ -118,7 +118,10 @@ t_is "discovered, revoked" "$(q "SELECT source, status FROM certificates WHERE i
 # Realms are separate; names work as in show.
 certpipe realm create other >/dev/null
 t_exit "another realm cannot revoke it" 66 certpipe --realm other cert revoke --yes --reason keyCompromise "$D"
-t_ok "by serial" certpipe cert revoke --yes --reason unspecified "$(openssl x509 -in d.pem -noout -serial | cut -d= -f2)"
+# by serial; stdin is not a terminal, so the question goes to /dev/tty
+t_ok "by serial, asked on /dev/tty" sh -c 'echo y | script -qec "certpipe cert revoke --reason unspecified $0 </dev/null" /dev/null' \
+	"$(openssl x509 -in d.pem -noout -serial | cut -d= -f2)"
+t_grep "the question came" "for unspecified\? \[y/N\]" "$T_TMP/out"
 t_ok "by fingerprint" certpipe cert revoke --yes --reason certificateHold "$(openssl x509 -in e.pem -noout -fingerprint -sha256 | cut -d= -f2)"
 
 # What list shows.

@@ -550,8 +550,8 @@ show_text(struct db_stmt *st, X509 *x, const char *shown, const char *sans,
 	    db_text(st, C_SERIAL), db_text(st, C_NB), db_text(st, C_NA),
 	    (long long)left, shown);
 	if (!db_isnull(st, C_REASON))
-		buf_printf(out, "revocation   %s at %s\n", db_text(st, C_REASON),
-		    col(st, C_REVAT));
+		buf_printf(out, "revocation   %s at %s\n",
+		    db_text(st, C_REASON), col(st, C_REVAT));
 	buf_printf(out, "source       %s\nprivate key  %s\nsha256       %s\n",
 	    db_text(st, C_SOURCE), db_isnull(st, C_KEYREF) ? "held by its "
 	    "owner" : "generated here (export --pfx)", db_text(st, C_FP));
@@ -657,8 +657,8 @@ export_pfx(struct cli *c, struct db_stmt *st, X509 *x, const char *outfile,
 	int rc;
 
 	if (db_isnull(st, C_KEYREF)) {
-		rc = err_set(e, EX_DATAERR, "certificate %s: no server-side key: "
-		    "the private key never left its owner", c->args[0]);
+		rc = err_set(e, EX_DATAERR, "certificate %s: no server-side "
+		    "key: the private key never left its owner", c->args[0]);
 		goto out;
 	}
 	if ((rc = chain_of(c, x, &chain, e)) != 0 ||
@@ -728,8 +728,8 @@ cert_export(struct cli *c, int argc, const char **argv)
 		goto fail;
 	}
 	if (pfx && outfile == NULL && isatty(STDOUT_FILENO)) {
-		rc = err_set(&e, EX_USAGE, "--pfx: not writing a binary file to "
-		    "a terminal (give --out FILE or redirect)");
+		rc = err_set(&e, EX_USAGE, "--pfx: not writing a binary file "
+		    "to a terminal (give --out FILE or redirect)");
 		goto fail;
 	}
 	if ((rc = cli_open(c)) != 0)
@@ -902,8 +902,8 @@ cert_revoke(struct cli *c, int argc, const char **argv)
 		goto fail;
 	/* only a CA of the realm can put it on a CRL */
 	if (db_int(st, C_CAID) == 0)
-		rc = err_set(&e, EX_DATAERR, "not issued by a CA of this realm: "
-		    "certpipe cannot revoke it");
+		rc = err_set(&e, EX_DATAERR, "not issued by a CA of this "
+		    "realm: certpipe cannot revoke it");
 	else
 		rc = revoke_next(db_text(st, C_STATUS), why, &next, &e);
 	if (rc != 0) {
