@@ -474,12 +474,21 @@ failed_code(const struct rec *r)
 	return (int)n;
 }
 
-/* One record: judge it in its own transaction, committed before the
- * record is passed on, so what sign sees is always on disk. */
-static int
-one(struct rec *r, void *arg)
+/* A statement whose failure only the next one would notice. */
+static void
+quiet(struct db *db, const char *sql)
 {
-	struct ctx *x = arg;
+	struct err e = {0};
+
+	db_exec(db, &e, sql, "");
+	err_free(&e);
+}
+
+/* One record inside the batch's transaction, in a savepoint of its
+ * own so a record that cannot be judged undoes only its own changes. */
+static int
+one(struct ctx *x, struct rec *r)
+{
 	const char *st = rec_get(r, "Status");
 	struct err e = {0};
 	int64_t realm = 0;
@@ -502,44 +511,76 @@ one(struct rec *r, void *arg)
 		rc = explain(x, realm, r) == 0 ? LOOP_DROP : EX_IOERR;
 		goto out;
 	}
-	if ((rc = db_begin(x->db, &e)) == 0) {
-		rc = failed ? record_failed(x, realm, rname, r, &e) :
-		    handle(x, realm, rname, r, &e);
-		if (rc == 0)
-			rc = db_commit(x->db, &e);
-		else
-			db_rollback(x->db);
-	}
-	if (rc != 0) {
-		diag("%s: %s", rec_id(r), err_str(&e));
-		if (!failed)
-			refuse(r, rc, err_str(&e));
-		/* a job that cannot be judged for good is still kept as a
-		 * failed order, unless the database itself is the trouble */
-		if (rc != EX_TEMPFAIL && rc != EX_SOFTWARE && rc != EX_IOERR &&
-		    db_begin(x->db, &e) == 0) {
-			if (record_failed(x, realm, rname, r, &e) == 0)
-				db_commit(x->db, &e);
-			else
-				db_rollback(x->db);
-		}
+	if ((rc = db_exec(x->db, &e, "SAVEPOINT job", "")) != 0)
+		goto fail;
+	rc = failed ? record_failed(x, realm, rname, r, &e) :
+	    handle(x, realm, rname, r, &e);
+	if (rc != 0)
+		quiet(x->db, "ROLLBACK TO job");
+	quiet(x->db, "RELEASE job");
+	if (rc == 0) {
+		if (!failed && failed_code(r) != 0)
+			diag("%s: %s", rec_id(r), rec_get(r, "Error"));
+		rc = failed_code(r);
 		goto out;
 	}
-	if (!failed && (rc = failed_code(r)) != 0)
-		diag("%s: %s", rec_id(r), rec_get(r, "Error"));
-	rc = failed_code(r);
+fail:
+	diag("%s: %s", rec_id(r), err_str(&e));
+	if (!failed)
+		refuse(r, rc, err_str(&e));
+	/* a job that cannot be judged for good is still kept as a failed
+	 * order, unless the database itself is the trouble */
+	if (rc != EX_TEMPFAIL && rc != EX_SOFTWARE && rc != EX_IOERR &&
+	    db_exec(x->db, &e, "SAVEPOINT job", "") == 0) {
+		if (record_failed(x, realm, rname, r, &e) != 0)
+			quiet(x->db, "ROLLBACK TO job");
+		quiet(x->db, "RELEASE job");
+	}
 out:
 	err_free(&e);
 	free(rname);
 	return rc;
 }
 
+/*
+ * A batch of records: judged in one transaction, committed before any
+ * of them is written on, so what sign sees is always on disk. When the
+ * commit fails, every record of the batch fails for now (75) and the
+ * orders stay as they were.
+ */
+static void
+batch(struct rec **r, int *codes, size_t n, void *arg)
+{
+	struct ctx *x = arg;
+	struct err e = {0};
+	size_t i;
+
+	if (!x->explain && db_begin(x->db, &e) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		codes[i] = one(x, r[i]);
+	if (x->explain || db_commit(x->db, &e) == 0)
+		goto out;
+	db_rollback(x->db);
+fail:
+	diag("batch of %zu: %s", n, err_str(&e));
+	for (i = 0; i < n; i++) {
+		refuse(r[i], EX_TEMPFAIL, err_str(&e));
+		codes[i] = EX_TEMPFAIL;
+	}
+out:
+	err_free(&e);
+}
+
 int
 main(int argc, char **argv)
 {
-	char *home = NULL, *tname = NULL;
+	char *home = NULL, *tname = NULL, *bopt = NULL;
 	int explain = 0;
+	int64_t batch_max = 256;
 	struct poptOption table[] = {
+		{ "batch", '\0', POPT_ARG_STRING, &bopt, 0,
+		  "records per database transaction (default 256)", "N" },
 		{ "explain", '\0', POPT_ARG_NONE, &explain, 0,
 		  "print each record's verdict, rule by rule; change nothing",
 		  NULL },
@@ -568,6 +609,11 @@ main(int argc, char **argv)
 		rc = EX_USAGE;
 		goto out;
 	}
+	if (bopt && (rc = num_i64("--batch", bopt, 1, 10000, &batch_max, &e))
+	    != 0) {
+		rc = diag_err(&e);
+		goto out;
+	}
 	files = poptGetArgs(pc);
 	for (n = 0; files && files[n]; n++)
 		;
@@ -584,7 +630,7 @@ main(int argc, char **argv)
 	x.template = tname;
 	x.explain = explain;
 	x.actor = audit_actor();
-	rc = loop_records(n, files, one, &x, stdout);
+	rc = loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
 	if (explain)
 		diag("%zu pass, %zu soft-fail, %zu hold, %zu fail",
 		    x.outcomes[POLICY_PASS], x.outcomes[POLICY_SOFT_FAIL],
@@ -600,6 +646,7 @@ out:
 	free(h);
 	free(home);
 	free(tname);
+	free(bopt);
 	poptFreeContext(pc);
 	return rc;
 }
