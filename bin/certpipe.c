@@ -22,15 +22,23 @@
 #endif
 
 static const struct cli_sub cmds[] = {
+	{ "alert", cmd_alert, "list and acknowledge alerts" },
+	{ "approve", cmd_approve, "approve an order held for approval" },
 	{ "audit", cmd_audit, "list and verify the audit log" },
 	{ "ca", cmd_ca, "create, import, export and manage CAs" },
 	{ "cert", cmd_cert, "the certificate inventory: list, show, export, "
 	  "import" },
+	{ "decline", cmd_decline, "decline an order held for approval" },
 	{ "domain", cmd_domain, "register the domains certificates may name" },
 	{ "init", cmd_init, "create or upgrade an instance" },
+	{ "order", cmd_order, "list and show orders" },
 	{ "policy", cmd_policy, "issuance policies: rules, approval" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },
+	{ "renew", cmd_renew, "queue renewals of certificates due soon" },
+	{ "request", cmd_request, "request a certificate with a key made "
+	  "here" },
 	{ "status", cmd_status, "summarise the instance" },
+	{ "submit", cmd_submit, "request a certificate for a CSR" },
 	{ "template", cmd_template, "manage certificate templates" },
 	{ NULL, NULL, NULL }
 };
@@ -109,7 +117,9 @@ help(struct cli *c, int argc, const char **argv)
 	sub[2] = "--help";
 	sub[3] = NULL;
 	/* init and status take options directly: "certpipe help init" */
-	if (strcmp(s->name, "init") == 0 || strcmp(s->name, "status") == 0)
+	if (strcmp(s->name, "init") == 0 || strcmp(s->name, "status") == 0 ||
+	    strcmp(s->name, "renew") == 0 || strcmp(s->name, "request") == 0 ||
+	    strcmp(s->name, "submit") == 0)
 		return s->fn(c, 2, (const char *[]){ argv[1], "--help", NULL });
 	return s->fn(c, argc > 2 ? 3 : 2, sub);
 }

@@ -39,6 +39,7 @@
 #include "realm.h"
 #include "rec.h"
 #include "sandbox.h"
+#include "spki.h"
 #include "tmpl.h"
 #include "x509.h"
 
@@ -58,7 +59,7 @@ struct ctx {
 	char *actor;
 	struct signer *s;
 	size_t ns;
-	struct tmpl t;		/* the batch's last template (one transaction) */
+	struct tmpl t;		/* the last template, kept for one batch */
 };
 
 /* What happened to one processing record; applied after the commit. */
@@ -67,6 +68,11 @@ struct result {
 	struct buf why;
 	X509 *cert;
 	STACK_OF(X509) *chain;
+	/* for the transaction (phase 2) */
+	int stored;		/* a replay: the certificate is stored */
+	int fail;		/* refused: fail the order if processing */
+	int64_t realm, order_id, ca_id, tmpl_id, old;
+	char *facts, *key_ref;
 };
 
 static void
@@ -75,6 +81,8 @@ result_free(struct result *res)
 	buf_free(&res->why);
 	X509_free(res->cert);
 	sk_X509_pop_free(res->chain, X509_free);
+	free(res->facts);
+	free(res->key_ref);
 	memset(res, 0, sizeof *res);
 }
 
@@ -198,6 +206,7 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
     struct err *e)
 {
 	const char *name = rec_get(r, "Template"), *ca = rec_get(r, "CA");
+	int64_t active = 0;
 	int rc;
 
 	if (name == NULL || ca == NULL)
@@ -218,33 +227,37 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	if ((*sg)->ca.id != x->t.ca_id)
 		return refuse(res, EX_NOPERM, "CA %s is not the CA of template "
 		    "%s", ca, name);
+	if (!x->t.enabled)
+		return refuse(res, EX_NOPERM, "template %s is disabled", name);
+	/* the key was opened at start; the CA may have been disabled since */
+	if ((rc = db_int64(x->db, &active, e, "SELECT count(*) FROM cas "
+	    "WHERE id = ? AND status = 'active'", "i", (*sg)->ca.id)) != 0)
+		return rc;
+	if (!active)
+		return refuse(res, EX_NOPERM, "CA %s is no longer active", ca);
 	return 0;
 }
 
-/* The subject's public key, from the record's request. */
+/* The public key of the record's request (parse-csr verified its
+ * signature), checked again. */
 static int
-public_key(const struct rec *r, EVP_PKEY **pub, struct result *res)
+request(const struct rec *r, X509_PUBKEY **spki, EVP_PKEY **pub,
+    struct result *res)
 {
-	const unsigned char *der, *p;
-	X509_REQ *req;
+	const unsigned char *der;
+	struct err e = {0};
 	size_t len;
 
 	if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len))
 		return refuse(res, EX_DATAERR, "no CERTIFICATE REQUEST block");
-	p = der;
-	req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL) {
-		X509_REQ_free(req);
-		ERR_clear_error();
-		return refuse(res, EX_DATAERR, "the request does not parse");
+	if (spki_from_req(der, len, spki, pub, &e) != 0) {
+		refuse(res, EX_DATAERR, "%s", err_str(&e));
+		err_free(&e);
+		return 0;
 	}
-	X509_REQ_free(req);
-	if (keys_alg_of(*pub) == NULL) {
-		EVP_PKEY_free(*pub);
-		*pub = NULL;
+	if (keys_alg_of(*pub) == NULL)
 		return refuse(res, EX_DATAERR, "the request's key is not one "
 		    "certpipe accepts");
-	}
 	return 0;
 }
 
@@ -270,79 +283,79 @@ subject(const struct rec *r, X509_NAME **name, const char **cn,
 	return 0;
 }
 
+/* Did the job ask for Renewal-Of serial when its order was opened?
+ * Renewal-Of is not among the facts (lib/order.h), so the order's copy
+ * of the original request is the witness. */
+static int
+asked_renewal(const struct order *o, const char *serial)
+{
+	struct rec *orig = NULL;
+	struct err e = {0};
+	const char *v;
+	int yes;
+
+	yes = o->request && rec_parse(o->request, strlen(o->request), &orig,
+	    &e) == 0 && (v = rec_get(orig, "Renewal-Of")) != NULL &&
+	    strcmp(v, serial) == 0;
+	rec_free(orig);
+	err_free(&e);
+	return yes;
+}
+
 /* The certificate the job renews: same realm and CA; 0 when none. */
 static int
-renewed(struct ctx *x, const struct rec *r, int64_t realm, int64_t ca_id,
-    int64_t *id, struct result *res, struct err *e)
+renewed(struct ctx *x, const struct rec *r, const struct order *o,
+    int64_t ca_id, struct result *res, struct err *e)
 {
 	const char *serial = rec_get(r, "Renewal-Of");
 	int rc;
 
-	*id = 0;
+	res->old = 0;
 	if (serial == NULL)
 		return 0;
-	rc = db_int64(x->db, id, e, "SELECT coalesce(max(id), 0) FROM "
+	if (!asked_renewal(o, serial))
+		return refuse(res, EX_NOPERM, "Renewal-Of %s is not what the "
+		    "job asked for", serial);
+	rc = db_int64(x->db, &res->old, e, "SELECT coalesce(max(id), 0) FROM "
 	    "certificates WHERE realm_id = ? AND ca_id = ? AND serial = ?",
-	    "iit", realm, ca_id, serial);
-	if (rc == 0 && *id == 0)
+	    "iit", res->realm, ca_id, serial);
+	if (rc == 0 && (res->old == 0 || (o->renewal_of != 0 &&
+	    o->renewal_of != res->old)))
 		return refuse(res, EX_DATAERR, "Renewal-Of %s: no such "
-		    "certificate of this CA", serial);
+		    "certificate of this CA%s", serial, res->old == 0 ? "" :
+		    " for this order");
 	return rc;
 }
 
-/* Sign and store: a fresh serial after the (astronomically unlikely)
- * collision with one in the inventory. */
+/* The database side of an issued certificate (row id): order complete,
+ * the renewed certificate superseded, audit events. */
 static int
-sign_store(struct ctx *x, const struct issue_req *in, const struct cert_row *row,
-    int64_t *id, struct result *res, struct err *e)
+record_issue(struct ctx *x, const struct rec *r, const struct result *res,
+    int64_t id, struct err *e)
 {
-	int i, rc = 0, taken = 0;
-
-	for (i = 0; i < SERIAL_TRIES; i++) {
-		X509_free(res->cert);
-		res->cert = NULL;
-		if ((rc = issue_cert(in, &res->cert, NULL, e)) != 0)
-			return refuse(res, rc, "%s", err_str(e));
-		if ((rc = cert_store_row(x->db, row, res->cert, id, e)) !=
-		    EX_DATAERR)
-			return rc;
-		if ((rc = cert_serial_taken(x->db, res->cert, &taken, e)) != 0)
-			return rc;
-		if (!taken)	/* another constraint: the order's certificate */
-			return refuse(res, EX_SOFTWARE, "order certificate "
-			    "cannot be stored: %s", err_str(e));
-	}
-	return refuse(res, EX_SOFTWARE, "serial collided %d times", i);
-}
-
-/* The database side of an issued certificate: order complete, the
- * renewed certificate (old, serial old_serial) superseded, audit. */
-static int
-record_issue(struct ctx *x, const char *rname, const struct order *o,
-    int64_t id, int64_t old, const char *old_serial, struct result *res,
-    struct err *e)
-{
+	const char *rname = rec_get(r, "Realm"), *old = rec_get(r, "Renewal-Of");
 	struct buf obj = {0}, detail = {0}, serial = {0};
 	int rc;
 
 	x509_serial_hex(res->cert, &serial);
-	if ((rc = order_complete(x->db, o->id, e)) != 0)
+	if ((rc = order_complete(x->db, res->order_id, e)) != 0)
 		goto out;
-	if (old != 0) {
-		buf_printf(&obj, "cert:%s", old_serial);
-		buf_printf(&detail, "by %s (order %s)", serial.p, o->job);
+	if (res->old != 0) {
+		buf_printf(&obj, "cert:%s", old);
+		buf_printf(&detail, "by %s (order %s)", serial.p, rec_id(r));
 		if ((rc = db_exec(x->db, e, "UPDATE certificates SET status = "
 		    "'superseded', superseded_by = ? WHERE id = ?", "ii", id,
-		    old)) != 0 || (rc = audit(x, rname,
-		    "certificate.superseded", obj.p, "success", detail.p, e)) != 0)
+		    res->old)) != 0 || (rc = audit(x, rname ? rname :
+		    REALM_DEFAULT, "certificate.superseded", obj.p, "success",
+		    detail.p, e)) != 0)
 			goto out;
 	}
 	buf_reset(&obj);
 	buf_reset(&detail);
 	buf_printf(&obj, "cert:%s", serial.p);
-	buf_printf(&detail, "order %s", o->job);
-	rc = audit(x, rname, "certificate.issued", obj.p, "success", detail.p,
-	    e);
+	buf_printf(&detail, "order %s", rec_id(r));
+	rc = audit(x, rname ? rname : REALM_DEFAULT, "certificate.issued",
+	    obj.p, "success", detail.p, e);
 out:
 	buf_free(&obj);
 	buf_free(&detail);
@@ -350,107 +363,89 @@ out:
 	return rc;
 }
 
-/* Issue the certificate of a processing order whose facts matched. */
+/* Sign the certificate of a processing order whose facts matched. */
 static int
-issue(struct ctx *x, int64_t realm, const char *rname, const struct rec *r,
-    const struct order *o, struct result *res, struct err *e)
+issue(struct ctx *x, const struct rec *r, const struct order *o,
+    struct result *res, struct err *e)
 {
 	const struct signer *sg = NULL;
 	struct issue_req in;
-	struct cert_row row;
 	X509_NAME *name = NULL;
+	X509_PUBKEY *spki = NULL;
 	EVP_PKEY *pub = NULL;
 	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
 	const unsigned char *der;
 	size_t i, nsan = rec_count(r, "SAN"), len;
-	int64_t id = 0, old = 0, ndays = 0;
+	int64_t ndays = 0;
 	int rc;
 
-	memset(&in, 0, sizeof in);
 	if (rec_find_pem(r, "CERTIFICATE", &der, &len))
 		return refuse(res, EX_DATAERR, "the record already carries a "
 		    "certificate");
-	if ((rc = template(x, realm, r, o, &sg, res, e)) != 0 || res->code ||
-	    (rc = public_key(r, &pub, res)) != 0 || res->code ||
+	if ((rc = template(x, res->realm, r, o, &sg, res, e)) != 0 ||
+	    res->code || (rc = request(r, &spki, &pub, res)) != 0 || res->code ||
 	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
 		goto out;
 	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
 		rc = refuse(res, EX_DATAERR, "%s", err_str(e));
 		goto out;
 	}
-	if ((rc = renewed(x, r, realm, sg->ca.id, &old, res, e)) != 0 ||
-	    res->code)
+	if ((rc = renewed(x, r, o, sg->ca.id, res, e)) != 0 || res->code)
 		goto out;
 	san = xcalloc(nsan + 1, sizeof *san);
 	for (i = 0; i < nsan; i++)
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
-	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now() };
-	row = (struct cert_row){ realm, sg->ca.id, x->t.id, o->id, "managed",
-	    o->key_ref };
-	if ((rc = sign_store(x, &in, &row, &id, res, e)) != 0 || res->code ||
-	    (rc = record_issue(x, rname, o, id, old, rec_get(r, "Renewal-Of"),
-	    res, e)) != 0)
+	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now(),
+	    spki };
+	if ((rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
+		rc = refuse(res, rc, "%s", err_str(e));
 		goto out;
+	}
+	res->ca_id = sg->ca.id;
+	res->tmpl_id = x->t.id;
 	res->chain = chain_ref(sg->chain);
 out:
 	free(san);
 	X509_NAME_free(name);
+	X509_PUBKEY_free(spki);
 	EVP_PKEY_free(pub);
 	return rc;
 }
 
-/* A refused order is failed, with its alert and audit event. Only a
- * processing order of the record's realm is touched: a record must not
- * undo another state (held, failed) or reach into another tenant. */
-static int
-fail_order(struct ctx *x, const char *rname, const struct order *o,
-    const struct result *res, struct err *e)
-{
-	struct buf obj = {0};
-	int rc;
-
-	if ((rc = order_fail(x->db, o->id, res->code, res->why.p, e)) != 0)
-		return rc;
-	buf_printf(&obj, "order:%s", o->job);
-	rc = audit(x, rname, "order.failed", obj.p, "refused", res->why.p, e);
-	buf_free(&obj);
-	return rc;
-}
-
 /*
- * One processing record, inside the batch's transaction. Returns 0 with
- * res saying what became of it, or a database failure that ends the
- * batch.
+ * Phase 1, outside the write transaction: every check, and the
+ * signature, which needs no lock. Returns 0 with res saying what became
+ * of the record (a certificate to store, a stored one, a refusal), or a
+ * database failure that ends the batch.
  */
 static int
-handle(struct ctx *x, const struct rec *r, struct result *res, struct err *e)
+prepare(struct ctx *x, const struct rec *r, struct result *res,
+    struct err *e)
 {
 	const char *rname = rec_get(r, "Realm");
 	struct order o = {0};
 	struct buf facts = {0};
-	int64_t realm = 0;
 	int rc;
 
-	if (rname == NULL)
-		rname = REALM_DEFAULT;
-	if ((rc = realm_id(x->db, rname, &realm, e)) != 0) {
-		rc = db_trouble(rc) ? rc : refuse(res, EX_NOPERM, "%s",
+	if ((rc = realm_id(x->db, rname ? rname : REALM_DEFAULT, &res->realm,
+	    e)) != 0)
+		return db_trouble(rc) ? rc : refuse(res, EX_NOPERM, "%s",
 		    err_str(e));
-		goto out;
-	}
-	if ((rc = order_load(x->db, rec_id(r), &o, e)) != 0) {
-		rc = rc != EX_NOINPUT ? rc : refuse(res, EX_NOPERM, "no order: "
-		    "the job has not passed check-policy");
-		goto out;
-	}
-	if (o.realm_id != realm) {
+	if ((rc = order_load(x->db, rec_id(r), &o, e)) != 0)
+		return rc != EX_NOINPUT ? rc : refuse(res, EX_NOPERM, "no "
+		    "order: the job has not passed check-policy");
+	if (o.realm_id != res->realm) {
 		rc = refuse(res, EX_NOPERM, "its order belongs to another "
 		    "realm");
 		goto out;
 	}
+	res->order_id = o.id;
+	res->key_ref = o.key_ref ? xstrdup(o.key_ref) : NULL;
+	res->facts = o.facts ? xstrdup(o.facts) : NULL;
 	if (strcmp(o.status, "complete") == 0) {
-		rc = replay(x, realm, &o, res, e);
+		res->stored = 1;
+		rc = replay(x, res->realm, &o, res, e);
 		goto out;
 	}
 	if (strcmp(o.status, "processing") != 0) {
@@ -463,13 +458,85 @@ handle(struct ctx *x, const struct rec *r, struct result *res, struct err *e)
 		rc = refuse(res, EX_NOPERM, "the record is not what "
 		    "check-policy passed (its facts differ)");
 	else
-		rc = issue(x, realm, rname, r, &o, res, e);
-	if (rc == 0 && res->code != 0)
-		rc = fail_order(x, rname, &o, res, e);
+		rc = issue(x, r, &o, res, e);
+	res->fail = res->code != 0;
 out:
 	order_free(&o);
 	buf_free(&facts);
 	return rc;
+}
+
+/* A refused order is failed, with its alert and audit event, when it is
+ * still processing: a record must not undo another state (held,
+ * failed) or reach into another tenant. */
+static int
+fail_order(struct ctx *x, const struct rec *r, const struct result *res,
+    struct err *e)
+{
+	const char *rname = rec_get(r, "Realm");
+	struct buf obj = {0};
+	int64_t n = 0;
+	int rc;
+
+	if ((rc = db_int64(x->db, &n, e, "SELECT count(*) FROM orders WHERE "
+	    "id = ? AND status = 'processing'", "i", res->order_id)) != 0 ||
+	    n == 0)
+		return rc;
+	if ((rc = order_fail(x->db, res->order_id, res->code, res->why.p, e))
+	    != 0)
+		return rc;
+	buf_printf(&obj, "order:%s", rec_id(r));
+	rc = audit(x, rname ? rname : REALM_DEFAULT, "order.failed", obj.p,
+	    "refused", res->why.p, e);
+	buf_free(&obj);
+	return rc;
+}
+
+/*
+ * Phase 2, inside the batch's transaction: store what phase 1 signed.
+ * When the order moved on in between (another signer) or the serial
+ * collided with one in the inventory, phase 1 runs again, now under the
+ * lock, so what is stored is judged on what is committed.
+ */
+static int
+commit_one(struct ctx *x, const struct rec *r, struct result *res,
+    struct err *e)
+{
+	struct cert_row row;
+	int64_t same = 0, id = 0;
+	int i, rc, taken = 0;
+
+	for (i = 0; i <= SERIAL_TRIES; i++) {
+		if (res->code)
+			return res->fail ? fail_order(x, r, res, e) : 0;
+		if (res->stored)
+			return 0;
+		if ((rc = db_int64(x->db, &same, e, "SELECT count(*) FROM "
+		    "orders o, cas c WHERE o.id = ? AND o.status = "
+		    "'processing' AND o.facts = ? AND c.id = ? AND c.status = "
+		    "'active'", "iti", res->order_id, res->facts, res->ca_id))
+		    != 0)
+			return rc;
+		if (same) {
+			row = (struct cert_row){ res->realm, res->ca_id,
+			    res->tmpl_id, res->order_id, "managed",
+			    res->key_ref };
+			if ((rc = cert_store_row(x->db, &row, res->cert, &id,
+			    e)) == 0)
+				return record_issue(x, r, res, id, e);
+			if (rc != EX_DATAERR || (rc = cert_serial_taken(x->db,
+			    res->cert, &taken, e)) != 0)
+				return rc;
+			if (!taken)	/* the order's certificate exists */
+				return refuse(res, EX_SOFTWARE, "order "
+				    "certificate cannot be stored: %s",
+				    err_str(e));
+		}
+		result_free(res);
+		if ((rc = prepare(x, r, res, e)) != 0)
+			return rc;
+	}
+	return refuse(res, EX_SOFTWARE, "serial collided %d times", i);
 }
 
 static int
@@ -526,8 +593,7 @@ finish(struct rec *r, struct result *res)
 	return res->code;
 }
 
-/* The batch's processing records in one transaction; on a database
- * failure none of them is issued and each fails as temporary. */
+/* Phase 2 for the batch, in one transaction. */
 static int
 transact(struct ctx *x, struct rec **r, struct result *res, size_t n,
     struct err *e)
@@ -539,15 +605,17 @@ transact(struct ctx *x, struct rec **r, struct result *res, size_t n,
 		return rc;
 	for (i = 0; i < n && rc == 0; i++)
 		if (is_processing(r[i]))
-			rc = handle(x, r[i], &res[i], e);
+			rc = commit_one(x, r[i], &res[i], e);
 	if (rc == 0)
 		rc = db_commit(x->db, e);
 	if (rc != 0)
 		db_rollback(x->db);
-	tmpl_free(&x->t);
 	return rc;
 }
 
+/* A batch: check and sign without the write lock, then store it all in
+ * one short transaction; on a database failure nothing of the batch is
+ * issued and each processing record fails as temporary. */
 static void
 batch(struct rec **r, int *codes, size_t n, void *arg)
 {
@@ -555,10 +623,17 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	struct result *res = xcalloc(n, sizeof *res);
 	struct err e = {0};
 	size_t i, todo = 0;
+	int rc = 0;
 
-	for (i = 0; i < n; i++)
-		todo += is_processing(r[i]);
-	if (todo > 0 && transact(x, r, res, n, &e) != 0) {
+	for (i = 0; i < n && rc == 0; i++)
+		if (is_processing(r[i])) {
+			todo++;
+			rc = prepare(x, r[i], &res[i], &e);
+		}
+	if (rc == 0 && todo > 0)
+		rc = transact(x, r, res, n, &e);
+	tmpl_free(&x->t);
+	if (rc != 0) {
 		diag("batch of %zu: %s", todo, err_str(&e));
 		for (i = 0; i < n; i++) {
 			result_free(&res[i]);
@@ -720,7 +795,8 @@ main(int argc, char **argv)
 	}
 	if (nbatch && (rc = num_u64("--batch", nbatch, 1, 10000, &batch_max,
 	    &e)) != 0) {
-		rc = diag_err(&e);
+		diag_err(&e);
+		rc = EX_USAGE;
 		goto out;
 	}
 	files = poptGetArgs(pc);

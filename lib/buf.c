@@ -92,15 +92,21 @@ void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
+	size_t room;
 	int n;
 
+	/* one pass when it fits in what is already allocated */
+	grow(b, b->len + 63);
+	room = b->cap - b->len;
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(b->p + b->len, room, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		diag_nomem();
-	grow(b, b->len + (size_t)n);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	if ((size_t)n >= room) {
+		grow(b, b->len + (size_t)n);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

@@ -73,6 +73,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	memset(&in, 0, sizeof in);
 	in.subject = r->subject;
 	in.pubkey = r->pub;
+	in.spki = r->spki;
 	in.issuer = r->ca_cert;
 	in.issuer_key = r->ca_key;
 	in.digest = t->digest;

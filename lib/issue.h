@@ -33,6 +33,8 @@ struct issue_req {
 	size_t nsan;
 	int64_t days;			/* 0: the template's default */
 	time_t now;
+	const X509_PUBKEY *spki;	/* pub as the request carried it
+					   (faster to copy); NULL: none */
 };
 
 int issue_cert(const struct issue_req *r, X509 **out, int *capped,

@@ -280,8 +280,8 @@ void
 order_facts(const struct rec *r, struct buf *out)
 {
 	static const char *const one[] = {
-		"Realm", "Template", "CA", "Days", "Digest", "Type", "CN",
-		"O", "OU", "C", "ST", "L",
+		"Realm", "Template", "CA", "Days", "Digest", "Type",
+		"Renewal-Of", "CN", "O", "OU", "C", "ST", "L",
 	};
 	static const char hex[] = "0123456789abcdef";
 	EVP_MD_CTX *c = EVP_MD_CTX_new();

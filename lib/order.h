@@ -89,7 +89,8 @@ int order_alert(struct db *db, int64_t realm, int64_t order_id,
     const char *kind, const char *message, struct err *e);
 
 /* The facts digest of r as lower-case hex SHA-256 into out (appended):
- * Realm, Template, CA, Days, Digest, Type, CN, O, OU, C, ST, L, every
+ * Realm, Template, CA, Days, Digest, Type, Renewal-Of, CN, O, OU, C, ST,
+ * L, every
  * SAN in order, and the CERTIFICATE REQUEST block, each length-prefixed.
  * Headers a stage adds for information (Warning, Stage, Status, ...)
  * are not facts. */

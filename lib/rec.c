@@ -316,8 +316,12 @@ rec_write(const struct rec *r, struct buf *out)
 	int k;
 
 	buf_adds(out, MAGIC "\n");
-	for (i = 0; i < r->nh; i++)
-		buf_printf(out, "%s: %s\n", r->h[i].name, r->h[i].value);
+	for (i = 0; i < r->nh; i++) {
+		buf_adds(out, r->h[i].name);
+		buf_add(out, ": ", 2);
+		buf_adds(out, r->h[i].value);
+		buf_addc(out, '\n');
+	}
 	buf_addc(out, '\n');
 	for (i = 0; i < r->np; i++) {
 		buf_printf(out, "-----BEGIN %s-----\n", r->p[i].label);

@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,4 +495,482 @@ spool_trigger_drain(int fd)
 	while ((n = read(fd, junk, sizeof junk)) > 0 ||
 	    (n < 0 && errno == EINTR))
 		;
+}
+
+int
+spool_lock_fd(const struct spool *sp)
+{
+	return sp->lockfd;
+}
+
+/*
+ * Duplicates. A stage writes a job's new version into the next queue
+ * before it removes the old one, so a crash between the two leaves the
+ * job in two queues. The later state wins; the order is the one the
+ * scheduler moves jobs in.
+ */
+static const char *const ranked[] = {
+	"incoming", "deferred", "held", "failed", "done", NULL
+};
+
+struct copy {
+	char *id;
+	int rank;
+};
+
+static int
+copy_cmp(const void *a, const void *b)
+{
+	const struct copy *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	if (c != 0)
+		return c;
+	return y->rank - x->rank;	/* the latest state first */
+}
+
+int
+spool_dedup(struct spool *sp, size_t *removed, struct err *e)
+{
+	struct copy *v = NULL;
+	char **ids = NULL;
+	size_t i, n, cnt = 0, gone = 0;
+	int r, rc = 0;
+
+	for (r = 0; ranked[r] && rc == 0; r++) {
+		if ((rc = spool_list(sp, ranked[r], &ids, &n, e)) != 0)
+			break;
+		v = xrealloc(v, sizeof *v * (cnt + n + 1));
+		for (i = 0; i < n; i++) {
+			v[cnt].id = ids[i];
+			v[cnt++].rank = r;
+		}
+		free(ids);
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof *v, copy_cmp);
+	for (i = 1; i < cnt && rc == 0; i++) {
+		if (strcmp(v[i].id, v[i - 1].id) != 0)
+			continue;
+		/* v[i] is an earlier state of a job kept further up */
+		rc = spool_remove(sp, ranked[v[i].rank], v[i].id, e);
+		if (rc == EX_NOINPUT)
+			rc = 0;
+		else if (rc == 0)
+			gone++;
+	}
+	for (i = 0; i < cnt; i++)
+		free(v[i].id);
+	free(v);
+	if (removed)
+		*removed = gone;
+	return rc;
+}
+
+/*
+ * Drop-ins: files a user puts into incoming/new/ under any name that is
+ * not a job id and does not start with '.'. Adoption is
+ *     rename new/NAME -> adopt/ID      (ID fresh; the file is now ours)
+ *     wrap it into a record with Id ID and commit it (spool_put)
+ *     unlink adopt/ID
+ * A crash before the rename leaves the drop-in where it was; after it,
+ * adopt/ID names the job, and finishing it again yields the same ID
+ * (spool_put refuses a second copy), so a drop-in becomes exactly one job.
+ */
+#define SPOOL_MAX_DROPIN (64 * 1024)	/* parse-csr's limit per request */
+
+/* Headers a dropped-in record keeps: what it asks for. Who asked, the
+ * job's identity and every result a stage writes are not the
+ * dropper's to say. */
+static const char *const dropin_keep[] = {
+	"Realm", "Template", "Days", "Digest", "CN", "O", "OU", "C", "ST",
+	"L", "SAN", NULL
+};
+
+/* A record with Id id and nothing else (rec_new picks its own Id). */
+static struct rec *
+skeleton(const char *id, const char *pem, size_t pemlen)
+{
+	struct buf b = {0};
+	struct rec *r = NULL;
+	struct err e = {0};
+
+	buf_printf(&b, "CERTPIPE-RECORD 1\nId: %s\n\n", id);
+	buf_add(&b, pem, pemlen);
+	buf_printf(&b, "END-RECORD %s\n", id);
+	if (rec_parse(b.p, b.len, &r, &e) != 0)
+		r = NULL;
+	buf_free(&b);
+	err_free(&e);
+	return r;
+}
+
+/* Occurrences of "-----BEGIN " in [p, p+len). */
+static size_t
+pem_begins(const char *p, size_t len, const char **first)
+{
+	static const char tag[] = "-----BEGIN ";
+	size_t i, n = 0;
+
+	*first = NULL;
+	for (i = 0; i + sizeof tag - 1 <= len; i++)
+		if (p[i] == '-' && memcmp(p + i, tag, sizeof tag - 1) == 0) {
+			if (n++ == 0)
+				*first = p + i;
+		}
+	return n;
+}
+
+/* The one PEM block of a drop-in, decoded by the record reader itself
+ * (CRs dropped), into r; 0 when the text is not one readable block. */
+static int
+dropin_pem(struct rec *r, const char *data, size_t len)
+{
+	const unsigned char *der;
+	const char *first, *label;
+	struct buf b = {0};
+	struct rec *t;
+	struct err e = {0};
+	size_t i, dlen;
+	int ok = 0;
+
+	if (pem_begins(data, len, &first) != 1)
+		return 0;
+	for (i = (size_t)(first - data); i < len; i++)
+		if (data[i] != '\r')
+			buf_addc(&b, data[i]);
+	if (b.len && b.p[b.len - 1] != '\n')
+		buf_addc(&b, '\n');
+	if ((t = skeleton(rec_id(r), b.p, b.len)) != NULL &&
+	    rec_npem(t) == 1) {
+		rec_pem(t, 0, &label, &der, &dlen);
+		ok = strstr(label, "CERTIFICATE REQUEST") != NULL &&
+		    rec_add_pem(r, "CERTIFICATE REQUEST", der, dlen, &e) == 0;
+	}
+	rec_free(t);
+	buf_free(&b);
+	err_free(&e);
+	return ok;
+}
+
+/* A drop-in that is itself a record: keep what it asks for. */
+static int
+dropin_rec(struct rec *r, const char *data, size_t len)
+{
+	const unsigned char *der;
+	const char *name, *value, *label;
+	const char *const *k;
+	struct rec *in = NULL;
+	struct err e = {0};
+	size_t i, dlen;
+	int rc;
+
+	if (len < 17 || memcmp(data, "CERTPIPE-RECORD 1", 17) != 0 ||
+	    rec_parse(data, len, &in, &e) != 0) {
+		err_free(&e);
+		return 0;
+	}
+	for (i = 0, rc = 0; i < rec_nheaders(in) && rc == 0; i++) {
+		rec_header(in, i, &name, &value);
+		for (k = dropin_keep; *k; k++)
+			if (strcmp(*k, name) == 0)
+				rc = rec_add(r, name, value, &e);
+	}
+	for (i = 0; i < rec_npem(in) && rc == 0; i++) {
+		rec_pem(in, i, &label, &der, &dlen);
+		/* the stages look for one label only */
+		if (strcmp(label, "NEW CERTIFICATE REQUEST") == 0)
+			label = "CERTIFICATE REQUEST";
+		rc = rec_add_pem(r, label, der, dlen, &e);
+	}
+	rec_free(in);
+	err_free(&e);
+	return 1;
+}
+
+static void
+dropin_fail(struct rec *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+dropin_fail(struct rec *r, const char *fmt, ...)
+{
+	struct buf b = {0};
+	struct err e = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	rec_set(r, "Status", "failed", &e);
+	rec_set(r, "Error", b.p, &e);
+	rec_set(r, "Error-Code", "65", &e);
+	rec_set(r, "Stage", "spool", &e);
+	buf_free(&b);
+	err_free(&e);
+}
+
+/* "spool:<user name>", or "spool:uid-N" for an owner without one. */
+static void
+dropin_owner(uid_t uid, struct buf *out)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res &&
+	    res->pw_name[0] && strpbrk(res->pw_name, "\r\n ") == NULL)
+		buf_printf(out, "spool:%s", res->pw_name);
+	else
+		buf_printf(out, "spool:uid-%lu", (unsigned long)uid);
+}
+
+/*
+ * The record for the staged drop-in at p: a request (PEM or DER or
+ * anything else, which parse-csr will refuse with its reason) or a
+ * record. *final says the job cannot run (nothing readable in it) and
+ * goes straight to failed.
+ */
+static struct rec *
+dropin_wrap(const char *id, const char *p, int *final)
+{
+	struct rec *r = skeleton(id, "", 0);
+	struct buf data = {0}, who = {0};
+	struct err e = {0};
+	struct stat st, fst;
+	const unsigned char *der;
+	const char *first;
+	size_t dlen;
+	int fd = -1;
+
+	*final = 1;
+	if (r == NULL)
+		return NULL;
+	if (lstat(p, &st) < 0) {
+		dropin_fail(r, "drop-in: %s", strerror(errno));
+		goto out;
+	}
+	dropin_owner(st.st_uid, &who);
+	rec_add(r, "Type", "csr", &e);
+	rec_add(r, "Source", "spool", &e);
+	rec_add(r, "Requested-By", who.p, &e);
+	/* Regular files with one name only: the scheduler must not read
+	 * what a symlink or a hard link to another's file points at. */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		dropin_fail(r, "drop-in is not a regular file with one link");
+		goto out;
+	}
+	if (st.st_size > SPOOL_MAX_DROPIN) {
+		dropin_fail(r, "drop-in is %lld bytes, more than %d",
+		    (long long)st.st_size, SPOOL_MAX_DROPIN);
+		goto out;
+	}
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino ||
+	    fst.st_dev != st.st_dev ||
+	    fs_read_fd(fd, SPOOL_MAX_DROPIN, &data, &e) != 0) {
+		dropin_fail(r, "drop-in: cannot read it: %s",
+		    fd < 0 ? strerror(errno) : err_str(&e));
+		goto out;
+	}
+	if (data.len == 0) {
+		dropin_fail(r, "drop-in is empty");
+		goto out;
+	}
+	if (dropin_rec(r, data.p, data.len)) {
+		if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &dlen))
+			dropin_fail(r, "drop-in record carries no "
+			    "CERTIFICATE REQUEST");
+		else
+			*final = 0;
+		goto out;
+	}
+	if (pem_begins(data.p, data.len, &first) > 1) {
+		rec_add_pem(r, "CERTIFICATE REQUEST", data.p, data.len, &e);
+		dropin_fail(r, "drop-in holds several PEM blocks; drop one "
+		    "request per file");
+		goto out;
+	}
+	/* Not PEM that the reader takes: carried as it is, for parse-csr
+	 * to accept (DER) or refuse with its reason. */
+	if (!dropin_pem(r, data.p, data.len))
+		rec_add_pem(r, "CERTIFICATE REQUEST", data.p, data.len, &e);
+	*final = 0;
+out:
+	if (rec_get(r, "Realm") == NULL)
+		rec_add(r, "Realm", "default", &e);
+	if (fd >= 0)
+		close(fd);
+	buf_free(&data);
+	buf_free(&who);
+	err_free(&e);
+	return r;
+}
+
+/* Is the job id committed in queue q? */
+static int
+committed(struct spool *sp, const char *q, const char *id)
+{
+	char *p = path(sp->home, q, "new", id);
+	int r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+/* Finish the staged adoption adopt/<id>: commit its job (once), then
+ * remove the staged file. *q gets the queue the job went to. */
+static int
+adopt_finish(struct spool *sp, const char *id, const char **q,
+    struct err *e)
+{
+	char *p = path(sp->home, "incoming", "adopt", id);
+	char *dir = path(sp->home, "incoming", "adopt", NULL);
+	struct buf b = {0};
+	struct rec *r = NULL;
+	int final = 0, rc = 0;
+
+	*q = "incoming";
+	if (committed(sp, "failed", id))
+		*q = "failed";
+	else if (!committed(sp, "incoming", id)) {
+		/* not committed before a crash: wrap and commit it now */
+		if ((r = dropin_wrap(id, p, &final)) == NULL) {
+			rc = err_set(e, EX_SOFTWARE, "spool: %s: cannot make "
+			    "a record", id);
+			goto out;
+		}
+		*q = final ? "failed" : "incoming";
+		rec_write(r, &b);
+		if ((rc = spool_put(sp, *q, id, b.p, b.len, e)) != 0)
+			goto out;
+	}
+	if (unlink(p) < 0 && errno != ENOENT)
+		rc = err_set(e, EX_IOERR, "%s: unlink: %s", p, strerror(errno));
+	else
+		rc = fs_fsync_dir(dir, e);
+out:
+	rec_free(r);
+	buf_free(&b);
+	free(p);
+	free(dir);
+	return rc;
+}
+
+/* Names in dir that sel accepts (NULL-terminated, caller frees). */
+static int
+names(const char *dir, int (*sel)(int dfd, const char *name), char ***out,
+    struct err *e)
+{
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dp;
+
+	*out = xcalloc(1, sizeof **out);
+	if ((dp = opendir(dir)) == NULL)
+		return err_set(e, EX_IOERR, "%s: %s", dir, strerror(errno));
+	while ((d = readdir(dp)) != NULL) {
+		if (!sel(dirfd(dp), d->d_name))
+			continue;
+		*out = xrealloc(*out, sizeof **out * (n + 2));
+		(*out)[n++] = xstrdup(d->d_name);
+		(*out)[n] = NULL;
+	}
+	closedir(dp);
+	return 0;
+}
+
+static int
+sel_staged(int dfd, const char *name)
+{
+	return spool_id_ok(name);
+}
+
+/* A drop-in: not a job, not hidden (still being written), not a
+ * directory. */
+static int
+sel_dropin(int dfd, const char *name)
+{
+	struct stat st;
+
+	return name[0] != '.' && !spool_id_ok(name) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode);
+}
+
+static void
+names_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Stage the drop-in new/<name> as adopt/<id>: from here on it is ours. */
+static int
+adopt_stage(struct spool *sp, const char *name, char id[37], struct err *e)
+{
+	char *src = path(sp->home, "incoming", "new", name);
+	char *dst, *sdir = path(sp->home, "incoming", "new", NULL);
+	char *ddir = path(sp->home, "incoming", "adopt", NULL);
+	int rc;
+
+	spool_newid(id);
+	dst = path(sp->home, "incoming", "adopt", id);
+	if (rename(src, dst) < 0)
+		rc = err_set(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
+		    "%s: adopt: %s", src, strerror(errno));
+	else if ((rc = fs_fsync_dir(ddir, e)) == 0)
+		rc = fs_fsync_dir(sdir, e);
+	free(src);
+	free(dst);
+	free(sdir);
+	free(ddir);
+	return rc;
+}
+
+int
+spool_adopt(struct spool *sp, spool_adopt_fn fn, void *ctx, size_t *adopted,
+    struct err *e)
+{
+	char *adir = path(sp->home, "incoming", "adopt", NULL);
+	char *ndir = path(sp->home, "incoming", "new", NULL);
+	char **v = NULL, id[37];
+	const char *q;
+	size_t i, cnt = 0;
+	int rc;
+
+	/* staged adoptions a crash cut short come first */
+	if ((rc = fs_mkdirs(adir, 0700, e)) != 0 ||
+	    (rc = names(adir, sel_staged, &v, e)) != 0)
+		goto out;
+	for (i = 0; v[i] && rc == 0; i++)
+		if ((rc = adopt_finish(sp, v[i], &q, e)) == 0) {
+			cnt++;
+			if (fn)
+				fn(NULL, v[i], q, ctx);
+		}
+	names_free(v);
+	v = NULL;
+	if (rc != 0 || (rc = names(ndir, sel_dropin, &v, e)) != 0)
+		goto out;
+	for (i = 0; v[i] && rc == 0; i++) {
+		if ((rc = adopt_stage(sp, v[i], id, e)) == EX_NOINPUT) {
+			rc = 0;		/* taken back by its writer */
+			continue;
+		}
+		if (rc == 0 && (rc = adopt_finish(sp, id, &q, e)) == 0) {
+			cnt++;
+			if (fn)
+				fn(v[i], id, q, ctx);
+		}
+	}
+out:
+	names_free(v);
+	free(adir);
+	free(ndir);
+	if (adopted)
+		*adopted = cnt;
+	return rc;
 }

@@ -5,6 +5,8 @@
  * Layout under <home>/queue/:
  *     NAME/tmp/<id>   being written (never read by anyone)
  *     NAME/new/<id>   committed: complete, fsynced, visible
+ *     incoming/new/NAME   a drop-in (any other name, not starting '.')
+ *     incoming/adopt/<id> a drop-in being adopted (spool_adopt)
  * Commit: open NAME/tmp/<id> O_CREAT|O_EXCL 0600 -> write -> fsync ->
  * rename to NAME/new/<id> -> fsync NAME/new. A move between queues is a
  * rename followed by fsync of both directories. A stage that changes a
@@ -59,6 +61,32 @@ int spool_recover(struct spool *sp, size_t *removed, struct err *e);
 /* Exclusive lock on the queue (flock on <home>/queue/lock), held until
  * spool_close. EX_TEMPFAIL if another process holds it. */
 int spool_lock(struct spool *sp, struct err *e);
+
+/* The lock's fd, -1 when not locked: a child that must keep the queue
+ * locked while it lives inherits it. */
+int spool_lock_fd(const struct spool *sp);
+/* A job committed in more than one of incoming, deferred, held, failed,
+ * done (a crash between a stage's write and its remove): keep the copy
+ * in the latest state, in that order, and remove the others. *removed
+ * may be NULL. Call only while holding the spool lock. */
+int spool_dedup(struct spool *sp, size_t *removed, struct err *e);
+
+/*
+ * Drop-ins: every entry of incoming/new/ whose name is neither a job id
+ * nor starts with '.' (directories are skipped) becomes a new job with a
+ * fresh id: staged as incoming/adopt/<id>, wrapped into a record (Type
+ * csr, Source spool, Requested-By "spool:<owner>", Realm default; a
+ * dropped record keeps only the headers that say what it asks for),
+ * committed to incoming (or to failed when there is nothing to run:
+ * empty, too large, not a regular file), and only then is the staged
+ * file removed. Staged adoptions a crash interrupted are finished first,
+ * so one drop-in becomes exactly one job. fn (may be NULL) hears of each
+ * job: name is NULL for a resumed one. Call only while holding the lock.
+ */
+typedef void (*spool_adopt_fn)(const char *name, const char *id,
+    const char *queue, void *ctx);
+int spool_adopt(struct spool *sp, spool_adopt_fn fn, void *ctx,
+    size_t *adopted, struct err *e);
 
 /* Poke the trigger; never fails the caller (no reader is fine). */
 void spool_trigger_pull(struct spool *sp);

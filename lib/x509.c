@@ -399,6 +399,45 @@ rand_serial(X509 *x, struct err *e)
 	return rc;
 }
 
+/*
+ * The subject key into x. X509_set_pubkey runs OpenSSL 3.0's encoder and
+ * then its decoder (each builds a context over every provider), which
+ * costs several times the signature itself; a key that arrives as the
+ * SubjectPublicKeyInfo of a request is copied field by field instead.
+ * Parameters other than a curve OID, NULL or none take the slow path.
+ */
+static int
+set_pubkey(X509 *x, const struct x509_issue *in)
+{
+	X509_PUBKEY *dst = X509_get_X509_PUBKEY(x);
+	const ASN1_OBJECT *obj;
+	const unsigned char *pk;
+	const void *pval;
+	X509_ALGOR *alg;
+	ASN1_OBJECT *o = NULL;
+	void *p = NULL;
+	unsigned char *enc = NULL;
+	int ptype, len;
+
+	if (in->spki == NULL || dst == NULL || !X509_PUBKEY_get0_param(NULL,
+	    &pk, &len, &alg, in->spki) || len <= 0)
+		return X509_set_pubkey(x, in->pubkey);
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype == V_ASN1_OBJECT)
+		p = OBJ_dup(pval);
+	else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+		return X509_set_pubkey(x, in->pubkey);
+	if ((o = OBJ_dup(obj)) == NULL || (ptype == V_ASN1_OBJECT && p == NULL) ||
+	    (enc = OPENSSL_memdup(pk, (size_t)len)) == NULL ||
+	    !X509_PUBKEY_set0_param(dst, o, ptype, p, enc, len)) {
+		ASN1_OBJECT_free(o);
+		ASN1_OBJECT_free(p);
+		OPENSSL_free(enc);
+		return 0;
+	}
+	return 1;
+}
+
 int
 x509_issue(const struct x509_issue *in, X509 **out, int *capped,
     struct err *e)
@@ -439,7 +478,7 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	if (!X509_set_subject_name(x, in->subject) ||
 	    !X509_set_issuer_name(x, in->issuer ?
 	    X509_get_subject_name(in->issuer) : in->subject) ||
-	    !X509_set_pubkey(x, in->pubkey) ||
+	    !set_pubkey(x, in) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)
 		goto ssl;
@@ -519,6 +558,105 @@ x509_csr_make(EVP_PKEY *key, const X509_NAME *subject, const char *digest,
 	}
 	*out = r;
 	return 0;
+}
+
+/* Sign r (subject and key set) with its extensions exts (may be NULL). */
+static int
+csr_finish(X509_REQ *r, EVP_PKEY *key, const char *digest,
+    STACK_OF(X509_EXTENSION) *exts, struct err *e)
+{
+	const EVP_MD *md = NULL;
+
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 &&
+	    EVP_PKEY_get_id(key) != EVP_PKEY_ED448)
+		md = EVP_get_digestbyname(digest ? digest : "sha256");
+	if (!X509_REQ_set_version(r, 0) || !X509_REQ_set_pubkey(r, key) ||
+	    (exts && !X509_REQ_add_extensions(r, exts)) ||
+	    X509_REQ_sign(r, key, md) <= 0)
+		return err_ssl(e, EX_SOFTWARE, "certificate request");
+	return 0;
+}
+
+int
+x509_csr_make_san(EVP_PKEY *key, const X509_NAME *subject,
+    const char *digest, const char *const *san, size_t nsan,
+    X509_REQ **out, struct err *e)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext = NULL;
+	X509_REQ *r = NULL;
+	struct buf b = {0};
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < nsan; i++) {
+		if (strchr(san[i], ',') != NULL) {
+			rc = err_set(e, EX_DATAERR, "subjectAltName: ',' not "
+			    "allowed in '%s'", san[i]);
+			goto out;
+		}
+		buf_printf(&b, "%s%s", i ? "," : "", san[i]);
+	}
+	if (nsan > 0 && ((ext = X509V3_EXT_nconf_nid(NULL, NULL,
+	    NID_subject_alt_name, b.p)) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL ||
+	    !sk_X509_EXTENSION_push(exts, ext))) {
+		rc = err_ssl(e, EX_DATAERR, "subjectAltName %s", b.p);
+		goto out;
+	}
+	if (exts)
+		ext = NULL;	/* owned by exts now */
+	if ((r = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_subject_name(r, subject)) {
+		rc = err_ssl(e, EX_SOFTWARE, "certificate request");
+		goto out;
+	}
+	if ((rc = csr_finish(r, key, digest, exts, e)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	X509_REQ_free(r);
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	buf_free(&b);
+	return rc;
+}
+
+int
+x509_csr_like(EVP_PKEY *key, X509 *x, const char *digest, X509_REQ **out,
+    struct err *e)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	X509_EXTENSION *ext;
+	X509_REQ *r = NULL;
+	int rc, i;
+
+	*out = NULL;
+	if ((r = X509_REQ_new()) == NULL ||
+	    !X509_REQ_set_subject_name(r, X509_get_subject_name(x))) {
+		rc = err_ssl(e, EX_SOFTWARE, "certificate request");
+		goto out;
+	}
+	i = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+	if (i >= 0) {
+		ext = X509_EXTENSION_dup(X509_get_ext(x, i));
+		if (ext == NULL || (exts = sk_X509_EXTENSION_new_null()) ==
+		    NULL || !sk_X509_EXTENSION_push(exts, ext)) {
+			X509_EXTENSION_free(ext);
+			rc = err_ssl(e, EX_SOFTWARE, "subjectAltName");
+			goto out;
+		}
+	}
+	if ((rc = csr_finish(r, key, digest, exts, e)) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+out:
+	X509_REQ_free(r);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
 }
 
 static int
@@ -640,9 +778,17 @@ x509_fingerprint(X509 *x, struct buf *out)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 
+	static const char hex[] = "0123456789ABCDEF";
+	char s[3 * EVP_MAX_MD_SIZE];
+
 	X509_digest(x, EVP_sha256(), md, &n);
-	for (i = 0; i < n; i++)
-		buf_printf(out, "%s%02X", i ? ":" : "", md[i]);
+	for (i = 0; i < n; i++) {
+		s[3 * i] = hex[md[i] >> 4];
+		s[3 * i + 1] = hex[md[i] & 15];
+		s[3 * i + 2] = ':';
+	}
+	if (n)
+		buf_add(out, s, 3 * (size_t)n - 1);
 }
 
 void

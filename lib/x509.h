@@ -58,6 +58,8 @@ struct x509_issue {
 	const char *crl_url;		/* NULL: omit */
 	const char *policy_oid;		/* NULL: omit certificatePolicies */
 	const char *cps_url;		/* with policy_oid; NULL: none */
+	const X509_PUBKEY *spki;	/* pubkey as its request carried it,
+					   copied as is; NULL: encode pubkey */
 };
 
 /* Build and sign a certificate with a fresh random positive serial of
@@ -68,6 +70,15 @@ int x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 /* Make a CSR for key with subject, signed with digest (NULL for EdDSA). */
 int x509_csr_make(EVP_PKEY *key, const X509_NAME *subject,
     const char *digest, X509_REQ **out, struct err *e);
+/* The same with a subjectAltName extension of san[0..nsan-1] ("DNS:x",
+ * "IP:1.2.3.4", "email:x", "URI:x"; no commas); nsan 0: none. */
+int x509_csr_make_san(EVP_PKEY *key, const X509_NAME *subject,
+    const char *digest, const char *const *san, size_t nsan,
+    X509_REQ **out, struct err *e);
+/* A CSR for key asking for what x names: its subject and its
+ * subjectAltName extension, copied as they are (renewals). */
+int x509_csr_like(EVP_PKEY *key, X509 *x, const char *digest,
+    X509_REQ **out, struct err *e);
 
 /* Read one certificate, PEM or DER. */
 int x509_cert_read(const void *data, size_t len, X509 **out, struct err *e);

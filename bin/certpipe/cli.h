@@ -75,14 +75,21 @@ int cli_dispatch(struct cli *c, const char *group, const struct cli_sub *t,
     int argc, const char **argv);
 
 /* The command groups. */
+int cmd_alert(struct cli *c, int argc, const char **argv);
+int cmd_approve(struct cli *c, int argc, const char **argv);
 int cmd_audit(struct cli *c, int argc, const char **argv);
 int cmd_ca(struct cli *c, int argc, const char **argv);
 int cmd_cert(struct cli *c, int argc, const char **argv);
+int cmd_decline(struct cli *c, int argc, const char **argv);
 int cmd_domain(struct cli *c, int argc, const char **argv);
 int cmd_init(struct cli *c, int argc, const char **argv);
+int cmd_order(struct cli *c, int argc, const char **argv);
 int cmd_policy(struct cli *c, int argc, const char **argv);
 int cmd_realm(struct cli *c, int argc, const char **argv);
+int cmd_renew(struct cli *c, int argc, const char **argv);
+int cmd_request(struct cli *c, int argc, const char **argv);
 int cmd_status(struct cli *c, int argc, const char **argv);
+int cmd_submit(struct cli *c, int argc, const char **argv);
 int cmd_template(struct cli *c, int argc, const char **argv);
 
 #endif

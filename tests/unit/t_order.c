@@ -43,6 +43,7 @@ t_facts(void)
 		{ "Realm", "other", 1 },
 		{ "O", "Acme", 1 },
 		{ "Digest", "sha512", 1 },
+		{ "Renewal-Of", "0a1b2c", 1 },
 		{ "Warning", "something", 0 },
 		{ "Stage", "check-policy", 0 },
 		{ "Status", "processing", 0 },

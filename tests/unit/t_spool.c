@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "rec.h"
 #include "spool.h"
 #include "tap.h"
 
@@ -350,6 +351,249 @@ test_open(void)
 	err_free(&e);
 }
 
+
+/* A minimal record with Id id, as a stage writes it. */
+static void
+rec_text(struct buf *b, const char *id, const char *extra)
+{
+	buf_reset(b);
+	buf_printf(b, "CERTPIPE-RECORD 1\nId: %s\n%s\nEND-RECORD %s\n", id,
+	    extra, id);
+}
+
+static void
+test_dedup(void)
+{
+	static const struct {
+		const char *id, *queues[3], *keep;
+	} t[] = {
+		{ "d0000000-0000-4000-8000-000000000001",
+		  { "incoming", "done", NULL }, "done" },
+		{ "d0000000-0000-4000-8000-000000000002",
+		  { "incoming", "failed", NULL }, "failed" },
+		{ "d0000000-0000-4000-8000-000000000003",
+		  { "incoming", "held", NULL }, "held" },
+		{ "d0000000-0000-4000-8000-000000000004",
+		  { "incoming", "deferred", NULL }, "deferred" },
+		{ "d0000000-0000-4000-8000-000000000005",
+		  { "deferred", "held", "done" }, "done" },
+		{ "d0000000-0000-4000-8000-000000000006",
+		  { "failed", "done", NULL }, "done" },
+		{ "d0000000-0000-4000-8000-000000000007",
+		  { "incoming", NULL, NULL }, "incoming" },
+	};
+	static const char *const five[] = {
+		"incoming", "deferred", "held", "failed", "done"
+	};
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct buf b = {0}, rel = {0};
+	size_t i, j, removed = 0;
+	int n;
+
+	is_int(spool_open(home, &sp, &e), 0, "open");
+	for (i = 0; i < sizeof t / sizeof t[0]; i++)
+		for (j = 0; j < 3 && t[i].queues[j]; j++) {
+			rec_text(&b, t[i].id, "");
+			spool_put(sp, t[i].queues[j], t[i].id, b.p, b.len, &e);
+		}
+	/* a job in a queue the scheduler does not use is left alone */
+	rec_text(&b, t[0].id, "");
+	is_int(spool_put(sp, "deploy", t[0].id, b.p, b.len, &e), 0,
+	    "put a copy into deploy");
+	is_int(spool_lock(sp, &e), 0, "lock");
+	is_int(spool_dedup(sp, &removed, &e), 0, "dedup");
+	is_int((long long)removed, 7, "dedup removed 7 earlier copies");
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (j = 0, n = 0; j < 5; j++) {
+			buf_reset(&rel);
+			buf_printf(&rel, "queue/%s/new/%s", five[j], t[i].id);
+			if (!exists(rel.p))
+				continue;
+			n++;
+			is_str(five[j], t[i].keep, "%s kept in %s", t[i].id,
+			    t[i].keep);
+		}
+		is_int(n, 1, "%s is in one queue", t[i].id);
+	}
+	ok(exists("queue/deploy/new/d0000000-0000-4000-8000-000000000001"),
+	    "other queues are not touched");
+	is_int(spool_dedup(sp, NULL, &e), 0, "dedup again (NULL count)");
+	spool_close(sp);
+	buf_free(&b);
+	buf_free(&rel);
+	err_free(&e);
+}
+
+struct seen {
+	char name[64], id[37], queue[16];
+	int n;
+};
+
+static void
+seen_fn(const char *name, const char *id, const char *q, void *ctx)
+{
+	struct seen *s = ctx;
+
+	snprintf(s->name, sizeof s->name, "%s", name ? name : "(null)");
+	snprintf(s->id, sizeof s->id, "%s", id);
+	snprintf(s->queue, sizeof s->queue, "%s", q);
+	s->n++;
+}
+
+/* Write rel with content, then adopt; s says what became of it. */
+static struct rec *
+adopt_one(const char *rel, const char *content, size_t len, struct seen *s)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct buf b = {0}, p = {0};
+	struct rec *r = NULL;
+	size_t n = 99;
+	int fd;
+
+	memset(s, 0, sizeof *s);
+	buf_printf(&p, "%s/%s", home, rel);
+	if ((fd = open(p.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) >= 0) {
+		if (write(fd, content, len) < 0)
+			printf("# write: %s\n", strerror(errno));
+		close(fd);
+	}
+	spool_open(home, &sp, &e);
+	is_int(spool_adopt(sp, seen_fn, s, &n, &e), 0, "adopt %s", rel);
+	is_int((long long)n, 1, "one job");
+	ok(!exists(rel), "%s is gone", rel);
+	if (s->n == 1 && spool_read(sp, s->queue, s->id, &b, &e) == 0 &&
+	    rec_parse(b.p, b.len, &r, &e) != 0)
+		printf("# %s\n", err_str(&e));
+	ok(r != NULL, "%s: a whole record in %s", rel, s->queue);
+	spool_close(sp);
+	buf_free(&b);
+	buf_free(&p);
+	err_free(&e);
+	return r;
+}
+
+static void
+test_adopt(void)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE REQUEST-----\r\n"
+	    "MAMCAQA=\r\n-----END CERTIFICATE REQUEST-----\r\n";
+	static const char junk[] = "not a request";
+	const unsigned char *der;
+	struct spool *sp = NULL;
+	struct err e = {0};
+	struct buf b = {0};
+	struct seen s;
+	struct rec *r;
+	size_t len, n = 99;
+	char *p = at("queue/incoming/new/not-a-job");
+
+	unlink(p);	/* test_jobs' file: not what this test drops */
+	free(p);
+	r = adopt_one("queue/incoming/new/a.csr", pem, sizeof pem - 1, &s);
+	is_str(s.queue, "incoming", "a PEM request goes to incoming");
+	is_str(s.name, "a.csr", "fn hears the file name");
+	if (r) {
+		is_str(rec_id(r), s.id, "the record's Id is the job id");
+		is_str(rec_get(r, "Type"), "csr", "Type csr");
+		is_str(rec_get(r, "Source"), "spool", "Source spool");
+		ok(strncmp(rec_get(r, "Requested-By"), "spool:", 6) == 0,
+		    "Requested-By spool:<owner>");
+		is_str(rec_get(r, "Realm"), "default", "Realm default");
+		ok(rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) &&
+		    len == 5 && memcmp(der, "\x30\x03\x02\x01\x00", 5) == 0,
+		    "the PEM is decoded (CRs dropped)");
+		ok(rec_get(r, "Status") == NULL, "no Status: it is to run");
+	}
+	rec_free(r);
+
+	r = adopt_one("queue/incoming/new/junk", junk, sizeof junk - 1, &s);
+	is_str(s.queue, "incoming", "junk goes to incoming, for parse-csr "
+	    "to refuse");
+	ok(r && rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) &&
+	    len == sizeof junk - 1 && memcmp(der, junk, len) == 0,
+	    "junk is carried as it is");
+	rec_free(r);
+
+	r = adopt_one("queue/incoming/new/empty", "", 0, &s);
+	is_str(s.queue, "failed", "an empty drop-in goes to failed");
+	is_str(r ? rec_get(r, "Error") : NULL, "drop-in is empty",
+	    "with its reason");
+	is_str(r ? rec_get(r, "Status") : NULL, "failed", "Status failed");
+	rec_free(r);
+
+	rec_text(&b, "e0000000-0000-4000-8000-000000000001",
+	    "Template: web\nStatus: complete\nRequested-By: admin\n"
+	    "\n-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n"
+	    "-----END CERTIFICATE REQUEST-----");
+	r = adopt_one("queue/incoming/new/r.rec", b.p, b.len, &s);
+	is_str(s.queue, "incoming", "a record goes to incoming");
+	if (r) {
+		ok(strcmp(rec_id(r), "e0000000-0000-4000-8000-000000000001"),
+		    "under a new id");
+		is_str(rec_get(r, "Template"), "web", "Template kept");
+		ok(rec_get(r, "Status") == NULL, "Status dropped");
+		ok(strcmp(rec_get(r, "Requested-By"), "admin") != 0,
+		    "Requested-By is the owner's");
+		is_int((long long)rec_count(r, "Requested-By"), 1,
+		    "one Requested-By");
+	}
+	rec_free(r);
+
+	rec_text(&b, "e0000000-0000-4000-8000-000000000002",
+	    "\n-----BEGIN NEW CERTIFICATE REQUEST-----\nMAMCAQA=\n"
+	    "-----END NEW CERTIFICATE REQUEST-----");
+	r = adopt_one("queue/incoming/new/new.rec", b.p, b.len, &s);
+	ok(r && rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) &&
+	    len == 5, "a NEW CERTIFICATE REQUEST block is relabelled");
+	rec_free(r);
+
+	rec_text(&b, "e0000000-0000-4000-8000-000000000003", "Template: web\n");
+	r = adopt_one("queue/incoming/new/norequest.rec", b.p, b.len, &s);
+	is_str(s.queue, "failed", "a record without a request: failed");
+	is_str(r ? rec_get(r, "Error") : NULL, "drop-in record carries no "
+	    "CERTIFICATE REQUEST", "with its reason");
+	rec_free(r);
+
+	/* the ids: no drop-in; dotfiles: still being written */
+	touch("queue/incoming/new/.partial");
+	spool_open(home, &sp, &e);
+	is_int(spool_adopt(sp, NULL, NULL, &n, &e), 0, "adopt (no fn)");
+	is_int((long long)n, 0, "a dotfile is not adopted");
+	ok(exists("queue/incoming/new/.partial"), "and is left alone");
+
+	/* a crash after staging: finished under the staged id */
+	touch("queue/incoming/adopt/f0000000-0000-4000-8000-000000000001");
+	memset(&s, 0, sizeof s);
+	is_int(spool_adopt(sp, seen_fn, &s, &n, &e), 0, "adopt resumes");
+	is_str(s.id, "f0000000-0000-4000-8000-000000000001", "same id");
+	is_str(s.name, "(null)", "fn hears no name");
+	ok(exists("queue/failed/new/f0000000-0000-4000-8000-000000000001") &&
+	    !exists("queue/incoming/adopt/f0000000-0000-4000-8000-"
+	    "000000000001"), "committed (empty: failed), staged file gone");
+	/* a crash after the commit: no second job */
+	rec_text(&b, "f0000000-0000-4000-8000-000000000002", "");
+	spool_put(sp, "incoming", "f0000000-0000-4000-8000-000000000002", b.p,
+	    b.len, &e);
+	touch("queue/incoming/adopt/f0000000-0000-4000-8000-000000000002");
+	is_int(spool_adopt(sp, NULL, NULL, &n, &e), 0, "adopt resumes");
+	buf_reset(&b);
+	spool_read(sp, "incoming", "f0000000-0000-4000-8000-000000000002", &b,
+	    &e);
+	ok(strstr(buf_str(&b), "Id: f0000000-0000-4000-8000-000000000002\n\n")
+	    != NULL, "the committed job is kept as it was");
+	ok(!exists("queue/incoming/adopt/f0000000-0000-4000-8000-"
+	    "000000000002"), "the staged file is gone");
+	is_int(spool_lock_fd(sp), -1, "lock_fd: -1 when not locked");
+	is_int(spool_lock(sp, &e), 0, "lock");
+	ok(spool_lock_fd(sp) >= 0, "lock_fd when locked");
+	spool_close(sp);
+	buf_free(&b);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -367,6 +611,8 @@ main(void)
 	test_lock();
 	test_trigger();
 	test_open();
+	test_dedup();
+	test_adopt();
 	buf_printf(&cmd, "rm -rf '%s'", home);
 	if (system(cmd.p) != 0)
 		printf("# could not remove %s\n", home);

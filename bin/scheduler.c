@@ -1,0 +1,968 @@
+/*
+ * scheduler - move jobs through the spool queues, running the issuance
+ * stages over them in batches.
+ *
+ * A batch is up to --batch jobs from queue/incoming written into ONE
+ * pipeline "parse-csr | check-policy | sign" (the binaries next to this
+ * one); each record that comes back is committed to done, held,
+ * deferred or failed by its Status before its incoming copy is removed.
+ * States and crash windows: certpipe-spool(5).
+ *
+ * Trust: runs as the instance's owner. It holds no key and opens no
+ * database; a passphrase given on --passphrase-fd is kept in memory and
+ * relayed to each sign on a pipe, never put in an argv or a log.
+ * Drop-ins are hostile; only lib/spool.c reads them, and only to wrap
+ * them. It must never lose a job nor run one through two pipelines at
+ * once: it holds the spool lock for life, and so do its stages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <popt.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+#include "clock.h"
+#include "conf.h"
+#include "diag.h"
+#include "keys.h"
+#include "num.h"
+#include "rec.h"
+#include "spool.h"
+
+#ifndef CERTPIPE_LIBEXEC
+#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
+#endif
+
+/* parse-csr reads its whole input first, up to 4 MiB: stay well under */
+#define BATCH_BYTES (2 * 1024 * 1024)
+#define BACKOFF_FIRST 30
+#define BACKOFF_MAX 3600
+#define NSTAGES 3
+
+static const char *const stages[NSTAGES] = {
+	"parse-csr", "check-policy", "sign"
+};
+
+/* What a retried job must not carry into the stages again: they pass a
+ * failed record on untouched and add their findings anew. */
+static const char *const retry_strip[] = {
+	"Status", "Error", "Error-Code", "Stage", "Retry-At", "Warning",
+	"Verdict", NULL
+};
+
+/* Set by SIGTERM/SIGINT; the handler also writes to wake_fd (a pipe
+ * the daemon polls) so a signal during its sleep ends it at once. */
+static volatile sig_atomic_t stopping;
+static int wake_fd = -1;
+
+struct opts {
+	char *home;
+	char *template;		/* for check-policy: jobs that name none */
+	char *passfile;		/* for sign, as it is */
+	int passfd;		/* read once, relayed to each sign */
+	int once;
+	uint64_t batch, interval, max_attempts;
+};
+
+struct run {
+	struct spool *sp;
+	const struct opts *o;
+	char *bindir;		/* where the stage programs are */
+	size_t handled;		/* jobs that reached done/held/failed/deferred */
+	int first;		/* the first failure's code (--once) */
+	time_t next_retry;	/* earliest Retry-At in deferred, 0: none */
+	struct secret pass;	/* from --passphrase-fd, else empty */
+};
+
+struct batch {
+	char **ids;		/* sorted, for bsearch */
+	unsigned char *seen;
+	size_t n;
+	struct buf in, out;	/* records to the pipeline, bytes back */
+	size_t inoff, outoff;
+	pid_t pid[NSTAGES];
+	size_t done, held, failed, deferred, lost;
+	int rc;			/* a spool error that ends the run */
+};
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	stopping = 1;
+	if (wake_fd >= 0 && write(wake_fd, "", 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+static void
+note(struct run *rn, int code)
+{
+	if (rn->first == 0)
+		rn->first = code;
+}
+
+/* Commit the new version r of job id to q, then drop it from `from`:
+ * write before remove; a copy already in q is the same job. */
+static int
+settle(struct run *rn, const char *from, const char *q, struct rec *r,
+    struct err *e)
+{
+	struct buf b = {0};
+	int rc;
+
+	rec_write(r, &b);
+	rc = spool_put(rn->sp, q, rec_id(r), b.p, b.len, e);
+	buf_free(&b);
+	if (rc != 0 && rc != EX_CANTCREAT)
+		return rc;
+	rc = spool_remove(rn->sp, from, rec_id(r), e);
+	return rc == EX_NOINPUT ? 0 : rc;
+}
+
+static int
+error_code(const struct rec *r)
+{
+	struct err e = {0};
+	int64_t v = 0;
+
+	if (rec_get(r, "Error-Code") == NULL ||
+	    num_i64("Error-Code", rec_get(r, "Error-Code"), EX__BASE,
+	    EX__MAX, &v, &e) != 0)
+		v = 0;
+	err_free(&e);
+	return (int)v;
+}
+
+static int
+fail(struct run *rn, struct batch *b, struct rec *r, struct err *e)
+{
+	int code = error_code(r);
+	const char *why = rec_get(r, "Error");
+
+	b->failed++;
+	note(rn, code && code != EX_TEMPFAIL ? code : EX_DATAERR);
+	diag("%s: failed: %s", rec_id(r), why ? why : "no reason given");
+	return settle(rn, "incoming", "failed", r, e);
+}
+
+static time_t
+backoff(uint64_t attempt)
+{
+	if (attempt > 7)
+		return BACKOFF_MAX;
+	return BACKOFF_FIRST << (attempt - 1) > BACKOFF_MAX ? BACKOFF_MAX :
+	    BACKOFF_FIRST << (attempt - 1);
+}
+
+/* A temporary failure: to deferred with Attempt+1 and Retry-At, or to
+ * failed after --max-attempts. why (may be NULL) replaces the Error. */
+static int
+defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
+    int quiet, struct err *e)
+{
+	struct buf v = {0}, at = {0};
+	struct err e2 = {0};
+	uint64_t attempt = 0;
+	time_t when;
+	int rc;
+
+	if (rec_get(r, "Attempt") == NULL || num_u64("Attempt",
+	    rec_get(r, "Attempt"), 0, 1000000, &attempt, &e2) != 0)
+		attempt = 0;
+	buf_printf(&v, "%llu", (unsigned long long)++attempt);
+	rec_set(r, "Attempt", v.p, &e2);
+	if (why)
+		rec_set(r, "Error", why, &e2);
+	if (rec_get(r, "Error") == NULL)
+		rec_set(r, "Error", "temporary failure", &e2);
+	rec_set(r, "Error-Code", "75", &e2);
+	if (attempt >= rn->o->max_attempts) {
+		buf_reset(&v);
+		buf_printf(&v, "gave up after %llu attempts: %s",
+		    (unsigned long long)attempt, rec_get(r, "Error"));
+		rec_set(r, "Error", v.p, &e2);
+		rec_set(r, "Status", "failed", &e2);
+		buf_free(&v);
+		err_free(&e2);
+		return fail(rn, b, r, e);
+	}
+	when = clock_now() + backoff(attempt);
+	clock_fmt(&at, when);
+	rec_set(r, "Retry-At", at.p, &e2);
+	if (rn->next_retry == 0 || when < rn->next_retry)
+		rn->next_retry = when;
+	b->deferred++;
+	note(rn, EX_TEMPFAIL);
+	if (!quiet)
+		diag("%s: deferred until %s (attempt %llu): %s", rec_id(r),
+		    at.p, (unsigned long long)attempt, rec_get(r, "Error"));
+	rc = settle(rn, "incoming", "deferred", r, e);
+	buf_free(&v);
+	buf_free(&at);
+	err_free(&e2);
+	return rc;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One record back from the pipeline: to the queue its Status names. */
+static int
+dispatch(struct run *rn, struct batch *b, struct rec *r, struct err *e)
+{
+	const char *id = rec_id(r), *st = rec_get(r, "Status");
+	char **hit;
+	struct buf why = {0};
+	int rc;
+
+	hit = bsearch(&id, b->ids, b->n, sizeof *b->ids, id_cmp);
+	if (hit == NULL || b->seen[hit - b->ids]) {
+		diag("%s: the pipeline returned a job it was not given, or "
+		    "twice; ignored", id);
+		return 0;
+	}
+	b->seen[hit - b->ids] = 1;
+	rn->handled++;
+	if (st && strcmp(st, "complete") == 0) {
+		b->done++;
+		return settle(rn, "incoming", "done", r, e);
+	}
+	if (st && strcmp(st, "held") == 0) {
+		b->held++;
+		return settle(rn, "incoming", "held", r, e);
+	}
+	if (st && strcmp(st, "failed") == 0)
+		return error_code(r) == EX_TEMPFAIL ?
+		    defer(rn, b, r, NULL, 0, e) : fail(rn, b, r, e);
+	/* processing (sign did not finish it), or no verdict at all */
+	buf_printf(&why, "the pipeline returned the job unfinished "
+	    "(Status %s)", st ? st : "none");
+	rc = defer(rn, b, r, why.p, 0, e);
+	buf_free(&why);
+	return rc;
+}
+
+/* Length of the first whole record in p[0..len), through its
+ * END-RECORD line (a line no header or PEM line can start like); 0 when
+ * none is complete yet. */
+static size_t
+record_end(const char *p, size_t len)
+{
+	const char *nl;
+	size_t i = 0, eol;
+
+	while (i < len && (nl = memchr(p + i, '\n', len - i)) != NULL) {
+		eol = (size_t)(nl - p) + 1;
+		if (eol - i > 11 && memcmp(p + i, "END-RECORD ", 11) == 0)
+			return eol;
+		i = eol;
+	}
+	return 0;
+}
+
+/* Dispatch every whole record received so far. */
+static void
+frame(struct run *rn, struct batch *b)
+{
+	struct rec *r;
+	struct err e = {0};
+	size_t n;
+
+	while (b->rc == 0 && (n = record_end(b->out.p + b->outoff,
+	    b->out.len - b->outoff)) > 0) {
+		if (rec_parse(b->out.p + b->outoff, n, &r, &e) != 0)
+			diag("pipeline output: %s", err_str(&e));
+		else {
+			if ((b->rc = dispatch(rn, b, r, &e)) != 0)
+				diag("%s", err_str(&e));
+			rec_free(r);
+		}
+		b->outoff += n;
+	}
+	if (b->outoff == b->out.len) {
+		buf_reset(&b->out);
+		b->outoff = 0;
+	}
+	err_free(&e);
+}
+
+/* Where the stages live: next to this binary (a build tree), else the
+ * install's libexec directory. */
+static char *
+stage_dir(void)
+{
+	char exe[PATH_MAX], *slash;
+	struct buf p = {0};
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		buf_printf(&p, "%s/%s", exe, stages[0]);
+		if (access(p.p, X_OK) == 0) {
+			buf_free(&p);
+			return xstrdup(exe);
+		}
+	}
+	buf_free(&p);
+	return xstrdup(CERTPIPE_LIBEXEC);
+}
+
+/* In the child: stdin/stdout from the pipes, the spool lock kept (so no
+ * second scheduler starts while a stage of this one lives), killed with
+ * its parent (a dead scheduler's stage must not race the next one's). */
+static _Noreturn void
+stage_exec(const struct run *rn, pid_t parent, int i, int in, int out,
+    int passfd)
+{
+	struct buf p = {0}, num = {0};
+	const char *av[6];
+	int n = 0, lockfd = spool_lock_fd(rn->sp);
+
+#ifdef __linux__
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(EX_OSERR);
+#endif
+	(void)parent;
+	signal(SIGPIPE, SIG_DFL);
+	/* not in the terminal's process group: a ^C stops the scheduler
+	 * between batches, not its stages in the middle of one */
+	setpgid(0, 0);
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+	    (lockfd >= 0 && fcntl(lockfd, F_SETFD, 0) < 0))
+		_exit(EX_OSERR);
+	av[n++] = stages[i];
+	if (i == 1 && rn->o->template) {
+		av[n++] = "--template";
+		av[n++] = rn->o->template;
+	}
+	/* the passphrase itself never: a pipe's number, or a file name */
+	if (i == 2 && passfd >= 0) {
+		if (fcntl(passfd, F_SETFD, 0) < 0)
+			_exit(EX_OSERR);
+		buf_printf(&num, "%d", passfd);
+		av[n++] = "--passphrase-fd";
+		av[n++] = num.p;
+	} else if (i == 2 && rn->o->passfile) {
+		av[n++] = "--passphrase-file";
+		av[n++] = rn->o->passfile;
+	}
+	av[n] = NULL;
+	buf_printf(&p, "%s/%s", rn->bindir, stages[i]);
+	execv(p.p, (char *const *)av);
+	diag("%s: cannot run: %s", p.p, strerror(errno));
+	_exit(EX_UNAVAILABLE);
+}
+
+/* *fd: a pipe holding the passphrase for this batch's sign (a
+ * descriptor can be read once, and each batch runs a new sign); -1
+ * without one. */
+static int
+pass_pipe(const struct run *rn, int *fd, struct err *e)
+{
+	int pp[2];
+	ssize_t k;
+
+	*fd = -1;
+	if (rn->pass.b.len == 0)
+		return 0;
+	if (pipe(pp) < 0)
+		return err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+	fcntl(pp[0], F_SETFD, FD_CLOEXEC);
+	fcntl(pp[1], F_SETFD, FD_CLOEXEC);
+	/* a line is far smaller than a pipe's buffer: this cannot block */
+	k = write(pp[1], rn->pass.b.p, rn->pass.b.len);
+	if (k == (ssize_t)rn->pass.b.len)
+		k = write(pp[1], "\n", 1);
+	close(pp[1]);
+	if (k != 1) {
+		close(pp[0]);
+		return err_set(e, EX_OSERR, "passphrase pipe: %s",
+		    strerror(errno));
+	}
+	*fd = pp[0];
+	return 0;
+}
+
+/* Start the pipeline; *wfd feeds its first stage, *rfd reads its last. */
+static int
+spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
+    struct err *e)
+{
+	int p[NSTAGES + 1][2], i, n, rc, passfd;
+	pid_t self = getpid();
+
+	*wfd = *rfd = -1;
+	if ((rc = pass_pipe(rn, &passfd, e)) != 0)
+		return rc;
+
+	for (n = 0; n <= NSTAGES; n++) {
+		if (pipe(p[n]) < 0) {
+			rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+			break;
+		}
+		/* single-threaded: nothing forks between pipe() and here */
+		fcntl(p[n][0], F_SETFD, FD_CLOEXEC);
+		fcntl(p[n][1], F_SETFD, FD_CLOEXEC);
+	}
+	for (i = 0; rc == 0 && i < NSTAGES; i++) {
+		fflush(stderr);
+		if ((b->pid[i] = fork()) < 0)
+			rc = err_set(e, EX_OSERR, "fork: %s", strerror(errno));
+		else if (b->pid[i] == 0)
+			stage_exec(rn, self, i, p[i][0], p[i + 1][1], passfd);
+	}
+	if (passfd >= 0)
+		close(passfd);
+	while (n-- > 0) {
+		if (rc == 0 && n == 0)
+			*wfd = p[0][1];
+		else
+			close(p[n][1]);
+		if (rc == 0 && n == NSTAGES)
+			*rfd = p[NSTAGES][0];
+		else
+			close(p[n][0]);
+	}
+	return rc;
+}
+
+/* Feed the input and read the output at once, so neither side waits on
+ * a full pipe; dispatch records as they arrive. */
+static void
+pump(struct run *rn, struct batch *b, int wfd, int rfd)
+{
+	struct pollfd pf[2];
+	char chunk[65536];
+	ssize_t k;
+	int n;
+
+	fcntl(wfd, F_SETFL, O_NONBLOCK);
+	fcntl(rfd, F_SETFL, O_NONBLOCK);
+	while (rfd >= 0) {
+		n = 0;
+		if (wfd >= 0)
+			pf[n++] = (struct pollfd){ wfd, POLLOUT, 0 };
+		pf[n++] = (struct pollfd){ rfd, POLLIN, 0 };
+		if (poll(pf, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			diag("poll: %s", strerror(errno));
+			break;
+		}
+		if (wfd >= 0 && pf[0].revents) {
+			k = write(wfd, b->in.p + b->inoff, b->in.len - b->inoff);
+			if (k > 0)
+				b->inoff += (size_t)k;
+			/* EPIPE: the first stage is gone; its output tells */
+			if (b->inoff == b->in.len || (k < 0 &&
+			    errno != EAGAIN && errno != EINTR)) {
+				close(wfd);
+				wfd = -1;
+			}
+		}
+		if (pf[n - 1].revents == 0)
+			continue;
+		if ((k = read(rfd, chunk, sizeof chunk)) > 0) {
+			buf_add(&b->out, chunk, (size_t)k);
+			frame(rn, b);
+		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(rfd);
+			rfd = -1;
+		}
+	}
+	if (wfd >= 0)
+		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
+}
+
+/* Wait for the stages; why gets how any of them ended badly. */
+static void
+reap(struct batch *b, struct buf *why)
+{
+	int i, st;
+
+	for (i = 0; i < NSTAGES; i++) {
+		if (b->pid[i] <= 0)
+			continue;
+		while (waitpid(b->pid[i], &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(st))
+			buf_printf(why, "%s%s killed by signal %d",
+			    why->len ? ", " : "", stages[i], WTERMSIG(st));
+		else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			buf_printf(why, "%s%s exited %d", why->len ? ", " : "",
+			    stages[i], WEXITSTATUS(st));
+	}
+}
+
+/* Jobs the pipeline never returned: still in incoming; defer them, or
+ * a stage that dies on them would make the scheduler loop. */
+static void
+orphans(struct run *rn, struct batch *b, const char *how)
+{
+	struct buf data = {0}, why = {0};
+	struct rec *r;
+	struct err e = {0};
+	size_t i;
+
+	buf_printf(&why, "pipeline died: %s", *how ? how : "no output");
+	for (i = 0; i < b->n && b->rc == 0; i++) {
+		if (b->seen[i])
+			continue;
+		buf_reset(&data);
+		if (spool_read(rn->sp, "incoming", b->ids[i], &data, &e) != 0 ||
+		    rec_parse(data.p, data.len, &r, &e) != 0)
+			continue;	/* gone; load() deals with bad ones */
+		b->lost++;
+		rn->handled++;
+		if ((b->rc = defer(rn, b, r, why.p, 1, &e)) != 0)
+			diag("%s", err_str(&e));
+		rec_free(r);
+	}
+	if (b->lost)
+		diag("batch: %zu of %zu jobs not returned, deferred: %s",
+		    b->lost, b->n, why.p);
+	buf_free(&data);
+	buf_free(&why);
+	err_free(&e);
+}
+
+/* A file in q that is not a whole record named by its Id: keep its
+ * bytes in failed, where a person will look. */
+static int
+unreadable(struct run *rn, const char *q, const char *id,
+    const struct err *why, struct err *e)
+{
+	int rc;
+
+	diag("%s: not a job record, moved from %s to failed: %s", id, q,
+	    err_str(why));
+	note(rn, EX_DATAERR);
+	rn->handled++;
+	rc = spool_move(rn->sp, q, "failed", id, e);
+	if (rc == EX_CANTCREAT)
+		rc = spool_remove(rn->sp, q, id, e);
+	return rc == EX_NOINPUT ? 0 : rc;
+}
+
+/* Take the oldest jobs of incoming into b. */
+static int
+load(struct run *rn, struct batch *b, struct err *e)
+{
+	struct buf data = {0};
+	struct rec *r = NULL;
+	struct err why = {0};
+	char **ids = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = spool_list(rn->sp, "incoming", &ids, &n, e)) != 0)
+		return rc;
+	b->ids = xcalloc(n + 1, sizeof *b->ids);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (b->n >= rn->o->batch || (b->n && b->in.len >= BATCH_BYTES))
+			break;
+		buf_reset(&data);
+		if ((rc = spool_read(rn->sp, "incoming", ids[i], &data,
+		    &why)) == EX_NOINPUT) {
+			rc = 0;
+			err_free(&why);
+			why = (struct err){0};
+			continue;	/* taken by someone else */
+		}
+		if (rc == 0 && rec_parse(data.p, data.len, &r, &why) == 0 &&
+		    strcmp(rec_id(r), ids[i]) != 0)
+			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
+		if (why.code != 0)
+			rc = unreadable(rn, "incoming", ids[i], &why, e);
+		else {
+			rec_write(r, &b->in);
+			b->ids[b->n++] = ids[i];
+			ids[i] = NULL;
+		}
+		rec_free(r);
+		r = NULL;
+		err_free(&why);
+		why = (struct err){0};
+	}
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	buf_free(&data);
+	qsort(b->ids, b->n, sizeof *b->ids, id_cmp);
+	b->seen = xcalloc(b->n + 1, 1);
+	return rc;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->ids[i]);
+	free(b->ids);
+	free(b->seen);
+	buf_free(&b->in);
+	buf_free(&b->out);
+}
+
+/* One batch. *more says incoming held jobs (so another batch may be due). */
+static int
+batch(struct run *rn, int *more, struct err *e)
+{
+	struct batch b;
+	struct buf how = {0};
+	struct timespec t0, t1;
+	int wfd, rfd, rc;
+
+	memset(&b, 0, sizeof b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*more = 0;
+	if ((rc = load(rn, &b, e)) != 0 || b.n == 0)
+		goto out;
+	*more = 1;
+	if ((rc = spawn(rn, &b, &wfd, &rfd, e)) != 0) {
+		reap(&b, &how);
+		goto out;
+	}
+	pump(rn, &b, wfd, rfd);
+	reap(&b, &how);
+	if (b.rc == 0)
+		orphans(rn, &b, buf_str(&how));
+	if ((rc = b.rc) != 0)
+		err_set(e, rc, "batch stopped: the spool refused a write");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	diag_info("batch: %zu jobs: %zu done, %zu held, %zu failed, "
+	    "%zu deferred (%zu not returned) in %.2f s", b.n, b.done, b.held,
+	    b.failed, b.deferred, b.lost, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+out:
+	batch_free(&b);
+	buf_free(&how);
+	return rc;
+}
+
+/* Deferred jobs whose Retry-At has passed go back to incoming, without
+ * the results of their last try. */
+static int
+promote(struct run *rn, struct err *e)
+{
+	const char *const *s;
+	struct buf data = {0};
+	struct rec *r = NULL;
+	struct err why = {0};
+	char **ids = NULL;
+	size_t i, n = 0;
+	time_t now = clock_now(), at;
+	int rc;
+
+	rn->next_retry = 0;
+	if ((rc = spool_list(rn->sp, "deferred", &ids, &n, e)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		buf_reset(&data);
+		if ((rc = spool_read(rn->sp, "deferred", ids[i], &data,
+		    &why)) == 0 && rec_parse(data.p, data.len, &r, &why) == 0 &&
+		    strcmp(rec_id(r), ids[i]) != 0)
+			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
+		if (why.code != 0) {
+			rc = rc == EX_NOINPUT ? 0 :
+			    unreadable(rn, "deferred", ids[i], &why, e);
+			rec_free(r);
+			r = NULL;
+			err_free(&why);
+			why = (struct err){0};
+			continue;
+		}
+		at = 0;
+		if (rec_get(r, "Retry-At") && clock_parse("Retry-At",
+		    rec_get(r, "Retry-At"), &at, &why) != 0)
+			at = 0;
+		if (at > now) {
+			if (rn->next_retry == 0 || at < rn->next_retry)
+				rn->next_retry = at;
+		} else {
+			for (s = retry_strip; *s; s++)
+				rec_del(r, *s);
+			rc = settle(rn, "deferred", "incoming", r, e);
+		}
+		rec_free(r);
+		r = NULL;
+	}
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	buf_free(&data);
+	err_free(&why);
+	return rc;
+}
+
+/* A drop-in became a job; one that cannot run went straight to failed
+ * and is reported like any failed job. */
+static void
+adopted(const char *name, const char *id, const char *q, void *ctx)
+{
+	struct run *rn = ctx;
+	struct buf data = {0};
+	struct rec *r = NULL;
+	struct err e = {0};
+
+	if (name == NULL)
+		name = "(staged before a crash)";
+	if (strcmp(q, "failed") != 0) {
+		diag_info("%s: adopted drop-in %s", id, name);
+		return;
+	}
+	rn->handled++;
+	note(rn, EX_DATAERR);
+	if (spool_read(rn->sp, q, id, &data, &e) == 0 &&
+	    rec_parse(data.p, data.len, &r, &e) == 0)
+		diag("%s: failed: %s: %s", id, name, rec_get(r, "Error") ?
+		    rec_get(r, "Error") : "no reason given");
+	else
+		diag("%s: failed: %s: %s", id, name, err_str(&e));
+	rec_free(r);
+	buf_free(&data);
+	err_free(&e);
+}
+
+/* Everything due: drop-ins, deferred jobs whose time has come, then
+ * batch after batch until incoming is empty or a signal asks to stop. */
+static int
+pass(struct run *rn)
+{
+	struct err e = {0};
+	int rc, more = 1;
+
+	if ((rc = spool_adopt(rn->sp, adopted, rn, NULL, &e)) == 0)
+		rc = promote(rn, &e);
+	while (rc == 0 && more && !stopping)
+		rc = batch(rn, &more, &e);
+	if (rc != 0)
+		diag_err(&e);
+	err_free(&e);
+	return rc;
+}
+
+/* The daemon: a pass, then sleep until poked, the interval passes or
+ * the next deferred job is due. */
+static int
+serve(struct run *rn, int sigfd)
+{
+	struct pollfd pf[2];
+	struct err e = {0};
+	time_t wait;
+	int fd;
+
+	if (spool_trigger_fd(rn->sp, &fd, &e) != 0) {
+		fd = diag_err(&e);
+		err_free(&e);
+		return fd;
+	}
+	while (!stopping) {
+		pass(rn);
+		wait = (time_t)rn->o->interval;
+		if (rn->next_retry && rn->next_retry - clock_now() < wait)
+			wait = rn->next_retry - clock_now();
+		if (wait < 0)
+			wait = 0;
+		pf[0] = (struct pollfd){ fd, POLLIN, 0 };
+		pf[1] = (struct pollfd){ sigfd, POLLIN, 0 };
+		if (!stopping && poll(pf, 2, (int)wait * 1000) > 0 &&
+		    pf[0].revents)
+			spool_trigger_drain(fd);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Start-up under the lock: unfinished writes and half-done moves. */
+static int
+recover(struct run *rn)
+{
+	struct err e = {0};
+	size_t tmp = 0, dup = 0;
+	int rc;
+
+	if ((rc = spool_lock(rn->sp, &e)) != 0 ||
+	    (rc = spool_recover(rn->sp, &tmp, &e)) != 0 ||
+	    (rc = spool_dedup(rn->sp, &dup, &e)) != 0)
+		rc = diag_err(&e);
+	else if (tmp || dup)
+		diag_info("recovered: %zu unfinished writes removed, %zu "
+		    "duplicate jobs resolved", tmp, dup);
+	err_free(&e);
+	return rc;
+}
+
+/* fds 0-2 open, so no pipe of ours lands on one */
+static void
+std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+numopt(const char *name, const char *s, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	struct err e = {0};
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	if ((rc = num_u64(name, s, min, max, out, &e)) != 0) {
+		diag("%s", err_str(&e));
+		rc = EX_USAGE;
+	}
+	err_free(&e);
+	return rc;
+}
+
+static int
+check_opts(struct opts *o, const char *batch, const char *interval,
+    const char *max)
+{
+	int rc;
+
+	if ((rc = numopt("--batch", batch, 1, 100000, &o->batch)) != 0 ||
+	    (rc = numopt("--interval", interval, 1, 86400,
+	    &o->interval)) != 0 ||
+	    (rc = numopt("--max-attempts", max, 1, 1000,
+	    &o->max_attempts)) != 0)
+		return rc;
+	if (o->passfd >= 0 && o->passfile) {
+		diag("--passphrase-fd and --passphrase-file: give one");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *batch_s = NULL, *interval_s = NULL, *max_s = NULL;
+	struct opts o = { NULL, NULL, NULL, -1, 0, 1000, 60, 8 };
+	struct poptOption table[] = {
+		{ "batch", '\0', POPT_ARG_STRING, &batch_s, 0,
+		  "jobs per pipeline run (default 1000)", "N" },
+		{ "home", '\0', POPT_ARG_STRING, &o.home, 0,
+		  "the instance (default: $CERTPIPE_HOME, the checkout's "
+		  "spool/)", "DIR" },
+		{ "interval", '\0', POPT_ARG_STRING, &interval_s, 0,
+		  "daemon: rescan at least every S seconds (default 60)", "S" },
+		{ "max-attempts", '\0', POPT_ARG_STRING, &max_s, 0,
+		  "temporary failures before a job fails (default 8)", "N" },
+		{ "once", '\0', POPT_ARG_NONE, &o.once, 0,
+		  "process what is due, then exit (for cron)", NULL },
+		{ "passphrase-fd", '\0', POPT_ARG_INT, &o.passfd, 0,
+		  "read the CA key passphrase from FD once, hand it to each "
+		  "sign", "FD" },
+		{ "passphrase-file", '\0', POPT_ARG_STRING, &o.passfile, 0,
+		  "sign reads the CA key passphrase from FILE", "FILE" },
+		{ "template", '\0', POPT_ARG_STRING, &o.template, 0,
+		  "template for jobs that name none (drop-ins)", "NAME" },
+		{ NULL, 'v', POPT_ARG_NONE, &diag_verbose, 0,
+		  "one line per batch: counts and seconds", NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	struct run rn;
+	struct conf conf = {0};
+	struct err e = {0};
+	struct sigaction sa;
+	poptContext pc;
+	char *home = NULL;
+	int rc, sp[2] = { -1, -1 };
+
+	diag_init(argv[0]);
+	std_fds();
+	memset(&rn, 0, sizeof rn);
+	pc = poptGetContext("scheduler", argc, (const char **)argv, table, 0);
+	poptSetOtherOptionHelp(pc, "[OPTION...]");
+	if ((rc = poptGetNextOpt(pc)) < -1 || poptPeekArg(pc) != NULL) {
+		diag("%s: %s", rc < -1 ? poptBadOption(pc, 0) :
+		    poptPeekArg(pc), rc < -1 ? poptStrerror(rc) :
+		    "no arguments are taken");
+		rc = EX_USAGE;
+		goto out;
+	}
+	if ((rc = check_opts(&o, batch_s, interval_s, max_s)) != 0)
+		goto out;
+	home = conf_home(o.home);
+	if ((rc = conf_load(home, &conf, &e)) != 0 ||
+	    (o.passfd >= 0 && (rc = secret_get(&(struct secret_src){ NULL,
+	    o.passfd }, &conf, &rn.pass, &e)) != 0) ||
+	    (rc = spool_open(home, &rn.sp, &e)) != 0) {
+		rc = diag_err(&e);
+		goto out;
+	}
+	rn.o = &o;
+	if ((rc = recover(&rn)) != 0)
+		goto out;
+	/* the stages find the instance, and the passphrase, on their own */
+	setenv("CERTPIPE_HOME", home, 1);
+	rn.bindir = stage_dir();
+	if (pipe(sp) < 0) {
+		rc = EX_OSERR;
+		diag("pipe: %s", strerror(errno));
+		goto out;
+	}
+	fcntl(sp[0], F_SETFD, FD_CLOEXEC);
+	fcntl(sp[1], F_SETFD, FD_CLOEXEC);
+	fcntl(sp[1], F_SETFL, O_NONBLOCK);
+	wake_fd = sp[1];
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() wakes */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.once)
+		rc = serve(&rn, sp[0]);
+	else if ((rc = pass(&rn)) == 0)
+		rc = rn.handled == 0 ? 1 : rn.first;
+out:
+	if (sp[0] >= 0) {
+		close(sp[0]);
+		close(sp[1]);
+	}
+	spool_close(rn.sp);
+	secret_free(&rn.pass);
+	conf_free(&conf);
+	err_free(&e);
+	free(rn.bindir);
+	free(home);
+	free(o.home);
+	free(o.template);
+	free(o.passfile);
+	free(batch_s);
+	free(interval_s);
+	free(max_s);
+	poptFreeContext(pc);
+	return rc;
+}

@@ -1,0 +1,221 @@
+/* spki - a request's public key without OpenSSL 3.0's decoders (see
+ * spki.h). */
+#include <openssl/asn1t.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include "spki.h"
+
+/* RFC 2986 section 4, with the key left as its algorithm and bits. */
+typedef struct {
+	X509_ALGOR *alg;
+	ASN1_BIT_STRING *key;
+} RAW_SPKI;
+
+typedef struct {
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	RAW_SPKI *spki;
+	STACK_OF(X509_ATTRIBUTE) *attributes;
+} RAW_REQ_INFO;
+
+typedef struct {
+	RAW_REQ_INFO *info;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *signature;
+} RAW_REQ;
+
+/* RFC 8017 appendix A.1.1 */
+typedef struct {
+	ASN1_INTEGER *n, *e;
+} RAW_RSA;
+
+ASN1_SEQUENCE(RAW_SPKI) = {
+	ASN1_SIMPLE(RAW_SPKI, alg, X509_ALGOR),
+	ASN1_SIMPLE(RAW_SPKI, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(RAW_SPKI)
+
+ASN1_SEQUENCE(RAW_REQ_INFO) = {
+	ASN1_SIMPLE(RAW_REQ_INFO, version, ASN1_INTEGER),
+	ASN1_SIMPLE(RAW_REQ_INFO, subject, X509_NAME),
+	ASN1_SIMPLE(RAW_REQ_INFO, spki, RAW_SPKI),
+	/* optional as in OpenSSL's own X509_REQ_INFO: some requests
+	 * omit the (required) empty set */
+	ASN1_IMP_SET_OF_OPT(RAW_REQ_INFO, attributes, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END(RAW_REQ_INFO)
+
+ASN1_SEQUENCE(RAW_REQ) = {
+	ASN1_SIMPLE(RAW_REQ, info, RAW_REQ_INFO),
+	ASN1_SIMPLE(RAW_REQ, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(RAW_REQ, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(RAW_REQ)
+
+ASN1_SEQUENCE(RAW_RSA) = {
+	ASN1_SIMPLE(RAW_RSA, n, ASN1_INTEGER),
+	ASN1_SIMPLE(RAW_RSA, e, ASN1_INTEGER),
+} static_ASN1_SEQUENCE_END(RAW_RSA)
+
+static EVP_PKEY *
+from_params(const char *type, const OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *k = NULL;
+
+	if (c == NULL || EVP_PKEY_fromdata_init(c) <= 0 ||
+	    EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY,
+	    (OSSL_PARAM *)params) <= 0)
+		k = NULL;
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+/* An EC key on a named curve; the import checks the point is on it. */
+static EVP_PKEY *
+key_ec(const ASN1_OBJECT *curve, const ASN1_BIT_STRING *bits)
+{
+	const char *group = OBJ_nid2sn(OBJ_obj2nid(curve));
+	OSSL_PARAM p[3];
+
+	if (group == NULL)
+		return NULL;
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)group, 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits));
+	p[2] = OSSL_PARAM_construct_end();
+	return from_params("EC", p);
+}
+
+static EVP_PKEY *
+key_rsa(const ASN1_BIT_STRING *bits)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(bits);
+	long len = ASN1_STRING_length(bits);
+	OSSL_PARAM_BLD *b = NULL;
+	OSSL_PARAM *params = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	RAW_RSA *r;
+	EVP_PKEY *k = NULL;
+
+	r = (RAW_RSA *)ASN1_item_d2i(NULL, &p, len, ASN1_ITEM_rptr(RAW_RSA));
+	if (r == NULL || p != ASN1_STRING_get0_data(bits) + len)
+		goto out;
+	if ((n = ASN1_INTEGER_to_BN(r->n, NULL)) == NULL ||
+	    (e = ASN1_INTEGER_to_BN(r->e, NULL)) == NULL ||
+	    BN_is_negative(n) || BN_is_negative(e) ||
+	    (b = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    (params = OSSL_PARAM_BLD_to_param(b)) == NULL)
+		goto out;
+	k = from_params("RSA", params);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	BN_free(n);
+	BN_free(e);
+	ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_RSA));
+	return k;
+}
+
+/* The key of s, or NULL (unknown, malformed: the slow path decides). */
+static EVP_PKEY *
+key_of(const RAW_SPKI *s)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	int ptype, nid;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, s->alg);
+	nid = OBJ_obj2nid(obj);
+	/* unused bits (the decoder keeps their count in the low three
+	 * flag bits) would not survive the copy into a certificate */
+	if ((s->key->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	    (s->key->flags & 0x07) != 0)
+		return NULL;
+	if (nid == NID_X9_62_id_ecPublicKey && ptype == V_ASN1_OBJECT)
+		return key_ec(pval, s->key);
+	if (nid == NID_rsaEncryption && ptype == V_ASN1_NULL)
+		return key_rsa(s->key);
+	if ((nid == NID_ED25519 || nid == NID_ED448) && ptype == V_ASN1_UNDEF)
+		return EVP_PKEY_new_raw_public_key(nid, NULL,
+		    ASN1_STRING_get0_data(s->key),
+		    (size_t)ASN1_STRING_length(s->key));
+	return NULL;
+}
+
+/* The SubjectPublicKeyInfo of s as an X509_PUBKEY, without decoding. */
+static X509_PUBKEY *
+pubkey_of(const RAW_SPKI *s)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	ASN1_OBJECT *o = NULL, *param = NULL;
+	X509_PUBKEY *pk = X509_PUBKEY_new();
+	unsigned char *enc = NULL;
+	int ptype, len = ASN1_STRING_length(s->key);
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, s->alg);
+	if (pk == NULL || (o = OBJ_dup(obj)) == NULL ||
+	    (ptype == V_ASN1_OBJECT && (param = OBJ_dup(pval)) == NULL) ||
+	    (enc = OPENSSL_memdup(ASN1_STRING_get0_data(s->key),
+	    (size_t)len)) == NULL ||
+	    !X509_PUBKEY_set0_param(pk, o, ptype, param, enc, len)) {
+		X509_PUBKEY_free(pk);
+		ASN1_OBJECT_free(o);
+		ASN1_OBJECT_free(param);
+		OPENSSL_free(enc);
+		return NULL;
+	}
+	return pk;
+}
+
+/* OpenSSL's own path, for keys the fast one does not know. */
+static int
+slow(const void *der, size_t len, X509_PUBKEY **spki, EVP_PKEY **pub,
+    struct err *e)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+
+	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL ||
+	    (*spki = X509_PUBKEY_dup(X509_REQ_get_X509_PUBKEY(req))) == NULL) {
+		X509_REQ_free(req);
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		return err_ssl(e, EX_DATAERR, "request: does not parse");
+	}
+	X509_REQ_free(req);
+	return 0;
+}
+
+int
+spki_from_req(const void *der, size_t len, X509_PUBKEY **spki,
+    EVP_PKEY **pub, struct err *e)
+{
+	const unsigned char *p = der;
+	RAW_REQ *r;
+	int rc = 0;
+
+	*spki = NULL;
+	*pub = NULL;
+	r = (RAW_REQ *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(RAW_REQ));
+	if (r == NULL || p != (const unsigned char *)der + len) {
+		rc = err_ssl(e, EX_DATAERR, "request: does not parse");
+		goto out;
+	}
+	if ((*pub = key_of(r->info->spki)) == NULL) {
+		ERR_clear_error();
+		rc = slow(der, len, spki, pub, e);
+		goto out;
+	}
+	if ((*spki = pubkey_of(r->info->spki)) == NULL) {
+		EVP_PKEY_free(*pub);
+		*pub = NULL;
+		rc = err_ssl(e, EX_DATAERR, "request: public key");
+	}
+out:
+	ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_REQ));
+	return rc;
+}
