@@ -68,9 +68,16 @@ t_is "expired shows as expired" "$(certpipe cert show --json "$(openssl x509 -in
 
 t_ok "export fullchain" sh -c 'certpipe cert export "$0" --part fullchain > full.pem' "$id"
 t_ok "the exported chain verifies with openssl" openssl verify -CAfile root.pem -untrusted full.pem full.pem
-t_ok "export DER" sh -c 'certpipe cert export "$0" --format der | openssl x509 -inform der -noout' "$id"
+t_ok "export DER" sh -c 'certpipe cert export "$0" --format der > a.der' "$id"
+t_ok "DER is the certificate's DER" sh -c 'openssl x509 -in a.pem -outform der | cmp - a.der'
+t_ok "export --out" certpipe cert export "$id" --out leaf.pem
+t_ok "the leaf is the certificate" cmp leaf.pem a.pem
+t_ok "export --part chain" sh -c 'certpipe cert export "$0" --part chain > chain.pem' "$id"
+t_is "chain: the issuing CA, then the root" "$(openssl crl2pkcs7 -nocrl -certfile chain.pem | openssl pkcs7 -print_certs -noout | grep '^subject' | tr '\n' ' ')" \
+	"subject=CN = Sub subject=CN = Root "
+t_ok "the chain verifies the leaf" openssl verify -CAfile root.pem -untrusted chain.pem a.pem
 t_exit "no chain for an outside certificate" 65 certpipe cert export "$(openssl x509 -in o.pem -noout -fingerprint -sha256 | cut -d= -f2)" --part chain
 t_is "views and downloads are audited" \
-	"$(sqlite3 "$CERTPIPE_HOME/certpipe.db" "SELECT count(*) FROM audit WHERE event IN ('certificate.view.accessed','certificate.download.success')")" 7
+	"$(sqlite3 "$CERTPIPE_HOME/certpipe.db" "SELECT count(*) FROM audit WHERE event IN ('certificate.view.accessed','certificate.download.success')")" 9
 t_ok "the audit chain still verifies" certpipe audit verify
 t_done
