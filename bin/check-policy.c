@@ -42,8 +42,9 @@ struct ctx {
 	/* the last template used: most streams name one */
 	struct tmpl t;
 	char *ca_name;
-	/* --explain's tally */
-	size_t outcomes[4];
+	/* --explain's tally, and the first reason a record was not judged */
+	size_t outcomes[4], unjudged;
+	int explain_rc;
 };
 
 static const char *const subject_fields[] = { "O", "OU", "C", "ST", "L" };
@@ -173,7 +174,9 @@ judge(struct ctx *x, int64_t realm, const struct rec *r, const char *path,
 	int rc;
 
 	memset(&f, 0, sizeof f);
-	if (days && (rc = num_i64("Days", days, 1, 3650, &f.days, e)) != 0)
+	/* a validity over the template's cap is the engine's max-days
+	 * verdict, not a malformed record: parse up to a century */
+	if (days && (rc = num_i64("Days", days, 1, 36500, &f.days, e)) != 0)
 		return rc;
 	san = xcalloc(n + 1, sizeof *san);
 	for (i = 0; i < n; i++)
@@ -447,11 +450,17 @@ explain(struct ctx *x, int64_t realm, struct rec *r)
 		buf_printf(&out, "template: %s\n", x->t.name);
 		policy_verdict_text(&v, &out);
 		x->outcomes[v.outcome]++;
-	} else
-		diag("%s: %s", rec_id(r), err_str(&e));
-	buf_addc(&out, '\n');
-	if (rc == 0 && fwrite(out.p, 1, out.len, stdout) != out.len)
-		rc = EX_IOERR;
+		buf_addc(&out, '\n');
+		if (fwrite(out.p, 1, out.len, stdout) != out.len)
+			rc = EX_IOERR;
+	} else {
+		/* one line, and on to the next record */
+		diag("%s: not judged: %s", rec_id(r), err_str(&e));
+		x->unjudged++;
+		if (x->explain_rc == 0)
+			x->explain_rc = rc;
+		rc = 0;
+	}
 	policy_verdict_free(&v);
 	buf_free(&out);
 	err_free(&e);
@@ -502,9 +511,16 @@ one(struct ctx *x, struct rec *r)
 	rname = xstrdup(rec_get(r, "Realm") ? rec_get(r, "Realm") :
 	    REALM_DEFAULT);
 	if ((rc = realm_id(x->db, rname, &realm, &e)) != 0) {
+		if (x->explain) {
+			diag("%s: not judged: %s", rec_id(r), err_str(&e));
+			x->unjudged++;
+			if (x->explain_rc == 0)
+				x->explain_rc = rc;
+			rc = LOOP_DROP;
+			goto out;
+		}
 		diag("%s: %s", rec_id(r), err_str(&e));
-		if (!x->explain)
-			refuse(r, rc, err_str(&e));
+		refuse(r, rc, err_str(&e));
 		goto out;
 	}
 	if (x->explain) {
@@ -631,10 +647,14 @@ main(int argc, char **argv)
 	x.explain = explain;
 	x.actor = audit_actor();
 	rc = loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
-	if (explain)
-		diag("%zu pass, %zu soft-fail, %zu hold, %zu fail",
-		    x.outcomes[POLICY_PASS], x.outcomes[POLICY_SOFT_FAIL],
-		    x.outcomes[POLICY_HOLD], x.outcomes[POLICY_FAIL]);
+	if (explain) {
+		diag("%zu pass, %zu soft-fail, %zu hold, %zu fail, %zu not "
+		    "judged", x.outcomes[POLICY_PASS],
+		    x.outcomes[POLICY_SOFT_FAIL], x.outcomes[POLICY_HOLD],
+		    x.outcomes[POLICY_FAIL], x.unjudged);
+		if (rc == 0)
+			rc = x.explain_rc;
+	}
 out:
 	tmpl_free(&x.t);
 	free(x.ca_name);

@@ -196,6 +196,10 @@ static const char *const migrations[] = {
 	"  REFERENCES certificates(id) ON DELETE SET NULL;"
 	"CREATE INDEX certificates_expiry ON certificates"
 	"  (realm_id, status, not_after);",
+
+	/* 4: the invalidity date of a revocation (RFC 5280 5.3.2), for
+	 * the CRL entry extension; NULL when none was given. */
+	"ALTER TABLE certificates ADD COLUMN invalidity_date TEXT;",
 };
 
 int

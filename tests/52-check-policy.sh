@@ -171,6 +171,10 @@ t_ok "explain over many records" sh -c 'cat ok.csr unreg.csr rsa.csr | parse-csr
 t_is "one table per record" "$(grep -c '^record ' ex.out)" 3
 t_grep "the failing one says why" "FAIL +www.evil.test: not covered" ex.out
 t_grep "summary" "2 pass, 0 soft-fail, 0 hold, 1 fail" ex.err
+t_exit "explain goes on past a record it cannot judge" 65 sh -c 'cat ok.csr rsa.csr | parse-csr | check-policy --explain > ex2.out 2> ex2.err'
+t_is "both named on one line each" "$(grep -c 'not judged: no template' ex2.err)" 2
+t_is "no record is echoed" "$(grep -c CERTPIPE-RECORD ex2.out)" 0
+t_grep "the summary counts them" "0 fail, 2 not judged" ex2.err
 sqlite3 "$db" .dump > after.dump
 t_ok "explain changed nothing" cmp -s before.dump after.dump
 t_ok "the audit chain is intact" certpipe audit verify

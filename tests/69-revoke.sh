@@ -71,6 +71,7 @@ t_is "requested, then success, in one go" "$(q "SELECT group_concat(event, ' ') 
 	"certificate.revoke.requested certificate.revoke.success"
 t_is "the audit detail keeps reason and invalidity date" "$(q "SELECT detail FROM audit WHERE event = 'certificate.revoke.success' AND object = 'certificate:$A'")" \
 	"reason keyCompromise (1), invalid since 2026-11-01T00:00:00Z"
+t_is "and the row keeps the invalidity date" "$(q "SELECT invalidity_date FROM certificates WHERE id = $A")" "2026-11-01T00:00:00Z"
 
 # Revocation is permanent.
 n=$(audits)

@@ -805,7 +805,8 @@ confirm(const char *question, struct err *e)
 /* Check --reason and --invalidity-date; the audit detail says both. */
 static int
 revoke_args(const char *reason, const char *invalid,
-    const struct revoke_reason **why, struct buf *detail, struct err *e)
+    const struct revoke_reason **why, struct buf *since, struct buf *detail,
+    struct err *e)
 {
 	time_t t;
 
@@ -823,8 +824,8 @@ revoke_args(const char *reason, const char *invalid,
 	if (t > clock_now())
 		return err_set(e, EX_USAGE, "--invalidity-date: %s is in the "
 		    "future", invalid);
-	buf_adds(detail, ", invalid since ");
-	clock_fmt(detail, t);
+	clock_fmt(since, t);
+	buf_printf(detail, ", invalid since %s", since->p);
 	return 0;
 }
 
@@ -835,8 +836,8 @@ revoke_args(const char *reason, const char *invalid,
  */
 static int
 status_change(struct cli *c, struct db_stmt *st, const char *next,
-    const char *reason, const char *requested, const char *done,
-    const char *detail, struct err *e)
+    const char *reason, const char *since, const char *requested,
+    const char *done, const char *detail, struct err *e)
 {
 	struct buf obj = {0}, now = {0};
 	int rc;
@@ -849,10 +850,10 @@ status_change(struct cli *c, struct db_stmt *st, const char *next,
 		rc = cli_audit(c, requested, obj.p, "success", detail, e);
 	if (rc == 0)
 		rc = db_exec(c->db, e, "UPDATE certificates SET status = ?, "
-		    "revoked_at = ?, revoke_reason = ? WHERE id = ? AND "
-		    "realm_id = ? AND status = ?", "tttiit", next,
-		    reason ? now.p : NULL, reason, db_int(st, C_ID),
-		    c->realm_id, db_text(st, C_STATUS));
+		    "revoked_at = ?, revoke_reason = ?, invalidity_date = ? "
+		    "WHERE id = ? AND realm_id = ? AND status = ?", "ttttiit",
+		    next, reason ? now.p : NULL, reason, since,
+		    db_int(st, C_ID), c->realm_id, db_text(st, C_STATUS));
 	if (rc == 0 && db_changes(c->db) != 1)
 		rc = err_set(e, EX_TEMPFAIL, "certificate %s: its status "
 		    "changed meanwhile, try again", db_text(st, C_SERIAL));
@@ -887,14 +888,14 @@ cert_revoke(struct cli *c, int argc, const char **argv)
 	const struct revoke_reason *why = NULL;
 	struct db_stmt *st = NULL;
 	struct err e = {0};
-	struct buf detail = {0}, q = {0};
+	struct buf detail = {0}, q = {0}, since = {0};
 	const char *next = NULL;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe cert revoke", argc, argv, opts,
 	    "[OPTION...] --reason REASON ID|SERIAL|FINGERPRINT", 1, 1)) != 0)
 		goto out;
-	if ((rc = revoke_args(reason, invalid, &why, &detail, &e)) != 0)
+	if ((rc = revoke_args(reason, invalid, &why, &since, &detail, &e)) != 0)
 		goto fail;
 	if ((rc = cli_open(c)) != 0)
 		goto out;
@@ -918,8 +919,8 @@ cert_revoke(struct cli *c, int argc, const char **argv)
 		    col(st, C_CN));
 		goto fail;
 	}
-	if ((rc = status_change(c, st, next, why->name,
-	    "certificate.revoke.requested", "certificate.revoke.success",
+	if ((rc = status_change(c, st, next, why->name, since.len ? since.p :
+	    NULL, "certificate.revoke.requested", "certificate.revoke.success",
 	    detail.p, &e)) != 0)
 		goto fail;
 	printf("%s %s (%s): %s\n", strcmp(next, "suspended") == 0 ?
@@ -932,6 +933,7 @@ out:
 	db_finish(st);
 	buf_free(&detail);
 	buf_free(&q);
+	buf_free(&since);
 	free(reason); free(invalid);
 	err_free(&e);
 	return rc;
@@ -957,7 +959,7 @@ cert_unsuspend(struct cli *c, int argc, const char **argv)
 		    col(st, C_CN));
 		goto fail;
 	}
-	if ((rc = status_change(c, st, next, NULL, NULL,
+	if ((rc = status_change(c, st, next, NULL, NULL, NULL,
 	    "certificate.unsuspend.success", "hold lifted", &e)) != 0)
 		goto fail;
 	printf("unsuspended %s (%s): %s again\n", db_text(st, C_SERIAL),
