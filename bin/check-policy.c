@@ -467,22 +467,6 @@ explain(struct ctx *x, int64_t realm, struct rec *r)
 	return rc;
 }
 
-/* The code a record's failure stands for. */
-static int
-failed_code(const struct rec *r)
-{
-	const char *s = rec_get(r, "Status"), *c = rec_get(r, "Error-Code");
-	struct err e = {0};
-	int64_t n = EX_DATAERR;
-
-	if (s == NULL || strcmp(s, "failed") != 0)
-		return 0;
-	if (c && num_i64("Error-Code", c, 1, 255, &n, &e) != 0)
-		n = EX_DATAERR;
-	err_free(&e);
-	return (int)n;
-}
-
 /* A statement whose failure only the next one would notice. */
 static void
 quiet(struct db *db, const char *sql)
@@ -535,9 +519,9 @@ one(struct ctx *x, struct rec *r)
 		quiet(x->db, "ROLLBACK TO job");
 	quiet(x->db, "RELEASE job");
 	if (rc == 0) {
-		if (!failed && failed_code(r) != 0)
+		if (!failed && rec_status_code(r) != 0)
 			diag("%s: %s", rec_id(r), rec_get(r, "Error"));
-		rc = failed_code(r);
+		rc = rec_status_code(r);
 		goto out;
 	}
 fail:

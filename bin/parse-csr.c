@@ -177,7 +177,8 @@ records(const char *data, size_t len, const char *source)
 			diag("%s", err_str(&e));
 			rc = got;
 		} else if (done(r)) {
-			rc = rec_fwrite(r, stdout, &e) == 0 ? 0 : EX_IOERR;
+			rc = rec_fwrite(r, stdout, &e) == 0 ?
+			    rec_status_code(r) : EX_IOERR;
 		} else if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der,
 		    &dlen)) {
 			/* kept, failed, so the job is not lost */

@@ -642,8 +642,10 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (is_processing(r[i]))
-			codes[i] = finish(r[i], &res[i]);
+		/* a failed record passed through still counts: the last
+		 * stage's status is the pipe's */
+		codes[i] = is_processing(r[i]) ? finish(r[i], &res[i]) :
+		    rec_status_code(r[i]);
 		result_free(&res[i]);
 	}
 	free(res);

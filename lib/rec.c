@@ -5,6 +5,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 #include <uuid/uuid.h>
+#include "num.h"
 #include "rec.h"
 
 #define MAGIC "CERTPIPE-RECORD 1"
@@ -306,6 +307,21 @@ rec_find_pem(const struct rec *r, const char *label,
 			return 1;
 		}
 	return 0;
+}
+
+int
+rec_status_code(const struct rec *r)
+{
+	const char *s = rec_get(r, "Status"), *c = rec_get(r, "Error-Code");
+	struct err e = {0};
+	int64_t n = EX_DATAERR;
+
+	if (s == NULL || strcmp(s, "failed") != 0)
+		return 0;
+	if (c == NULL || num_i64("Error-Code", c, 1, 255, &n, &e) != 0)
+		n = EX_DATAERR;
+	err_free(&e);
+	return (int)n;
 }
 
 void

@@ -75,6 +75,12 @@ void rec_pem(const struct rec *r, size_t i, const char **label,
 int rec_find_pem(const struct rec *r, const char *label,
     const unsigned char **der, size_t *len);
 
+/* The exit status a record stands for: 0 unless its Status is failed,
+ * then its Error-Code (1..255; 65 when missing or malformed). Every
+ * stage exits with the first such code among the records it wrote, so
+ * a pipe's status (its last stage's) is the first failure's. */
+int rec_status_code(const struct rec *r);
+
 /* Append the canonical text of r to out. */
 void rec_write(const struct rec *r, struct buf *out);
 /* rec_write to a stdio stream; EX_IOERR on a write error. */
