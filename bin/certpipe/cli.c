@@ -217,3 +217,32 @@ cli_dispatch(struct cli *c, const char *group, const struct cli_sub *t,
 	    argv[1], group);
 	return EX_USAGE;
 }
+
+void
+cli_seen_cb(poptContext pc, enum poptCallbackReason why,
+    const struct poptOption *opt, const char *arg, const void *data)
+{
+	struct cli_seen *s = (struct cli_seen *)data;
+
+	if (why != POPT_CALLBACK_REASON_OPTION || opt->longName == NULL)
+		return;
+	s->key = xrealloc(s->key, sizeof *s->key * (s->n + 1));
+	s->val = xrealloc(s->val, sizeof *s->val * (s->n + 1));
+	s->key[s->n] = xstrdup(opt->longName);
+	s->val[s->n] = xstrdup(arg ? arg : "");
+	s->n++;
+}
+
+void
+cli_seen_free(struct cli_seen *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->key[i]);
+		free(s->val[i]);
+	}
+	free(s->key);
+	free(s->val);
+	memset(s, 0, sizeof *s);
+}

@@ -65,6 +65,17 @@ int cli_print(const struct buf *b);
 /* Write b atomically to outfile (mode 0644), or to stdout when outfile is
  * NULL; diagnostic printed on failure. */
 int cli_output(const struct buf *b, const char *outfile);
+/* Repeatable options kept in the order given (--rule, --san, template
+ * settings): a POPT_ARG_CALLBACK entry with cli_seen_cb and the struct
+ * as its descrip collects every option of its table. */
+struct cli_seen {
+	size_t n;
+	char **key, **val;		/* long option name, its value */
+};
+void cli_seen_cb(poptContext pc, enum poptCallbackReason why,
+    const struct poptOption *opt, const char *arg, const void *data);
+void cli_seen_free(struct cli_seen *s);
+
 /* Run a sub-subcommand from a table; prints the table on "help". */
 struct cli_sub {
 	const char *name;

@@ -25,47 +25,12 @@
 #define EXIT_SOFT_FAIL	2
 #define EXIT_HOLD	3
 
-/* Repeatable options in the order given (--rule, --soft-rule, --san). */
-struct seen {
-	size_t n;
-	char **key, **val;
-};
-
-static void
-seen_free(struct seen *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		free(s->key[i]);
-		free(s->val[i]);
-	}
-	free(s->key);
-	free(s->val);
-	memset(s, 0, sizeof *s);
-}
-
-static void
-seen_cb(poptContext pc, enum poptCallbackReason why,
-    const struct poptOption *opt, const char *arg, const void *data)
-{
-	struct seen *s = (struct seen *)data;
-
-	if (why != POPT_CALLBACK_REASON_OPTION || opt->longName == NULL)
-		return;
-	s->key = xrealloc(s->key, sizeof *s->key * (s->n + 1));
-	s->val = xrealloc(s->val, sizeof *s->val * (s->n + 1));
-	s->key[s->n] = xstrdup(opt->longName);
-	s->val[s->n] = xstrdup(arg ? arg : "");
-	s->n++;
-}
-
 /* What create and edit may change. */
 struct change {
 	char *tmpl;		/* NULL: not given; "": every template */
 	char *approval;
 	char *enforce;		/* "": none */
-	struct seen rules;
+	struct cli_seen rules;
 };
 
 static void
@@ -74,11 +39,11 @@ change_free(struct change *ch)
 	free(ch->tmpl);
 	free(ch->approval);
 	free(ch->enforce);
-	seen_free(&ch->rules);
+	cli_seen_free(&ch->rules);
 }
 
 #define RULE_OPTS(ch) \
-	{ NULL, '\0', POPT_ARG_CALLBACK, (void *)seen_cb, 0, \
+	{ NULL, '\0', POPT_ARG_CALLBACK, (void *)cli_seen_cb, 0, \
 	  (const char *)&(ch)->rules, NULL }, \
 	{ "rule", '\0', POPT_ARG_STRING, NULL, 0, \
 	  "a hard rule: a violation fails the request (repeatable)", \
@@ -542,12 +507,12 @@ verdict_json(struct buf *out, const struct policy_verdict *v,
 static int
 pol_check(struct cli *c, int argc, const char **argv)
 {
-	struct seen sans = {0};
+	struct cli_seen sans = {0};
 	char *tname = NULL, *cn = NULL, *alg = NULL, *digest = NULL;
 	char *days = NULL, *path = NULL;
 	char *o = NULL, *ou = NULL, *cc = NULL, *st = NULL, *l = NULL;
 	struct poptOption san_opts[] = {
-		{ NULL, '\0', POPT_ARG_CALLBACK, (void *)seen_cb, 0,
+		{ NULL, '\0', POPT_ARG_CALLBACK, (void *)cli_seen_cb, 0,
 		  (const char *)&sans, NULL },
 		{ "san", '\0', POPT_ARG_STRING, NULL, 0,
 		  "a subject alternative name: DNS:x, IP:x, email:x or URI:x "
@@ -635,7 +600,7 @@ pol_check(struct cli *c, int argc, const char **argv)
 fail:
 	rc = diag_err(&e);
 out:
-	seen_free(&sans);
+	cli_seen_free(&sans);
 	free(tname);
 	free(cn);
 	free(alg);

@@ -17,47 +17,13 @@
 #include "json.h"
 #include "tmpl.h"
 
-/* Settings options in the order given: a later one overrides an
- * earlier one, and "--eku '' --eku X" means what it says. */
-struct settings {
-	size_t n;
-	char **key, **val;
-};
-
-static void
-settings_free(struct settings *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		free(s->key[i]);
-		free(s->val[i]);
-	}
-	free(s->key);
-	free(s->val);
-	memset(s, 0, sizeof *s);
-}
-
-static void
-settings_cb(poptContext pc, enum poptCallbackReason why,
-    const struct poptOption *opt, const char *arg, const void *data)
-{
-	struct settings *s = (struct settings *)data;
-
-	if (why != POPT_CALLBACK_REASON_OPTION || opt->longName == NULL)
-		return;
-	s->key = xrealloc(s->key, sizeof *s->key * (s->n + 1));
-	s->val = xrealloc(s->val, sizeof *s->val * (s->n + 1));
-	s->key[s->n] = xstrdup(opt->longName);
-	s->val[s->n] = xstrdup(arg ? arg : "");
-	s->n++;
-}
-
-/* One option per tmpl setting, named like the setting (tmpl.h). */
+/* One option per tmpl setting, named like the setting (tmpl.h), kept
+ * in the order given: a later one overrides an earlier one, and
+ * "--eku '' --eku X" means what it says. */
 static const struct poptOption settings_opts[] = {
 	/* descrip of the callback entry is the callback's data: set by
-	 * settings_table to the struct settings to fill */
-	{ NULL, '\0', POPT_ARG_CALLBACK, (void *)settings_cb, 0, NULL, NULL },
+	 * settings_table to the struct cli_seen to fill */
+	{ NULL, '\0', POPT_ARG_CALLBACK, (void *)cli_seen_cb, 0, NULL, NULL },
 	{ "aia", '\0', POPT_ARG_STRING, NULL, 0,
 	  "include the caIssuers URL", "on|off" },
 	{ "aia-url", '\0', POPT_ARG_STRING, NULL, 0,
@@ -103,7 +69,7 @@ static const struct poptOption settings_opts[] = {
 #define NSETTINGS (sizeof settings_opts / sizeof settings_opts[0])
 
 static void
-settings_table(struct poptOption *t, struct settings *s)
+settings_table(struct poptOption *t, struct cli_seen *s)
 {
 	memcpy(t, settings_opts, sizeof settings_opts);
 	t[0].descrip = (const char *)s;
@@ -123,7 +89,7 @@ name_check(const char *name, struct err *e)
 
 /* Apply the settings to t; detail gets "key=value, ..." for the audit. */
 static int
-apply(struct tmpl *t, const struct settings *s, struct buf *detail,
+apply(struct tmpl *t, const struct cli_seen *s, struct buf *detail,
     struct err *e)
 {
 	size_t i;
@@ -141,7 +107,7 @@ apply(struct tmpl *t, const struct settings *s, struct buf *detail,
 static int
 tmpl_create(struct cli *c, int argc, const char **argv)
 {
-	struct settings s = {0};
+	struct cli_seen s = {0};
 	char *ca_name = NULL, *from = NULL;
 	struct poptOption set[NSETTINGS];
 	struct poptOption opts[] = {
@@ -206,7 +172,7 @@ fail:
 		db_rollback(c->db);
 	rc = diag_err(&e);
 out:
-	settings_free(&s);
+	cli_seen_free(&s);
 	tmpl_free(&t);
 	free(ca_name);
 	free(from);
@@ -219,7 +185,7 @@ out:
 static int
 tmpl_edit(struct cli *c, int argc, const char **argv)
 {
-	struct settings s = {0};
+	struct cli_seen s = {0};
 	struct poptOption set[NSETTINGS];
 	struct poptOption opts[] = {
 		SETTINGS_INCLUDE(set),
@@ -263,7 +229,7 @@ fail:
 		db_rollback(c->db);
 	rc = diag_err(&e);
 out:
-	settings_free(&s);
+	cli_seen_free(&s);
 	tmpl_free(&t);
 	buf_free(&detail);
 	buf_free(&obj);
