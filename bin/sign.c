@@ -302,6 +302,28 @@ asked_renewal(const struct order *o, const char *serial)
 	return yes;
 }
 
+/* Refuse the renewal of a certificate that is no longer active. */
+static int
+still_active(struct ctx *x, const char *serial, struct result *res,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_prep(x->db, &st, e, "SELECT status FROM certificates "
+	    "WHERE id = ?", "i", res->old)) != 0)
+		return rc;
+	if ((rc = db_step(st, e)) == 1) {
+		rc = 0;
+		if (strcmp(db_text(st, 0), "active") != 0)
+			refuse(res, EX_NOPERM, "Renewal-Of %s: the certificate "
+			    "is %s, not renewed", serial, db_text(st, 0));
+	} else
+		rc = rc < 0 ? e->code : 0;
+	db_finish(st);
+	return rc;
+}
+
 /* The certificate the job renews: same realm and CA; 0 when none. */
 static int
 renewed(struct ctx *x, const struct rec *r, const struct order *o,
@@ -313,6 +335,13 @@ renewed(struct ctx *x, const struct rec *r, const struct order *o,
 	res->old = 0;
 	if (serial == NULL)
 		return 0;
+	/* only a renewal order supersedes a certificate, the one it was
+	 * opened for (certpipe renew), and only while that is active: a
+	 * revoked certificate stays revoked and is not renewed */
+	if (strcmp(o->type, "renewal") != 0)
+		return refuse(res, EX_NOPERM, "Renewal-Of %s on a %s order: "
+		    "only a renewal order supersedes a certificate", serial,
+		    o->type);
 	if (!asked_renewal(o, serial))
 		return refuse(res, EX_NOPERM, "Renewal-Of %s is not what the "
 		    "job asked for", serial);
@@ -324,6 +353,8 @@ renewed(struct ctx *x, const struct rec *r, const struct order *o,
 		return refuse(res, EX_DATAERR, "Renewal-Of %s: no such "
 		    "certificate of this CA%s", serial, res->old == 0 ? "" :
 		    " for this order");
+	if (rc == 0)
+		rc = still_active(x, serial, res, e);
 	return rc;
 }
 
@@ -343,9 +374,16 @@ record_issue(struct ctx *x, const struct rec *r, const struct result *res,
 	if (res->old != 0) {
 		buf_printf(&obj, "cert:%s", old);
 		buf_printf(&detail, "by %s (order %s)", serial.p, rec_id(r));
+		/* revoked meanwhile: the batch fails for now, and its
+		 * retry refuses the renewal in phase 1 */
 		if ((rc = db_exec(x->db, e, "UPDATE certificates SET status = "
-		    "'superseded', superseded_by = ? WHERE id = ?", "ii", id,
-		    res->old)) != 0 || (rc = audit(x, rname ? rname :
+		    "'superseded', superseded_by = ? WHERE id = ? AND status "
+		    "= 'active'", "ii", id, res->old)) == 0 &&
+		    db_changes(x->db) != 1)
+			rc = err_set(e, EX_TEMPFAIL, "Renewal-Of %s: the "
+			    "certificate changed status while it was renewed",
+			    old);
+		if (rc != 0 || (rc = audit(x, rname ? rname :
 		    REALM_DEFAULT, "certificate.superseded", obj.p, "success",
 		    detail.p, e)) != 0)
 			goto out;

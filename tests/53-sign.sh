@@ -137,6 +137,22 @@ ecserial=$(rec-cat --field Serial ec.rec)
 awk -v s="$ecserial" '{print} /^Id: /{print "Renewal-Of: " s}' rx.pol > rx.bad
 t_exit "a Renewal-Of added after check-policy: 77" 77 sign rx.bad
 t_is "the named certificate stays active" "$(q "SELECT status FROM certificates WHERE serial = '$ecserial'")" active
+# A revoked certificate stays revoked: its renewal is refused.
+certpipe cert revoke "$ecserial" --reason keyCompromise --yes >/dev/null || t_bail "revoke"
+id=$(cat /proc/sys/kernel/random/uuid)
+{ printf 'CERTPIPE-RECORD 1\nId: %s\nType: renew\nRenewal-Of: %s\n\n' "$id" "$ecserial"
+  openssl req -in rx.csr; printf 'END-RECORD %s\n' "$id"; } > rv.in
+parse-csr rv.in | check-policy --template sub-web-server > rv.pol || t_bail "check-policy rv"
+t_exit "the renewal of a revoked certificate: 77" 77 sign rv.pol
+t_grep "says why" "is revoked, not renewed" "$T_TMP/err"
+t_is "it stays revoked" "$(q "SELECT status FROM certificates WHERE serial = '$ecserial'")" revoked
+# Only a renewal order supersedes: a csr job naming a certificate is refused.
+id=$(cat /proc/sys/kernel/random/uuid)
+{ printf 'CERTPIPE-RECORD 1\nId: %s\nType: csr\nRenewal-Of: %s\n\n' "$id" "$new"
+  openssl req -in rx.csr; printf 'END-RECORD %s\n' "$id"; } > rc.in
+parse-csr rc.in | check-policy --template sub-web-server > rc.pol || t_bail "check-policy rc"
+t_exit "Renewal-Of on a csr order: 77" 77 sign rc.pol
+t_is "the named certificate stays active" "$(q "SELECT status FROM certificates WHERE serial = '$new'")" active
 
 # A locked database: the batch fails as temporary, orders stay processing.
 csr lk "-newkey ec -pkeyopt ec_paramgen_curve:P-256" /CN=lock.example.com
