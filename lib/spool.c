@@ -710,7 +710,10 @@ dropin_fail(struct rec *r, const char *fmt, ...)
 	err_free(&e);
 }
 
-/* "spool:<user name>", or "spool:uid-N" for an owner without one. */
+/* The owner's login name, the same identity audit_actor() gives the
+ * person at a terminal (so a requester can never approve their own
+ * drop-in), or "uid-N" for an owner without one. The record's Source
+ * says it came through the spool. */
 static void
 dropin_owner(uid_t uid, struct buf *out)
 {
@@ -719,9 +722,9 @@ dropin_owner(uid_t uid, struct buf *out)
 
 	if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res &&
 	    res->pw_name[0] && strpbrk(res->pw_name, "\r\n ") == NULL)
-		buf_printf(out, "spool:%s", res->pw_name);
+		buf_adds(out, res->pw_name);
 	else
-		buf_printf(out, "spool:uid-%lu", (unsigned long)uid);
+		buf_printf(out, "uid-%lu", (unsigned long)uid);
 }
 
 /*

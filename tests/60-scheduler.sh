@@ -42,7 +42,7 @@ job=$(only done)
 id=$(basename "$job")
 t_is "its Status is complete" "$(field "$job" Status)" "complete|"
 t_is "it came from the spool, from the file's owner" "$(field "$job" Source)$(field "$job" Requested-By)" \
-	"spool|spool:$(id -un)|"
+	"spool|$(id -un)|"
 rec-cat "$job" | awk '/-----BEGIN CERTIFICATE-----/ {n++} n == 1' | sed '/-----END CERTIFICATE-----/q' >leaf.pem
 t_ok "the certificate verifies against the CA chain (openssl)" openssl verify -CAfile chain.pem leaf.pem
 t_ok "... and holds the requested name" sh -c 'openssl x509 -in leaf.pem -noout -ext subjectAltName | grep -q "DNS:www.example.com"'
@@ -81,7 +81,7 @@ held=$(only held)
 t_is "it is in held" "$(field "$held" Status)$(field "$held" Template)" "held|gated|"
 t_ok "with a new Id, not the dropped one" test "$(basename "$held")" != 00000000-0000-4000-8000-000000000001
 t_is "the requester is the file's owner, not what the record claimed" "$(field "$held" Requested-By)" \
-	"spool:$(id -un)|"
+	"$(id -un)|"
 t_is "its order is held" "$(q "SELECT status FROM orders WHERE job = '$(basename "$held")'")" held
 
 # Stages that cannot run: the jobs are deferred with a reason and retried

@@ -40,9 +40,9 @@ cp nobody.pem "$IN/nobody.csr" && chown nobody "$IN/nobody.csr"
 t_exit "DER, CRLF PEM and another user's drop-in are issued" 0 sched -v
 t_is "three jobs in done" "$(count done)" 3
 t_is "nothing left in incoming" "$(ls -A "$IN")" ""
-t_ok "the job is the file owner's" sh -c "rec-cat --field Requested-By '$H'/queue/done/new/* | grep -qx spool:nobody"
-t_is "three complete orders of type csr from spool:" \
-	"$(sqlite3 "$db" "SELECT count(*) FROM orders WHERE status = 'complete' AND requested_by LIKE 'spool:%'")" 3
+t_ok "the job is the file owner's" sh -c "rec-cat --field Requested-By '$H'/queue/done/new/* | grep -qx nobody"
+t_is "three complete orders of type spool" \
+	"$(sqlite3 "$db" "SELECT count(*) FROM orders WHERE status = 'complete' AND type = 'spool'")" 3
 
 # A dropped record keeps what it asks for, not what it claims to be.
 csr rec.pem rec.example.com
@@ -58,7 +58,7 @@ t_ok "under a new id" test -n "$id" -a -f "$r" -a ! -e "$H/queue/done/new/000000
 t_is "its Days and Template are kept" "$(rec-cat --field Days "$r")/$(rec-cat --field Template "$r")" "30/web"
 t_is "Type, Source, Requested-By are the spool's" \
 	"$(rec-cat --field Type "$r")/$(rec-cat --field Source "$r")/$(rec-cat --field Requested-By "$r")" \
-	"csr/spool/spool:$(id -un)"
+	"csr/spool/$(id -un)"
 t_ok "its claimed Serial is not kept" sh -c "[ \"\$(rec-cat --field Serial '$r')\" != 01 ]"
 t_is "the certificate lives 30 days" \
 	"$(( ($(date -d "$(rec-cat --field Not-After "$r")" +%s) - $(date -d "$(rec-cat --field Not-Before "$r")" +%s)) / 86400 ))" 30
@@ -107,7 +107,7 @@ cp staged.pem "$H/queue/incoming/adopt/11111111-2222-4333-8444-555555555555"
 csr twice.pem twice.example.com
 cp twice.pem "$H/queue/incoming/adopt/66666666-7777-4888-8999-aaaaaaaaaaaa"
 { echo "CERTPIPE-RECORD 1"; echo "Id: 66666666-7777-4888-8999-aaaaaaaaaaaa"; echo "Type: csr"
-  echo "Source: spool"; echo "Requested-By: spool:root"; echo "Realm: default"; echo; cat twice.pem
+  echo "Source: spool"; echo "Requested-By: root"; echo "Realm: default"; echo; cat twice.pem
   echo "END-RECORD 66666666-7777-4888-8999-aaaaaaaaaaaa"; } >"$IN/66666666-7777-4888-8999-aaaaaaaaaaaa"
 t_exit "staged drop-ins are finished" 0 sched
 t_ok "under their staged ids" test -f "$H/queue/done/new/11111111-2222-4333-8444-555555555555" \
@@ -118,4 +118,18 @@ t_is "one order each" "$(sqlite3 "$db" "SELECT count(*) FROM orders WHERE job IN
 t_is "certificates == complete orders == jobs in done" \
 	"$(sqlite3 "$db" 'SELECT count(*) FROM certificates')/$(sqlite3 "$db" "SELECT count(*) FROM orders WHERE status = 'complete'")" \
 	"$(count done)/$(count done)"
+
+# Whoever drops a request is its requester, by the name approve knows:
+# with a manual approval, they cannot approve it themselves.
+certpipe policy create gate --template web --approval manual >/dev/null || t_bail "policy"
+csr mine.pem mine.example.com
+cp mine.pem "$IN/.mine" && mv "$IN/.mine" "$IN/mine.pem"
+t_exit "held for approval" 0 sched
+job=$(ls "$H/queue/held/new")
+t_is "the order's requester is the file's owner" \
+	"$(sqlite3 "$db" "SELECT requested_by FROM orders WHERE job = '$job'")" "$(id -un)"
+t_exit "the owner cannot approve their own drop-in" 77 env CERTPIPE_ACTOR="$(id -un)" certpipe approve "$job"
+t_exit "someone else can" 0 env CERTPIPE_ACTOR=someone-else certpipe approve "$job"
+t_exit "and then it is issued" 0 sched
+t_ok "in done" test -f "$H/queue/done/new/$job"
 t_done
