@@ -193,17 +193,21 @@ else
 	T_N=$((T_N + 1)); echo "ok $T_N # skip the scheduler or sign is not built"
 fi
 
-# A decline interrupted after writing queue/failed, before its commit:
-# the job is in both queues and the order still held; declining again
-# finishes the job.
+# A decline commits first, then moves the job: interrupted between the
+# two, the order is failed and the job still in queue/held (made here by
+# hand: the decision as a decline commits it); declining again finishes
+# the move, with the committed reason, and records nothing new.
 held k k.example.com
 spool k
 K=$(job k)
-cp "$sp/held/new/$K" "$sp/failed/tmp/$K" && mv "$sp/failed/tmp/$K" "$sp/failed/new/$K" || t_bail "crash k"
+q "INSERT INTO approvals (order_id, approver, decision, reason, at) SELECT id, 'carol', 'decline', 'first try', 'x' FROM orders WHERE job = '$K'"
+q "UPDATE orders SET status = 'failed', error = 'declined by carol: first try', error_code = 77 WHERE job = '$K'"
 t_ok "declining again after a crash" as carol decline "$K" --reason "second try"
-t_is "the order failed" "$(q "SELECT status, error FROM orders WHERE job = '$K'")" "failed|declined by carol: second try"
+t_grep "says it finished the move" "already failed; job moved to queue/failed" "$T_TMP/out"
+t_is "the order keeps the committed reason" "$(q "SELECT status, error FROM orders WHERE job = '$K'")" "failed|declined by carol: first try"
 t_ok "the held copy is gone" test ! -e "$sp/held/new/$K"
-t_ok "the failed copy is kept" test -f "$sp/failed/new/$K"
+t_is "the failed copy carries the reason" "$(rec-cat --field Error "$sp/failed/new/$K")" "declined by carol: first try"
+t_is "no second decision" "$(q "SELECT count(*) FROM approvals a JOIN orders o ON o.id = a.order_id WHERE o.job = '$K'")" 1
 
 t_exit "an unknown order" 66 certpipe approve 00000000-0000-4000-8000-000000000000
 t_exit "a key that is no job id" 65 certpipe approve "x' OR 1=1"

@@ -271,6 +271,19 @@ cmd_decline(struct cli *c, int argc, const char **argv)
 		goto fail;
 	v = approval_judge(o.status, o.approval, o.requested_by, &l, c->actor,
 	    1);
+	if (v != APPROVAL_OK && strcmp(o.status, "failed") == 0) {
+		/* an earlier decline committed, then stopped before its
+		 * job left queue/held: finish the move */
+		if ((rc = fail_job(sp, o.job, o.error ? o.error : "declined",
+		    &written, &e)) != 0)
+			goto fail;
+		if (written) {
+			db_rollback(c->db);
+			intx = 0;
+			buf_printf(&out, "order %s: already failed; ", o.job);
+			goto move;
+		}
+	}
 	if (v != APPROVAL_OK) {
 		intx = 0;
 		if ((rc = refuse(c, &o, "decline", v, &e)) != EX_NOPERM)
@@ -279,20 +292,25 @@ cmd_decline(struct cli *c, int argc, const char **argv)
 	}
 	buf_printf(&obj, "order:%s", o.job);
 	buf_printf(&msg, "declined by %s: %s", c->actor, reason);
+	/* the decision is committed first: a crash after it leaves the job
+	 * in queue/held with its order failed, which the next decline (and
+	 * check-policy, were it run again) finishes; the other order would
+	 * let the spool recovery keep a failed copy of a job nobody
+	 * declined */
 	if ((rc = approval_add(c->db, o.id, c->actor, "decline", reason,
 	    &e)) != 0 || (rc = order_fail(c->db, o.id, EX_NOPERM, msg.p,
 	    &e)) != 0 || (rc = cli_audit(c, "certificate.approval.declined",
 	    obj.p, "success", reason, &e)) != 0 ||
-	    (rc = fail_job(sp, o.job, msg.p, &written, &e)) != 0)
+	    (rc = db_commit(c->db, &e)) != 0)
 		goto fail;
-	if ((rc = db_commit(c->db, &e)) != 0) {
-		/* nothing committed: the held job stays the only copy */
-		if (written)
-			(void)spool_remove(sp, "failed", o.job, &e2);
+	intx = 0;
+	if ((rc = fail_job(sp, o.job, msg.p, &written, &e)) != 0) {
+		err_prefix(&e, "order %s: declined, job still in queue/held "
+		    "(decline it again to move it)", o.job);
 		goto fail;
 	}
-	intx = 0;
 	buf_printf(&out, "order %s: declined; ", o.job);
+move:
 	if (written && (rc = spool_remove(sp, "held", o.job, &e)) != 0 &&
 	    rc != EX_NOINPUT) {
 		err_prefix(&e, "order %s: declined, job also still in "
