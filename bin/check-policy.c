@@ -553,8 +553,15 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 {
 	struct ctx *x = arg;
 	struct err e = {0};
+	char *judged = xcalloc(n, 1);
+	const char *st;
 	size_t i;
 
+	/* what arrived finished is passed on as it came, whatever happens
+	 * to the batch's transaction */
+	for (i = 0; i < n; i++)
+		judged[i] = (st = rec_get(r[i], "Status")) == NULL ||
+		    (strcmp(st, "complete") != 0 && strcmp(st, "failed") != 0);
 	if (!x->explain && db_begin(x->db, &e) != 0)
 		goto fail;
 	for (i = 0; i < n; i++)
@@ -564,11 +571,14 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	db_rollback(x->db);
 fail:
 	diag("batch of %zu: %s", n, err_str(&e));
-	for (i = 0; i < n; i++) {
-		refuse(r[i], EX_TEMPFAIL, err_str(&e));
-		codes[i] = EX_TEMPFAIL;
-	}
+	for (i = 0; i < n; i++)
+		if (judged[i]) {
+			refuse(r[i], EX_TEMPFAIL, err_str(&e));
+			codes[i] = EX_TEMPFAIL;
+		} else
+			codes[i] = rec_status_code(r[i]);
 out:
+	free(judged);
 	err_free(&e);
 }
 
