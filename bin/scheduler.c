@@ -81,6 +81,9 @@ struct run {
 	int first;		/* the first failure's code (--once) */
 	time_t next_retry;	/* earliest Retry-At in deferred, 0: none */
 	struct secret pass;	/* from --passphrase-fd, else empty */
+	int single;		/* a pipeline died this pass: one job a
+				   batch, so only the job that kills a
+				   stage pays an attempt for it */
 };
 
 struct batch {
@@ -525,6 +528,20 @@ orphans(struct run *rn, struct batch *b, const char *how)
 	size_t i;
 
 	buf_printf(&why, "pipeline died: %s", *how ? how : "no output");
+	if (b->n > 1) {
+		/* which job killed it? Each runs alone from now on; the
+		 * others are still in incoming, unharmed */
+		for (i = 0; i < b->n; i++)
+			b->lost += !b->seen[i];
+		if (b->lost) {
+			diag("batch: %zu of %zu jobs not returned (%s): running "
+			    "them one at a time", b->lost, b->n, why.p);
+			rn->single = 1;
+		}
+		b->lost = 0;
+		buf_free(&why);
+		return;
+	}
 	for (i = 0; i < b->n && b->rc == 0; i++) {
 		if (b->seen[i])
 			continue;
@@ -579,7 +596,7 @@ load(struct run *rn, struct batch *b, struct err *e)
 		return rc;
 	b->ids = xcalloc(n + 1, sizeof *b->ids);
 	for (i = 0; i < n && rc == 0; i++) {
-		if (b->n >= rn->o->batch || (b->n && b->in.len >= BATCH_BYTES))
+		if (b->n >= (rn->single ? 1 : rn->o->batch))
 			break;
 		buf_reset(&data);
 		if ((rc = spool_read(rn->sp, "incoming", ids[i], &data,
@@ -589,6 +606,15 @@ load(struct run *rn, struct batch *b, struct err *e)
 			why = (struct err){0};
 			continue;	/* taken by someone else */
 		}
+		if (rc != 0) {
+			/* the disk's trouble, not the job's: it stays */
+			rc = err_set(e, rc, "%s", err_str(&why));
+			break;
+		}
+		/* parse-csr reads at most 4 MiB: a batch stays under half
+		 * of that unless one record alone is larger */
+		if (b->n && b->in.len + data.len > BATCH_BYTES)
+			break;
 		if (rc == 0 && rec_parse(data.p, data.len, &r, &why) == 0 &&
 		    strcmp(rec_id(r), ids[i]) != 0)
 			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
@@ -686,7 +712,10 @@ promote(struct run *rn, struct err *e)
 		    strcmp(rec_id(r), ids[i]) != 0)
 			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
 		if (why.code != 0) {
-			rc = rc == EX_NOINPUT ? 0 :
+			/* a read error is the disk's, not the job's: it
+			 * stays and the pass stops */
+			rc = rc == EX_NOINPUT ? 0 : rc != 0 ? err_set(e, rc,
+			    "%s", err_str(&why)) :
 			    unreadable(rn, "deferred", ids[i], &why, e);
 			rec_free(r);
 			r = NULL;
@@ -754,6 +783,7 @@ pass(struct run *rn)
 	struct err e = {0};
 	int rc, more = 1;
 
+	rn->single = 0;
 	if ((rc = spool_adopt(rn->sp, adopted, rn, NULL, &e)) == 0)
 		rc = promote(rn, &e);
 	while (rc == 0 && more && !stopping)

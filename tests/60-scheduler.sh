@@ -116,6 +116,7 @@ t_exit "--max-attempts 1: the first temporary failure is final" 65 lone/schedule
 t_grep "the reason" "failed: gave up after 1 attempts: pipeline died" "$T_TMP/err"
 t_is "three jobs in failed" "$(count failed)" 3
 
+
 t_exit "bad --batch" 64 scheduler --once --batch 0
 t_exit "bad --interval" 64 scheduler --interval x
 t_exit "no arguments" 64 scheduler --once extra
@@ -209,4 +210,13 @@ t_is "certificates == complete orders == jobs in done" \
 	"$(q 'SELECT count(*) FROM certificates')/$(q "SELECT count(*) FROM orders WHERE status = 'complete'")" \
 	"$(count done)/$(count done)"
 t_ok "the audit chain verifies" certpipe audit verify
+
+# A pipeline that dies with several jobs: they run again one at a time,
+# so each pays an attempt only for a pipeline that died on it alone.
+for n in p1 p2 p3; do csr $n.csr $n.example.com; drop $n.csr $n.csr; done
+t_exit "three jobs, stages that cannot run: exit 75" 75 lone/scheduler --once --template web
+t_grep "the batch says it retries them alone" "3 of 3 jobs not returned .*running them one at a time" "$T_TMP/err"
+t_is "then one line each" "$(grep -c 'batch: 1 of 1 jobs not returned, deferred' "$T_TMP/err")" 3
+t_is "three deferred" "$(count deferred)" 3
+t_is "each with one attempt" "$(cat "$H"/queue/deferred/new/* | grep -c '^Attempt: 1$')" 3
 t_done
