@@ -606,7 +606,7 @@ load(struct run *rn, struct batch *b, struct err *e)
 			why = (struct err){0};
 			continue;	/* taken by someone else */
 		}
-		if (rc != 0) {
+		if (rc != 0 && rc != EX_DATAERR) {
 			/* the disk's trouble, not the job's: it stays */
 			rc = err_set(e, rc, "%s", err_str(&why));
 			break;
@@ -714,8 +714,8 @@ promote(struct run *rn, struct err *e)
 		if (why.code != 0) {
 			/* a read error is the disk's, not the job's: it
 			 * stays and the pass stops */
-			rc = rc == EX_NOINPUT ? 0 : rc != 0 ? err_set(e, rc,
-			    "%s", err_str(&why)) :
+			rc = rc == EX_NOINPUT ? 0 : rc != 0 && rc != EX_DATAERR ?
+			    err_set(e, rc, "%s", err_str(&why)) :
 			    unreadable(rn, "deferred", ids[i], &why, e);
 			rec_free(r);
 			r = NULL;

@@ -310,13 +310,33 @@ int
 spool_read(struct spool *sp, const char *q, const char *id, struct buf *out,
     struct err *e)
 {
+	struct stat st;
 	char *p;
-	int rc;
+	int fd, rc;
 
 	if ((rc = check(q, id, e)) != 0)
 		return rc;
 	p = path(sp->home, q, "new", id);
-	rc = fs_read(p, SPOOL_MAX_FILE, out, e);
+	/* Only what spool_put wrote is a job: a plain file of ours with one
+	 * link. Whoever may drop files into incoming can name one like a
+	 * job; a link must not make us read what they cannot, nor a FIFO
+	 * block us while we hold the spool lock. */
+	if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+		rc = err_set(e, errno == ENOENT ? EX_NOINPUT : errno == ELOOP ?
+		    EX_DATAERR : EX_IOERR, "%s: %s", p, errno == ELOOP ?
+		    "a symbolic link, not a job file" : strerror(errno));
+	else if (fstat(fd, &st) != 0)
+		rc = err_set(e, EX_IOERR, "%s: %s", p, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    st.st_uid != geteuid())
+		rc = err_set(e, EX_DATAERR, "%s: not a job file (%s)", p,
+		    !S_ISREG(st.st_mode) ? "not a plain file" :
+		    st.st_nlink != 1 ? "more than one link" :
+		    "owned by another user");
+	else if ((rc = fs_read_fd(fd, SPOOL_MAX_FILE, out, e)) != 0)
+		err_prefix(e, "%s", p);
+	if (fd >= 0)
+		close(fd);
 	free(p);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* t_spool - the queue: commit, list, move, remove, recovery, lock, trigger. */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -48,6 +49,53 @@ age(const char *q, const char *id, time_t t)
 	if (utimensat(AT_FDCWD, b.p, ts, 0) < 0)
 		printf("# utimensat %s: %s\n", b.p, strerror(errno));
 	buf_free(&b);
+}
+
+/* Only what spool_put wrote is read as a job: not a link someone named
+ * like one (which would read what they cannot), not a FIFO (which would
+ * block), not a file with a second link. */
+static void
+test_foreign(void)
+{
+	static const char *const ids[] = {
+		"e1000000-0000-4000-8000-000000000001",
+		"e1000000-0000-4000-8000-000000000002",
+		"e1000000-0000-4000-8000-000000000003",
+	};
+	struct spool *sp = NULL;
+	struct buf b = {0}, p = {0}, q = {0};
+	struct err e = {0};
+	size_t i;
+
+	spool_open(home, &sp, &e);
+	buf_printf(&p, "%s/queue/incoming/new/%s", home, ids[0]);
+	ok(symlink("/etc/passwd", p.p) == 0, "a link named like a job");
+	buf_reset(&p);
+	buf_printf(&p, "%s/queue/incoming/new/%s", home, ids[1]);
+	if (!ok(mkfifo(p.p, 0600) == 0, "a FIFO named like a job"))
+		printf("#   mkfifo %s: %s\n", p.p, strerror(errno));
+	is_int(spool_put(sp, "incoming", ids[2], "x\n", 2, &e), 0, "a job");
+	buf_reset(&p);
+	buf_printf(&p, "%s/queue/incoming/new/%s", home, ids[2]);
+	buf_printf(&q, "%s/second-link", home);
+	ok(link(p.p, q.p) == 0, "with a second link");
+	for (i = 0; i < 3; i++) {
+		buf_reset(&b);
+		is_int(spool_read(sp, "incoming", ids[i], &b, &e), EX_DATAERR,
+		    "%s is refused, at once", ids[i]);
+		is_int(b.len, 0, "nothing read");
+	}
+	unlink(q.p);
+	buf_reset(&b);
+	is_int(spool_read(sp, "incoming", ids[2], &b, &e), 0,
+	    "the job alone again reads");
+	for (i = 0; i < 3; i++)
+		spool_remove(sp, "incoming", ids[i], &e);
+	spool_close(sp);
+	buf_free(&b);
+	buf_free(&p);
+	buf_free(&q);
+	err_free(&e);
 }
 
 static void
@@ -499,8 +547,9 @@ test_adopt(void)
 		is_str(rec_id(r), s.id, "the record's Id is the job id");
 		is_str(rec_get(r, "Type"), "csr", "Type csr");
 		is_str(rec_get(r, "Source"), "spool", "Source spool");
-		ok(strncmp(rec_get(r, "Requested-By"), "spool:", 6) == 0,
-		    "Requested-By spool:<owner>");
+		is_str(rec_get(r, "Requested-By"), getpwuid(geteuid()) ?
+		    getpwuid(geteuid())->pw_name : NULL,
+		    "Requested-By is the owner's login name");
 		is_str(rec_get(r, "Realm"), "default", "Realm default");
 		ok(rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) &&
 		    len == 5 && memcmp(der, "\x30\x03\x02\x01\x00", 5) == 0,
@@ -613,6 +662,7 @@ main(void)
 	test_open();
 	test_dedup();
 	test_adopt();
+	test_foreign();
 	buf_printf(&cmd, "rm -rf '%s'", home);
 	if (system(cmd.p) != 0)
 		printf("# could not remove %s\n", home);
