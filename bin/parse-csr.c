@@ -21,10 +21,8 @@
 #include <openssl/pem.h>
 #include "csr.h"
 #include "diag.h"
-#include "fs.h"
 #include "rec.h"
 
-#define INPUT_MAX (4 * 1024 * 1024)	/* one file or stdin */
 
 /* Fill r from c: subject fields, SANs, key, warnings, the request. */
 static int
@@ -156,22 +154,19 @@ done(const struct rec *r)
 	return s && (strcmp(s, "failed") == 0 || strcmp(s, "complete") == 0);
 }
 
-/* Records in: each must carry its request in a PEM block, unless
- * another stage already finished it. */
+/* Records in (their first line already read): each must carry its
+ * request in a PEM block, unless another stage already finished it. */
 static int
-records(const char *data, size_t len, const char *source)
+records(FILE *f, const char *source)
 {
-	struct rec_reader *rd;
+	struct rec_reader *rd = rec_reader_new(f, source);
 	struct rec *r = NULL;
 	struct err e = {0};
 	const unsigned char *der;
 	size_t dlen;
-	FILE *f;
 	int got, rc, first = 0;
 
-	if ((f = fmemopen((void *)data, len, "r")) == NULL)
-		return EX_OSERR;
-	rd = rec_reader_new(f, source);
+	rec_reader_magic_read(rd);
 	while ((got = rec_read(rd, &r, &e)) != 0) {
 		if (got != 1) {
 			diag("%s", err_str(&e));
@@ -191,72 +186,87 @@ records(const char *data, size_t len, const char *source)
 		r = NULL;
 	}
 	rec_reader_free(rd);
-	fclose(f);
 	err_free(&e);
 	return first;
 }
 
-/* The first "-----BEGIN " in [p, end), or NULL. */
-static const char *
-find_begin(const char *p, const char *end)
+/* One request's bytes into a fresh record. */
+static int
+request(const struct buf *b, const char *source)
 {
-	static const char tag[] = "-----BEGIN ";
+	struct rec *r = fresh(source);
+	int rc = one(r, buf_str(b), b->len, source);
 
-	for (; end - p >= (long)(sizeof tag - 1); p++)
-		if (*p == '-' && memcmp(p, tag, sizeof tag - 1) == 0)
-			return p;
-	return NULL;
+	rec_free(r);
+	return rc;
 }
 
-/* Raw input: one DER request, or PEM requests one after another. */
+/*
+ * Requests, streamed: PEM blocks one after another (a block runs from
+ * its "-----BEGIN " line to the next one, what comes before the first
+ * is not a request), or, when no block begins at all, the whole input
+ * as one request (DER; or garbage, refused as one). At most one block
+ * is in memory, and of it no more than one byte past what csr_parse
+ * accepts, so a block that is too large is refused as such.
+ */
 static int
-requests(const char *data, size_t len, const char *source)
+requests(FILE *f, const char *source, char *line, ssize_t n)
 {
-	const char *p = data, *end = data + len, *next, *stop;
-	struct rec *r;
-	int rc, first = 0;
+	static const char begin[] = "-----BEGIN ";
+	struct buf b = {0};
+	size_t cap = 0, room;
+	int rc, first = 0, block = 0;
 
-	if (len >= 17 && memcmp(data, "CERTPIPE-RECORD 1", 17) == 0)
-		return records(data, len, source);
-	if (find_begin(data, end) == NULL) {
-		r = fresh(source);
-		rc = one(r, data, len, source);
-		rec_free(r);
-		return rc;
+	while (n >= 0) {
+		if ((size_t)n >= sizeof begin - 1 &&
+		    memcmp(line, begin, sizeof begin - 1) == 0) {
+			if (block && (rc = request(&b, source)) != 0 &&
+			    first == 0)
+				first = rc;
+			buf_reset(&b);
+			block = 1;
+		}
+		room = b.len > CSR_MAX_BYTES ? 0 : CSR_MAX_BYTES + 1 - b.len;
+		buf_add(&b, line, (size_t)n < room ? (size_t)n : room);
+		n = getline(&line, &cap, f);
 	}
-	while ((next = find_begin(p, end)) != NULL) {
-		/* this block ends where the next one begins */
-		if ((stop = find_begin(next + 1, end)) == NULL)
-			stop = end;
-		r = fresh(source);
-		rc = one(r, next, (size_t)(stop - next), source);
-		rec_free(r);
-		if (rc != 0 && first == 0)
-			first = rc;
-		p = stop;
-	}
+	if (ferror(f)) {
+		diag("%s: read: %s", source, strerror(errno));
+		rc = EX_IOERR;
+	} else
+		rc = request(&b, source);
+	if (rc != 0 && first == 0)
+		first = rc;
+	free(line);
+	buf_free(&b);
 	return first;
 }
 
 static int
 input(const char *name)
 {
-	struct buf b = {0};
-	struct err e = {0};
+	const char *source = strcmp(name, "-") ? name : "stdin";
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
 	int rc;
 
 	if (strcmp(name, "-") == 0)
-		rc = fs_read_fd(0, INPUT_MAX, &b, &e);
-	else
-		rc = fs_read(name, INPUT_MAX, &b, &e);
-	if (rc != 0) {
-		diag("%s: %s", name, err_str(&e));
-		err_free(&e);
-		buf_free(&b);
-		return rc;
+		f = stdin;
+	else if ((f = fopen(name, "re")) == NULL) {
+		diag("%s: %s", name, strerror(errno));
+		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
-	rc = requests(buf_str(&b), b.len, strcmp(name, "-") ? name : "stdin");
-	buf_free(&b);
+	/* the first line says what the input is */
+	if ((n = getline(&line, &cap, f)) > 0 &&
+	    strcmp(line, "CERTPIPE-RECORD 1\n") == 0) {
+		free(line);
+		rc = records(f, source);
+	} else
+		rc = requests(f, source, line, n);
+	if (f != stdin)
+		fclose(f);
 	return rc;
 }
 

@@ -389,6 +389,13 @@ rec_reader_new(FILE *f, const char *source)
 }
 
 void
+rec_reader_magic_read(struct rec_reader *rd)
+{
+	rd->have_magic = 1;
+	rd->lineno = 1;
+}
+
+void
 rec_reader_free(struct rec_reader *rd)
 {
 	if (rd == NULL)

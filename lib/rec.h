@@ -96,6 +96,10 @@ int rec_parse(const void *data, size_t len, struct rec **out, struct err *e);
 struct rec_reader;
 struct rec_reader *rec_reader_new(FILE *f, const char *source);
 int rec_read(struct rec_reader *rd, struct rec **out, struct err *e);
+/* The caller already read the stream's first line, and it was
+ * "CERTPIPE-RECORD 1" (a program that sniffs its input, as parse-csr
+ * does, cannot put a line back). */
+void rec_reader_magic_read(struct rec_reader *rd);
 void rec_reader_free(struct rec_reader *rd);
 /* Can more input be read without blocking? 1 when the stream's buffer
  * holds unread bytes or its fd polls readable (end of input counts: the

@@ -64,4 +64,13 @@ t_is "its Realm is kept" "$(rec-cat --field Realm out.rec)" blue
 t_is "CN comes from the request" "$(rec-cat --field CN out.rec)" e.example.com
 t_is "the request is not duplicated" "$(grep -c 'BEGIN CERTIFICATE REQUEST' out.rec)" 1
 t_ok "certpipe runs it as a tool" sh -c 'certpipe parse-csr < a.csr | rec-cat --check'
+# A stream is read as it comes: more requests than fit in memory at once
+# are many records, and parse-csr's memory does not grow with them.
+"$CERTPIPE_BUILD/tests/mkcsr" 12000 ec-256 example.com 20 > many.pem || t_bail "mkcsr"
+t_ok "a 4.5 MB stream of 12000 requests" sh -c '/usr/bin/time -f %M -o rss.txt parse-csr < many.pem > many.rec'
+t_is "12000 records" "$(grep -c '^END-RECORD' many.rec)" 12000
+case $CERTPIPE_BUILD in
+*asan*) ;;
+*) t_ok "in under 32 MiB" test "$(cat rss.txt)" -lt 32768 ;;
+esac
 t_done
