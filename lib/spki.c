@@ -170,23 +170,34 @@ pubkey_of(const RAW_SPKI *s)
 	return pk;
 }
 
-/* OpenSSL's own path, for keys the fast one does not know. */
+/*
+ * OpenSSL's own path, for keys the fast one does not know. The key is
+ * read back from the request's SubjectPublicKeyInfo as written out, not
+ * copied with X509_PUBKEY_dup: its copy of the key's BIT STRING forgets
+ * how many bits are unused, and writes out without the key's trailing
+ * zero octets (another key, or none).
+ */
 static int
 slow(const void *der, size_t len, X509_PUBKEY **spki, EVP_PKEY **pub,
     struct err *e)
 {
 	const unsigned char *p = der;
+	unsigned char *enc = NULL;
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
+	int n = 0, rc = 0;
 
-	if (req == NULL || (*pub = X509_REQ_get_pubkey(req)) == NULL ||
-	    (*spki = X509_PUBKEY_dup(X509_REQ_get_X509_PUBKEY(req))) == NULL) {
-		X509_REQ_free(req);
-		EVP_PKEY_free(*pub);
-		*pub = NULL;
-		return err_ssl(e, EX_DATAERR, "request: does not parse");
+	if (req != NULL)
+		n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &enc);
+	p = enc;
+	if (n <= 0 || (*spki = d2i_X509_PUBKEY(NULL, &p, n)) == NULL ||
+	    (*pub = X509_PUBKEY_get(*spki)) == NULL) {
+		X509_PUBKEY_free(*spki);
+		*spki = NULL;
+		rc = err_ssl(e, EX_DATAERR, "request: does not parse");
 	}
+	OPENSSL_free(enc);
 	X509_REQ_free(req);
-	return 0;
+	return rc;
 }
 
 int

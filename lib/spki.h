@@ -16,6 +16,9 @@
  *
  * Contract: 0 or EX_DATAERR with e filled. *spki and *pub belong to the
  * caller (X509_PUBKEY_free, EVP_PKEY_free) and describe the same key.
+ * i2d_X509_PUBKEY(*spki) is the request's SubjectPublicKeyInfo, byte
+ * for byte. *spki may carry no decoded key (X509_PUBKEY_get0 on it fails:
+ * decoding is what this avoids); the key is *pub.
  */
 #ifndef CERTPIPE_SPKI_H
 #define CERTPIPE_SPKI_H

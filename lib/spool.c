@@ -747,80 +747,143 @@ dropin_owner(uid_t uid, struct buf *out)
 		buf_printf(out, "uid-%lu", (unsigned long)uid);
 }
 
-/*
- * The record for the staged drop-in at p: a request (PEM or DER or
- * anything else, which parse-csr will refuse with its reason) or a
- * record. *final says the job cannot run (nothing readable in it) and
- * goes straight to failed.
- */
+/* The record every drop-in starts from: its Id, and who dropped it
+ * (owner NULL: nobody known). */
 static struct rec *
-dropin_wrap(const char *id, const char *p, int *final)
+dropin_head(const char *id, const char *owner)
 {
 	struct rec *r = skeleton(id, "", 0);
-	struct buf data = {0}, who = {0};
 	struct err e = {0};
-	struct stat st, fst;
+
+	if (r != NULL && owner != NULL) {
+		rec_add(r, "Type", "csr", &e);
+		rec_add(r, "Source", "spool", &e);
+		rec_add(r, "Requested-By", owner, &e);
+	}
+	err_free(&e);
+	return r;
+}
+
+/* The last header of every drop-in: Realm, unless the drop-in said. */
+static void
+dropin_realm(struct rec *r)
+{
+	struct err e = {0};
+
+	if (rec_get(r, "Realm") == NULL)
+		rec_add(r, "Realm", "default", &e);
+	err_free(&e);
+}
+
+/* The drop-in's bytes into r (see spool_wrap); 1 when nothing in them
+ * can run. */
+static int
+dropin_bytes(struct rec *r, const char *data, size_t len)
+{
 	const unsigned char *der;
 	const char *first;
+	struct err e = {0};
 	size_t dlen;
-	int fd = -1;
+	int final = 1;
 
-	*final = 1;
-	if (r == NULL)
-		return NULL;
-	if (lstat(p, &st) < 0) {
-		dropin_fail(r, "drop-in: %s", strerror(errno));
-		goto out;
-	}
-	dropin_owner(st.st_uid, &who);
-	rec_add(r, "Type", "csr", &e);
-	rec_add(r, "Source", "spool", &e);
-	rec_add(r, "Requested-By", who.p, &e);
-	/* Regular files with one name only: the scheduler must not read
-	 * what a symlink or a hard link to another's file points at. */
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		dropin_fail(r, "drop-in is not a regular file with one link");
-		goto out;
-	}
-	if (st.st_size > SPOOL_MAX_DROPIN) {
-		dropin_fail(r, "drop-in is %lld bytes, more than %d",
-		    (long long)st.st_size, SPOOL_MAX_DROPIN);
-		goto out;
-	}
-	fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino ||
-	    fst.st_dev != st.st_dev ||
-	    fs_read_fd(fd, SPOOL_MAX_DROPIN, &data, &e) != 0) {
-		dropin_fail(r, "drop-in: cannot read it: %s",
-		    fd < 0 ? strerror(errno) : err_str(&e));
-		goto out;
-	}
-	if (data.len == 0) {
+	if (len == 0) {
 		dropin_fail(r, "drop-in is empty");
 		goto out;
 	}
-	if (dropin_rec(r, data.p, data.len)) {
+	if (dropin_rec(r, data, len)) {
 		if (!rec_find_pem(r, "CERTIFICATE REQUEST", &der, &dlen))
 			dropin_fail(r, "drop-in record carries no "
 			    "CERTIFICATE REQUEST");
 		else
-			*final = 0;
+			final = 0;
 		goto out;
 	}
-	if (pem_begins(data.p, data.len, &first) > 1) {
-		rec_add_pem(r, "CERTIFICATE REQUEST", data.p, data.len, &e);
+	if (pem_begins(data, len, &first) > 1) {
+		rec_add_pem(r, "CERTIFICATE REQUEST", data, len, &e);
 		dropin_fail(r, "drop-in holds several PEM blocks; drop one "
 		    "request per file");
 		goto out;
 	}
 	/* Not PEM that the reader takes: carried as it is, for parse-csr
 	 * to accept (DER) or refuse with its reason. */
-	if (!dropin_pem(r, data.p, data.len))
-		rec_add_pem(r, "CERTIFICATE REQUEST", data.p, data.len, &e);
-	*final = 0;
+	if (!dropin_pem(r, data, len))
+		rec_add_pem(r, "CERTIFICATE REQUEST", data, len, &e);
+	final = 0;
 out:
-	if (rec_get(r, "Realm") == NULL)
-		rec_add(r, "Realm", "default", &e);
+	err_free(&e);
+	return final;
+}
+
+int
+spool_wrap(const char *id, const char *owner, const void *data, size_t len,
+    struct rec **out, int *final, struct err *e)
+{
+	struct rec *r;
+
+	*out = NULL;
+	*final = 1;
+	if (!rec_id_ok(id))
+		return err_set(e, EX_DATAERR, "drop-in: %s: not a job id", id);
+	if (owner[0] == '\0' || strpbrk(owner, "\r\n") != NULL)
+		return err_set(e, EX_DATAERR, "drop-in: owner is not one line");
+	if ((r = dropin_head(id, owner)) == NULL)
+		return err_set(e, EX_SOFTWARE, "drop-in: %s: no record", id);
+	*final = dropin_bytes(r, data, len);
+	dropin_realm(r);
+	*out = r;
+	return 0;
+}
+
+/*
+ * The record for the staged drop-in at p: what the file is checked for
+ * here, what its bytes say in spool_wrap. *final says the job cannot
+ * run (nothing readable in it) and goes straight to failed.
+ */
+static struct rec *
+dropin_wrap(const char *id, const char *p, int *final)
+{
+	struct rec *r = NULL;
+	struct buf data = {0}, who = {0};
+	struct err e = {0};
+	struct stat st, fst;
+	const char *why;
+	int fd = -1;
+
+	*final = 1;
+	if (lstat(p, &st) < 0) {
+		why = strerror(errno);
+		if ((r = dropin_head(id, NULL)) != NULL)
+			dropin_fail(r, "drop-in: %s", why);
+		goto out;
+	}
+	dropin_owner(st.st_uid, &who);
+	/* Regular files with one name only: the scheduler must not read
+	 * what a symlink or a hard link to another's file points at. */
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		if ((r = dropin_head(id, who.p)) != NULL)
+			dropin_fail(r, "drop-in is not a regular file with "
+			    "one link");
+		goto out;
+	}
+	if (st.st_size > SPOOL_MAX_DROPIN) {
+		if ((r = dropin_head(id, who.p)) != NULL)
+			dropin_fail(r, "drop-in is %lld bytes, more than %d",
+			    (long long)st.st_size, SPOOL_MAX_DROPIN);
+		goto out;
+	}
+	fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &fst) < 0 || fst.st_ino != st.st_ino ||
+	    fst.st_dev != st.st_dev ||
+	    fs_read_fd(fd, SPOOL_MAX_DROPIN, &data, &e) != 0) {
+		why = fd < 0 ? strerror(errno) : err_str(&e);
+		if ((r = dropin_head(id, who.p)) != NULL)
+			dropin_fail(r, "drop-in: cannot read it: %s", why);
+		goto out;
+	}
+	spool_wrap(id, who.p, data.p, data.len, &r, final, &e);
+out:
+	if (r != NULL)
+		dropin_realm(r);
 	if (fd >= 0)
 		close(fd);
 	buf_free(&data);

@@ -29,6 +29,7 @@
 #include "err.h"
 
 struct spool;
+struct rec;
 
 /* NULL-terminated list of queue names. */
 const char *const *spool_queues(void);
@@ -83,6 +84,22 @@ int spool_dedup(struct spool *sp, size_t *removed, struct err *e);
  * so one drop-in becomes exactly one job. fn (may be NULL) hears of each
  * job: name is NULL for a resumed one. Call only while holding the lock.
  */
+/*
+ * The job record spool_adopt makes of a drop-in's bytes (data, len: any
+ * bytes at all, untrusted), given the job's id and its owner
+ * ("spool:<user>", one line): Type csr, Source spool, Requested-By
+ * owner, Realm default, and a CERTIFICATE REQUEST carrying a request
+ * (one PEM block, decoded) or the bytes as they are (DER, or anything
+ * else, for parse-csr to refuse). A dropped record (one starting
+ * "CERTPIPE-RECORD 1") keeps only the headers that say what it asks for
+ * and its PEM blocks. *final says nothing in it can run: the record is
+ * then already failed (Status, Error, Error-Code 65, Stage spool).
+ * Whatever the bytes, *out is a valid record: rec_write's output parses.
+ * 0, or EX_DATAERR (id not a job id, owner not one line) with *out NULL.
+ */
+int spool_wrap(const char *id, const char *owner, const void *data,
+    size_t len, struct rec **out, int *final, struct err *e);
+
 typedef void (*spool_adopt_fn)(const char *name, const char *id,
     const char *queue, void *ctx);
 int spool_adopt(struct spool *sp, spool_adopt_fn fn, void *ctx,

@@ -62,6 +62,64 @@ out:
 	err_free(&e);
 }
 
+/*
+ * A key the fast path leaves to OpenSSL (X25519) whose last octet is 0:
+ * the SubjectPublicKeyInfo handed back must keep it (X509_PUBKEY_dup's
+ * copy wrote the key out one octet short). Found by fuzz/fuzz_spki.
+ */
+static void
+slow_trailing_zero(void)
+{
+	struct x509_subject s = { "t.example.com", NULL, NULL, NULL, NULL,
+	    NULL };
+	unsigned char raw[32], *der = NULL, *got = NULL, *want = NULL;
+	const unsigned char *p;
+	struct err e = {0};
+	EVP_PKEY *signer = NULL, *x = NULL, *pub = NULL, *back = NULL;
+	X509_NAME *name = NULL;
+	X509_REQ *req = NULL;
+	X509_PUBKEY *spki = NULL, *bk = NULL;
+	int len, glen, wlen;
+
+	memset(raw, 0x5a, sizeof raw);
+	raw[sizeof raw - 1] = 0;
+	if (keys_generate(keys_alg("ed25519"), &signer, &e) != 0 ||
+	    (x = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw,
+	    sizeof raw)) == NULL ||
+	    x509_name_build(&s, &name, &e) != 0 ||
+	    x509_csr_make(signer, name, NULL, &req, &e) != 0 ||
+	    !X509_REQ_set_pubkey(req, x) ||
+	    X509_REQ_sign(req, signer, NULL) <= 0 ||
+	    (len = i2d_X509_REQ(req, &der)) <= 0) {
+		ok(0, "x25519: make a request: %s", err_str(&e));
+		goto out;
+	}
+	is_int(spki_from_req(der, (size_t)len, &spki, &pub, &e), 0,
+	    "x25519, last octet 0: read");
+	glen = i2d_X509_PUBKEY(spki, &got);
+	wlen = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &want);
+	ok(glen > 0 && glen == wlen && memcmp(got, want, (size_t)glen) == 0,
+	    "x25519, last octet 0: the SubjectPublicKeyInfo as the request "
+	    "carries it");
+	p = got;
+	ok(glen > 0 && (bk = d2i_X509_PUBKEY(NULL, &p, glen)) != NULL &&
+	    (back = X509_PUBKEY_get0(bk)) != NULL &&
+	    EVP_PKEY_eq(back, pub) == 1 && EVP_PKEY_eq(pub, x) == 1,
+	    "x25519, last octet 0: written out, still the same key");
+out:
+	OPENSSL_free(der);
+	OPENSSL_free(got);
+	OPENSSL_free(want);
+	EVP_PKEY_free(signer);
+	EVP_PKEY_free(x);
+	EVP_PKEY_free(pub);
+	X509_PUBKEY_free(spki);
+	X509_PUBKEY_free(bk);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -75,6 +133,7 @@ main(void)
 
 	for (i = 0; i < sizeof algs / sizeof algs[0]; i++)
 		one(algs[i]);
+	slow_trailing_zero();
 	is_int(spki_from_req("garbage", 7, &spki, &pub, &e), EX_DATAERR,
 	    "garbage refused");
 	err_free(&e);

@@ -643,6 +643,43 @@ test_adopt(void)
 	err_free(&e);
 }
 
+/* spool_wrap, the bytes half of adoption, on its own. */
+static void
+test_wrap(void)
+{
+	static const char two[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
+	    "MAMCAQA=\n-----END CERTIFICATE REQUEST-----\n"
+	    "-----BEGIN CERTIFICATE REQUEST-----\n"
+	    "MAMCAQA=\n-----END CERTIFICATE REQUEST-----\n";
+	const unsigned char *der;
+	struct rec *r = NULL;
+	struct err e = {0};
+	size_t len;
+	int final = 0;
+
+	is_int(spool_wrap("../x", "t", "x", 1, &r, &final, &e),
+	    EX_DATAERR, "wrap: a bad id refused");
+	ok(r == NULL && final == 1, "wrap: nothing made");
+	is_int(spool_wrap(A, "t\nStatus: done", "x", 1, &r, &final,
+	    &e), EX_DATAERR, "wrap: an owner of two lines refused");
+	is_int(spool_wrap(A, "t", "\x30\x03\x02\x01\x00", 5, &r,
+	    &final, &e), 0, "wrap: DER");
+	ok(r && !final && strcmp(rec_id(r), A) == 0 &&
+	    rec_find_pem(r, "CERTIFICATE REQUEST", &der, &len) && len == 5,
+	    "wrap: DER carried as it is, under the id given, to run");
+	is_str(r ? rec_get(r, "Requested-By") : NULL, "t",
+	    "wrap: Requested-By the owner given");
+	rec_free(r);
+	r = NULL;
+	is_int(spool_wrap(A, "t", two, sizeof two - 1, &r, &final, &e),
+	    0, "wrap: two PEM blocks");
+	ok(r && final, "wrap: two PEM blocks cannot run");
+	is_str(r ? rec_get(r, "Status") : NULL, "failed", "wrap: failed");
+	is_str(r ? rec_get(r, "Error-Code") : NULL, "65", "wrap: 65");
+	rec_free(r);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -663,6 +700,7 @@ main(void)
 	test_dedup();
 	test_adopt();
 	test_foreign();
+	test_wrap();
 	buf_printf(&cmd, "rm -rf '%s'", home);
 	if (system(cmd.p) != 0)
 		printf("# could not remove %s\n", home);
