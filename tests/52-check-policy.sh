@@ -115,6 +115,15 @@ csr wrongo "/CN=w.example.com/O=Evil"
 refused wrongo "enforced O contradicted" "rule enforce: O=Acme required" --template web
 csr goodo "/CN=g.example.com/O=Acme"
 t_ok "the enforced value present passes" judge goodo --template web
+# The automated path (a server-side key): the enforced value is filled
+# in, replacing what was asked for, and the certificate carries it.
+job=$(certpipe request --cn auto.example.com --o Other --template web) || t_bail "request"
+t_ok "automated path: passes" sh -c "parse-csr '$CERTPIPE_HOME/queue/incoming/new/$job' | check-policy > auto.rec"
+t_is "the policy's O replaces the requested one" "$(field auto O)$(field auto Status)" "Acme|processing|"
+t_ok "and sign puts it in the certificate" sh -c 'sign auto.rec > auto.out'
+awk '/BEGIN CERTIFICATE-/{n++} n==1' auto.out | sed '/END CERTIFICATE-/q' > auto.pem
+t_grep "subject O=Acme" "O *= *Acme" "$(openssl x509 -in auto.pem -noout -subject > auto.subj; echo auto.subj)"
+rm -f "$CERTPIPE_HOME/queue/incoming/new/$job"
 certpipe policy delete subj >/dev/null
 csr dflt /CN=d.example.com
 t_ok "template subject defaults" judge dflt --template org
