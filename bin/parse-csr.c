@@ -210,11 +210,11 @@ request(const struct buf *b, const char *source)
  * accepts, so a block that is too large is refused as such.
  */
 static int
-requests(FILE *f, const char *source, char *line, ssize_t n)
+requests(FILE *f, const char *source, char *line, size_t cap, ssize_t n)
 {
 	static const char begin[] = "-----BEGIN ";
 	struct buf b = {0};
-	size_t cap = 0, room;
+	size_t room;
 	int rc, first = 0, block = 0;
 
 	while (n >= 0) {
@@ -264,7 +264,7 @@ input(const char *name)
 		free(line);
 		rc = records(f, source);
 	} else
-		rc = requests(f, source, line, n);
+		rc = requests(f, source, line, cap, n);
 	if (f != stdin)
 		fclose(f);
 	return rc;
