@@ -18,6 +18,7 @@
 #include "rec.h"
 
 #define LOOP_DROP (-1)
+#define LOOP_LINGER_MS 5	/* how long a batch waits for more input */
 
 typedef int (*loop_fn)(struct rec *r, void *ctx);
 
@@ -30,9 +31,11 @@ int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
  * codes[i] (0, LOOP_DROP or a sysexits code, as above) for each; the
  * records are written in input order after fn returns, and out is
  * flushed. A batch ends at max records, at the end of an input, or as
- * soon as no more input is immediately available (rec_reader_ready), so
- * one record in an interactive pipe is answered at once while a long
- * stream goes in full batches. At most max records are held in memory.
+ * soon as no more input arrives within LOOP_LINGER_MS (rec_reader_ready),
+ * so one record in an interactive pipe is answered at once (5 ms later)
+ * while a stream from a slower stage still fills its batches instead of
+ * paying a commit for every few records. At most max records are held
+ * in memory.
  */
 typedef void (*loop_batch_fn)(struct rec **r, int *codes, size_t n,
     void *ctx);

@@ -420,7 +420,7 @@ buffered(FILE *f)
 }
 
 int
-rec_reader_ready(const struct rec_reader *rd)
+rec_reader_ready(const struct rec_reader *rd, int wait_ms)
 {
 	struct pollfd p;
 
@@ -432,7 +432,7 @@ rec_reader_ready(const struct rec_reader *rd)
 	/* no fd (fmemopen): everything is in memory already */
 	if (p.fd < 0)
 		return 1;
-	return poll(&p, 1, 0) > 0;
+	return poll(&p, 1, wait_ms) > 0;
 }
 
 /* One line into rd->line without its '\n': 1 a line, 0 end of input,

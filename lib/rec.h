@@ -101,11 +101,12 @@ int rec_read(struct rec_reader *rd, struct rec **out, struct err *e);
  * does, cannot put a line back). */
 void rec_reader_magic_read(struct rec_reader *rd);
 void rec_reader_free(struct rec_reader *rd);
-/* Can more input be read without blocking? 1 when the stream's buffer
- * holds unread bytes or its fd polls readable (end of input counts: the
- * next rec_read returns at once), 0 otherwise. A reader of a pipe uses
- * it to finish a batch when the writer pauses rather than wait for a
- * full one. A "1" may still mean a record is only partly written. */
-int rec_reader_ready(const struct rec_reader *rd);
+/* Can more input be read without blocking, now or within wait_ms
+ * milliseconds? 1 when the stream's buffer holds unread bytes or its fd
+ * polls readable (end of input counts: the next rec_read returns at
+ * once), 0 otherwise. A reader of a pipe uses it to finish a batch when
+ * the writer pauses rather than wait for a full one. A "1" may still
+ * mean a record is only partly written. */
+int rec_reader_ready(const struct rec_reader *rd, int wait_ms);
 
 #endif
