@@ -93,16 +93,16 @@ t_exit "a second run finds renewals under way: exit 1" 1 certpipe renew --within
 t_grep "nothing queued" "^queued 0 renewals, skipped 1$" "$T_TMP/out"
 
 # A crash between the orders' commit and the spool: an order pending for
-# over an hour whose job is in no queue gets its job back, once.
+# over five minutes whose job is in no queue gets its job back, once.
 lost=$(q "SELECT job FROM orders WHERE type = 'renewal' ORDER BY id LIMIT 1")
 cp "$CERTPIPE_HOME/queue/incoming/new/$lost" lost.rec
 rm "$CERTPIPE_HOME/queue/incoming/new/$lost"
-t_exit "a lost job younger than an hour is left alone" 1 certpipe renew --within 400d
+t_exit "a lost job younger than five minutes is left alone" 1 certpipe renew --within 400d
 q "UPDATE orders SET updated_at = '2020-01-01T00:00:00Z' WHERE type = 'renewal'"
 t_ok "an older one is re-queued" certpipe renew --within 400d
 t_grep "and counted" "^re-queued 1 lost renewal job$" "$T_TMP/out"
 t_is "the same job as before" "$(rec-cat "$CERTPIPE_HOME/queue/incoming/new/$lost")" "$(rec-cat lost.rec)"
-t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'certificate.renewal.queued' AND object = 'order:$lost'")" 2
+t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'order.requeued' AND object = 'order:$lost'")" 1
 t_exit "only once" 1 certpipe renew --within 400d
 
 # --rekey: a new key of the same type, stored encrypted, named by the order
@@ -193,4 +193,36 @@ for a in ec-256 rsa-2048; do
 	t_ok "$a: --rekey gives a different public key" \
 		sh -c 'test "$(openssl x509 -in n.pem -noout -pubkey)" != "$(openssl x509 -in o.pem -noout -pubkey)"'
 done
+# Overlapping runs: both read the same certificates as due while a third
+# party holds the write lock; once it is released, only the first to
+# commit queues them, the other skips them and removes its new keys.
+q "UPDATE orders SET status = 'complete' WHERE type = 'renewal' AND status <> 'complete'"
+mkfifo lock.in
+sqlite3 "$db" < lock.in > /dev/null 2>&1 &
+lockpid=$!
+exec 7> lock.in
+echo "BEGIN IMMEDIATE;" >&7
+i=0
+while sqlite3 -cmd ".timeout 0" "$db" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || t_bail "no write lock"; sleep 0.1
+done
+keys0=$(ls "$CERTPIPE_HOME/keys" | wc -l)
+certpipe renew --within 400d --rekey > run1.out 2>&1 & r1=$!
+certpipe renew --within 400d --rekey > run2.out 2>&1 & r2=$!
+i=0
+while [ "$(ls "$CERTPIPE_HOME/keys" | wc -l)" -lt $((keys0 + 4)) ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || t_bail "runs made no keys"; sleep 0.1
+done
+echo "COMMIT;" >&7
+exec 7>&-
+wait $lockpid
+wait $r1; rc1=$?
+wait $r2; rc2=$?
+t_is "one run queues (0), the other finds nothing left to queue (1)" \
+	"$(printf '%s\n' $rc1 $rc2 | sort | tr '\n' ' ')" "0 1 "
+t_is "one renewal order per certificate" \
+	"$(q "SELECT count(*) FROM orders WHERE type = 'renewal' AND status = 'pending'") $(q "SELECT count(*) FROM (SELECT renewal_of FROM orders WHERE status = 'pending' GROUP BY renewal_of HAVING count(*) > 1)")" "2 0"
+t_is "one run queued them, the other skipped them" \
+	"$(cat run1.out run2.out | grep -c -e '^queued 2 renewals, skipped 0$' -e '^2 certificates skipped: renewed by another run meanwhile$')" 2
+t_is "the loser's new keys are removed" "$(ls "$CERTPIPE_HOME/keys" | wc -l)" $((keys0 + 2))
 t_done

@@ -26,12 +26,12 @@
 #include "num.h"
 #include "order.h"
 #include "rec.h"
+#include "requeue.h"
 #include "spool.h"
 #include "x509.h"
 
 #define PAGE		500	/* certificates per query page and commit */
 #define WITHIN_MAX	(3650LL * 86400)
-#define LOST_AFTER	3600	/* seconds a pending job may be out of sight */
 
 struct due {
 	int64_t id;
@@ -43,6 +43,7 @@ struct job {
 	int64_t cert_id;
 	char *key_ref;		/* the order's key */
 	int new_key;		/* key_ref was made by this run */
+	int raced;		/* another run queued its renewal first */
 };
 
 struct run {
@@ -51,7 +52,7 @@ struct run {
 	struct secret pass;
 	int have_pass, pass_failed, rekey, dry;
 	int64_t limit;			/* 0: none */
-	int64_t queued, nokey, notmpl, failed, requeued;
+	int64_t queued, nokey, notmpl, failed, requeued, raced;
 	int first_rc;			/* first per-certificate failure */
 	struct job jobs[PAGE];
 	size_t njobs;
@@ -251,6 +252,24 @@ out:
 }
 
 /* The page's orders and audit events: one transaction. */
+/* Is a renewal of j's certificate under way already? Asked inside the
+ * page's write transaction (BEGIN IMMEDIATE), so of two overlapping runs
+ * that both read the certificate as due, only the first to commit queues
+ * it; the other skips it. */
+static int
+under_way(struct run *u, struct job *j, struct err *e)
+{
+	int64_t n = 0;
+	int rc;
+
+	if ((rc = db_int64(u->c->db, &n, e, "SELECT count(*) FROM orders "
+	    "WHERE realm_id = ? AND status IN ('pending', 'processing', "
+	    "'held') AND renewal_of = ?", "ii", u->c->realm_id, j->cert_id))
+	    == 0)
+		j->raced = n > 0;
+	return rc;
+}
+
 static int
 commit_orders(struct run *u, struct err *e)
 {
@@ -266,6 +285,8 @@ commit_orders(struct run *u, struct err *e)
 		order_free(&o);
 		buf_reset(&obj);
 		buf_reset(&detail);
+		if ((rc = under_way(u, j, e)) != 0 || j->raced)
+			continue;
 		buf_printf(&obj, "order:%s", rec_id(j->r));
 		buf_printf(&detail, "renews certificate %lld, serial %s%s",
 		    (long long)j->cert_id, rec_get(j->r, "Renewal-Of"),
@@ -319,7 +340,8 @@ jobs_clear(struct run *u, int remove_new_keys)
 	size_t i;
 
 	for (i = 0; i < u->njobs; i++) {
-		if (remove_new_keys && u->jobs[i].new_key)
+		if ((remove_new_keys || u->jobs[i].raced) &&
+		    u->jobs[i].new_key)
 			keys_remove(&u->c->conf, u->jobs[i].key_ref, &e);
 		rec_free(u->jobs[i].r);
 		free(u->jobs[i].key_ref);
@@ -328,7 +350,8 @@ jobs_clear(struct run *u, int remove_new_keys)
 	err_free(&e);
 }
 
-/* Orders first (the requests are in the database), then the spool. */
+/* Orders first (the requests are in the database), then the spool. A
+ * job whose certificate another run renewed meanwhile is not queued. */
 static int
 flush(struct run *u, struct err *e)
 {
@@ -344,6 +367,10 @@ flush(struct run *u, struct err *e)
 		return rc;
 	}
 	for (i = 0; i < u->njobs; i++) {
+		if (u->jobs[i].raced) {
+			u->raced++;
+			continue;
+		}
 		buf_reset(&text);
 		rec_write(u->jobs[i].r, &text);
 		if ((rc = spool_put(u->sp, "incoming", rec_id(u->jobs[i].r),
@@ -407,89 +434,21 @@ one(struct run *u, const struct due *d, struct err *e)
 	return 0;
 }
 
-/* Is job id in any queue? An answer other than "not there" counts as
- * yes: a job is never queued twice on a guess. */
-static int
-in_spool(struct spool *sp, const char *id)
-{
-	const char *const *q;
-	struct buf b = {0};
-	struct err e = {0};
-	int found = 0;
-
-	for (q = spool_queues(); *q && !found; q++) {
-		if (spool_read(sp, *q, id, &b, &e) != EX_NOINPUT)
-			found = 1;
-		buf_reset(&b);
-		err_free(&e);
-	}
-	buf_free(&b);
-	return found;
-}
-
-/* Put one lost job back from the request its order keeps. */
-static int
-requeue(struct run *u, const char *job, const char *request, struct err *e)
-{
-	struct buf obj = {0};
-	int rc;
-
-	if ((rc = spool_put(u->sp, "incoming", job, request, strlen(request),
-	    e)) != 0)
-		return rc;
-	buf_printf(&obj, "order:%s", job);
-	if ((rc = db_begin(u->c->db, e)) == 0 &&
-	    (rc = cli_audit(u->c, "certificate.renewal.queued", obj.p,
-	    "success", "job re-queued from its order: it was in no queue", e))
-	    == 0)
-		rc = db_commit(u->c->db, e);
-	if (rc != 0)
-		db_rollback(u->c->db);
-	buf_free(&obj);
-	u->requeued++;
-	return rc;
-}
-
 /* A crash between a page's commit and its spool writes leaves renewal
- * orders pending with no job, which would count as under way for ever.
- * Orders pending for LOST_AFTER seconds whose job is in no queue get it
- * back; in normal operation the query finds nothing and no queue is
- * looked at. */
+ * orders pending with no job, which would count as under way for ever:
+ * requeue_lost (lib/requeue.h) puts those jobs back. In normal operation
+ * the query finds nothing and no queue is looked at. */
 static int
-requeue_lost(struct run *u, struct err *e)
+requeue_renewals(struct run *u, struct err *e)
 {
-	struct db_stmt *st = NULL;
-	struct buf cutoff = {0};
-	char **job = NULL, **req = NULL;
-	size_t i, n = 0;
+	size_t n = 0;
 	int rc;
 
-	clock_fmt(&cutoff, clock_now() - LOST_AFTER);
-	if ((rc = db_prep(u->c->db, &st, e, "SELECT job, request FROM orders "
-	    "WHERE realm_id = ? AND type = 'renewal' AND status = 'pending' "
-	    "AND updated_at < ?", "it", u->c->realm_id, cutoff.p)) != 0)
-		goto out;
-	while ((rc = db_step(st, e)) == 1) {
-		job = xrealloc(job, sizeof *job * (n + 1));
-		req = xrealloc(req, sizeof *req * (n + 1));
-		job[n] = xstrdup(db_text(st, 0));
-		req[n++] = xstrdup(db_text(st, 1));
-	}
-	db_finish(st);
-	rc = rc < 0 ? e->code : 0;
-	for (i = 0; i < n && rc == 0; i++)
-		if (!in_spool(u->sp, job[i]))
-			rc = requeue(u, job[i], req[i], e);
-	if (u->requeued > 0)
+	rc = requeue_lost(u->c->db, u->sp, u->c->realm_id, "renewal",
+	    REQUEUE_AFTER, u->c->actor, &n, e);
+	u->requeued += (int64_t)n;
+	if (n > 0)
 		spool_trigger_pull(u->sp);
-out:
-	for (i = 0; i < n; i++) {
-		free(job[i]);
-		free(req[i]);
-	}
-	free(job);
-	free(req);
-	buf_free(&cutoff);
 	return rc;
 }
 
@@ -542,6 +501,7 @@ summary_json(const struct run *u, struct buf *b)
 	jw_kint(&w, "skipped_no_template", u->notmpl);
 	jw_kint(&w, "failed", u->failed);
 	jw_kint(&w, "requeued", u->requeued);
+	jw_kint(&w, "already_under_way", u->raced);
 	jw_end(&w);
 	buf_addc(b, '\n');
 }
@@ -561,7 +521,12 @@ summary(const struct run *u)
 		    (long long)u->requeued, u->requeued == 1 ? "" : "s");
 	buf_printf(&b, "%s %lld renewal%s, skipped %lld\n", u->dry ?
 	    "would queue" : "queued", (long long)u->queued,
-	    u->queued == 1 ? "" : "s", (long long)(u->nokey + u->notmpl));
+	    u->queued == 1 ? "" : "s",
+	    (long long)(u->nokey + u->notmpl + u->raced));
+	if (u->raced)
+		buf_printf(&b, "%lld certificate%s skipped: renewed by another "
+		    "run meanwhile\n", (long long)u->raced,
+		    u->raced == 1 ? "" : "s");
 	if (u->nokey)
 		buf_printf(&b, "%lld certificate%s skipped: no server-side key; "
 		    "submit a new CSR\n", (long long)u->nokey,
@@ -620,7 +585,7 @@ cmd_renew(struct cli *c, int argc, const char **argv)
 	if (!u.dry && (rc = spool_open(c->conf.home, &u.sp, &e)) != 0)
 		goto fail;
 	clock_fmt(&until, clock_now() + (time_t)secs);
-	if ((!u.dry && (rc = requeue_lost(&u, &e)) != 0) ||
+	if ((!u.dry && (rc = requeue_renewals(&u, &e)) != 0) ||
 	    (rc = sweep(&u, until.p, &e)) != 0)
 		goto fail;
 	if ((rc = summary(&u)) != 0)
