@@ -82,22 +82,6 @@ audit(struct ctx *x, const char *realm, const char *event,
 	return rc;
 }
 
-/* The order type a record's origin means. */
-static const char *
-order_type(const struct rec *r)
-{
-	const char *type = rec_get(r, "Type"), *src = rec_get(r, "Source");
-
-	if (type && strcmp(type, "keygen") == 0)
-		return "automated";
-	if (type && strcmp(type, "renew") == 0)
-		return "renewal";
-	if (src && (strcmp(src, "spool") == 0 || strcmp(src, "acme") == 0 ||
-	    strcmp(src, "scep") == 0))
-		return src;
-	return "csr";
-}
-
 /* The template named by the record (or --template), cached. */
 static int
 template(struct ctx *x, int64_t realm, const struct rec *r, struct err *e)
@@ -313,7 +297,7 @@ record_failed(struct ctx *x, int64_t realm, const char *rname,
 	if (code)
 		num_i64("Error-Code", code, 1, 255, &n, e);
 	err_free(e);
-	if ((rc = order_open(x->db, realm, r, order_type(r), by ? by :
+	if ((rc = order_open(x->db, realm, r, order_type_of(r), by ? by :
 	    x->actor, &o, NULL, e)) == 0 && strcmp(o.status, "failed") != 0 &&
 	    (rc = order_fail(x->db, o.id, (int)n, why, e)) == 0)
 		rc = audit(x, rname, "order.failed", r, "failure", why, e);
@@ -379,7 +363,7 @@ handle(struct ctx *x, int64_t realm, const char *rname, struct rec *r,
 	const char *by = rec_get(r, "Requested-By");
 	int rc, created = 0, approved = 0;
 
-	if ((rc = order_open(x->db, realm, r, order_type(r), by ? by : x->actor,
+	if ((rc = order_open(x->db, realm, r, order_type_of(r), by ? by : x->actor,
 	    &o, &created, e)) != 0)
 		goto out;
 	if (created && (rc = audit(x, rname, strcmp(o.type, "automated") == 0 ?
@@ -445,7 +429,7 @@ explain(struct ctx *x, int64_t realm, struct rec *r)
 	    cn ? cn : "");
 	if ((rc = template(x, realm, r, &e)) == 0 &&
 	    (rc = template_subject(&x->t, r, &e)) == 0 &&
-	    (rc = judge(x, realm, r, strcmp(order_type(r), "automated") == 0 ?
+	    (rc = judge(x, realm, r, strcmp(order_type_of(r), "automated") == 0 ?
 	    "automated" : "csr", &v, &e)) == 0) {
 		buf_printf(&out, "template: %s\n", x->t.name);
 		policy_verdict_text(&v, &out);

@@ -8,9 +8,11 @@
  * deferred or failed by its Status before its incoming copy is removed.
  * States and crash windows: certpipe-spool(5).
  *
- * Trust: runs as the instance's owner. It holds no key and opens no
- * database; a passphrase given on --passphrase-fd is kept in memory and
- * relayed to each sign on a pipe, never put in an argv or a log.
+ * Trust: runs as the instance's owner. It holds no key; a passphrase
+ * given on --passphrase-fd is kept in memory and relayed to each sign on
+ * a pipe, never put in an argv or a log. It opens the database only for
+ * bookkeeping the stages cannot do: failing the order of a job it gives
+ * up on, and putting back jobs a crash lost (lib/requeue.h).
  * Drop-ins are hostile; only lib/spool.c reads them, and only to wrap
  * them. It must never lose a job nor run one through two pipelines at
  * once: it holds the spool lock for life, and so do its stages.
@@ -30,12 +32,17 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+#include "audit.h"
 #include "clock.h"
 #include "conf.h"
+#include "db.h"
 #include "diag.h"
 #include "keys.h"
 #include "num.h"
+#include "order.h"
+#include "realm.h"
 #include "rec.h"
+#include "requeue.h"
 #include "spool.h"
 
 #ifndef CERTPIPE_LIBEXEC
@@ -47,6 +54,7 @@
 #define BACKOFF_FIRST 30
 #define BACKOFF_MAX 3600
 #define NSTAGES 3
+#define SWEEP_EVERY 60	/* seconds between looks for lost jobs (daemon) */
 
 static const char *const stages[NSTAGES] = {
 	"parse-csr", "check-policy", "sign"
@@ -84,6 +92,10 @@ struct run {
 	int single;		/* a pipeline died this pass: one job a
 				   batch, so only the job that kills a
 				   stage pays an attempt for it */
+	const char *home;
+	struct db *db;		/* opened on first need */
+	char *actor;		/* for audit events */
+	time_t next_sweep;	/* when to look for lost jobs again */
 };
 
 struct batch {
@@ -169,8 +181,95 @@ backoff(uint64_t attempt)
 	    BACKOFF_FIRST << (attempt - 1);
 }
 
+/* The database, opened on first need, at the schema this build knows. */
+static int
+database(struct run *rn, struct db **out, struct err *e)
+{
+	struct conf c = {0};
+	char *path = NULL;
+	int64_t v = 0;
+	int rc = 0;
+
+	if (rn->db == NULL) {
+		if ((rc = conf_load(rn->home, &c, e)) != 0)
+			goto out;
+		path = conf_path(&c, "certpipe.db");
+		if ((rc = db_open(path, DB_OPEN_EXISTING, &rn->db, e)) != 0 ||
+		    (rc = db_int64(rn->db, &v, e, "PRAGMA user_version",
+		    "")) != 0)
+			goto out;
+		if (v != db_schema_latest())
+			rc = err_set(e, EX_CONFIG, "%s: database schema %d, "
+			    "this build wants %d", path, (int)v,
+			    db_schema_latest());
+	}
+out:
+	if (rc != 0) {
+		db_close(rn->db);
+		rn->db = NULL;
+	}
+	*out = rn->db;
+	conf_free(&c);
+	free(path);
+	return rc;
+}
+
+/* The job's order, failed with why (order_fail raises the alert) and
+ * audited, in one transaction. A job no stage opened an order for yet
+ * (it never reached check-policy) gets one now, in the realm it names,
+ * so every given-up job has a failed order with its request. An order
+ * that is finished already is left as it is. */
+static int
+fail_order(struct run *rn, const struct rec *r, const char *why,
+    struct err *e)
+{
+	const char *rname = rec_get(r, "Realm") ? rec_get(r, "Realm") :
+	    "default", *by = rec_get(r, "Requested-By");
+	struct order o = {0};
+	struct buf obj = {0};
+	struct audit_ev ev;
+	struct db *db;
+	int64_t realm;
+	int rc;
+
+	if ((rc = database(rn, &db, e)) != 0)
+		return rc;
+	if ((rc = db_begin(db, e)) != 0)
+		return rc;
+	if ((rc = realm_id(db, rname, &realm, e)) != 0 ||
+	    (rc = order_open(db, realm, r, order_type_of(r), by ? by :
+	    rn->actor, &o, NULL, e)) != 0) {
+		/* no such realm, or the order is another realm's: the
+		 * job has no order of its own to fail */
+		if (rc == EX_NOINPUT || rc == EX_NOPERM) {
+			err_free(e);
+			rc = 0;
+		}
+		goto out;
+	}
+	if (strcmp(o.status, "complete") == 0 ||
+	    strcmp(o.status, "failed") == 0)
+		goto out;
+	buf_printf(&obj, "order:%s", rec_id(r));
+	ev = (struct audit_ev){ "order.failed", rn->actor, rname, obj.p,
+	    "failure", why };
+	if ((rc = order_fail(db, o.id, EX_TEMPFAIL, why, e)) == 0)
+		rc = audit_log(db, &ev, e);
+out:
+	if (rc == 0)
+		rc = db_commit(db, e);
+	if (rc != 0)
+		db_rollback(db);
+	order_free(&o);
+	buf_free(&obj);
+	return rc;
+}
+
 /* A temporary failure: to deferred with Attempt+1 and Retry-At, or to
- * failed after --max-attempts. why (may be NULL) replaces the Error. */
+ * failed after --max-attempts, its order failed first. A job whose order
+ * cannot be marked (the database is what fails) stays deferred and is
+ * given up on again at its next attempt. why (may be NULL) replaces the
+ * Error. */
 static int
 defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
     int quiet, struct err *e)
@@ -195,11 +294,16 @@ defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
 		buf_reset(&v);
 		buf_printf(&v, "gave up after %llu attempts: %s",
 		    (unsigned long long)attempt, rec_get(r, "Error"));
-		rec_set(r, "Error", v.p, &e2);
-		rec_set(r, "Status", "failed", &e2);
-		buf_free(&v);
+		if (fail_order(rn, r, v.p, &e2) == 0) {
+			rec_set(r, "Error", v.p, &e2);
+			rec_set(r, "Status", "failed", &e2);
+			buf_free(&v);
+			err_free(&e2);
+			return fail(rn, b, r, e);
+		}
+		diag("%s: kept deferred: cannot fail its order: %s",
+		    rec_id(r), err_str(&e2));
 		err_free(&e2);
-		return fail(rn, b, r, e);
 	}
 	when = clock_now() + backoff(attempt);
 	clock_fmt(&at, when);
@@ -775,8 +879,32 @@ adopted(const char *name, const char *id, const char *q, void *ctx)
 	err_free(&e);
 }
 
-/* Everything due: drop-ins, deferred jobs whose time has come, then
- * batch after batch until incoming is empty or a signal asks to stop. */
+/* Jobs a crash lost between an order's commit and the spool write (a
+ * front door killed at the wrong moment) go back into incoming: once a
+ * pass with --once, at most every SWEEP_EVERY seconds as a daemon. */
+static int
+sweep(struct run *rn, struct err *e)
+{
+	struct db *db;
+	size_t n = 0;
+	int rc;
+
+	if (clock_now() < rn->next_sweep)
+		return 0;
+	rn->next_sweep = clock_now() + SWEEP_EVERY;
+	if ((rc = database(rn, &db, e)) != 0 ||
+	    (rc = requeue_lost(db, rn->sp, 0, NULL, REQUEUE_AFTER, rn->actor,
+	    &n, e)) != 0)
+		return rc;
+	if (n > 0)
+		diag_info("re-queued %zu lost job%s from their orders", n,
+		    n == 1 ? "" : "s");
+	return 0;
+}
+
+/* Everything due: lost jobs, drop-ins, deferred jobs whose time has
+ * come, then batch after batch until incoming is empty or a signal asks
+ * to stop. */
 static int
 pass(struct run *rn)
 {
@@ -784,6 +912,11 @@ pass(struct run *rn)
 	int rc, more = 1;
 
 	rn->single = 0;
+	if (sweep(rn, &e) != 0) {
+		/* reported; the queues are still worth a pass */
+		note(rn, diag_err(&e));
+		err_free(&e);
+	}
 	if ((rc = spool_adopt(rn->sp, adopted, rn, NULL, &e)) == 0)
 		rc = promote(rn, &e);
 	while (rc == 0 && more && !stopping)
@@ -953,6 +1086,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rn.o = &o;
+	rn.home = home;
+	rn.actor = audit_actor();
 	if ((rc = recover(&rn)) != 0)
 		goto out;
 	/* the stages find the instance, and the passphrase, on their own */
@@ -982,6 +1117,8 @@ out:
 		close(sp[1]);
 	}
 	spool_close(rn.sp);
+	db_close(rn.db);
+	free(rn.actor);
 	secret_free(&rn.pass);
 	conf_free(&conf);
 	err_free(&e);

@@ -315,3 +315,18 @@ order_facts(const struct rec *r, struct buf *out)
 		buf_addc(out, hex[md[k] & 15]);
 	}
 }
+
+const char *
+order_type_of(const struct rec *r)
+{
+	const char *type = rec_get(r, "Type"), *src = rec_get(r, "Source");
+
+	if (type && strcmp(type, "keygen") == 0)
+		return "automated";
+	if (type && strcmp(type, "renew") == 0)
+		return "renewal";
+	if (src && (strcmp(src, "spool") == 0 || strcmp(src, "acme") == 0 ||
+	    strcmp(src, "scep") == 0))
+		return src;
+	return "csr";
+}

@@ -42,6 +42,9 @@ struct order {
 	char *created_at, *updated_at, *completed_at;
 };
 
+/* The order type a job record's origin means: Type keygen "automated",
+ * renew "renewal", Source spool/acme/scep that source, else "csr". */
+const char *order_type_of(const struct rec *r);
 /* Is type an order type ("csr", "automated", "renewal", "spool",
  * "acme", "scep")? 1/0 */
 int order_type_ok(const char *type);

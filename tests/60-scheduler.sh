@@ -115,6 +115,16 @@ drop never.csr never.csr
 t_exit "--max-attempts 1: the first temporary failure is final" 65 lone/scheduler --once --max-attempts 1
 t_grep "the reason" "failed: gave up after 1 attempts: pipeline died" "$T_TMP/err"
 t_is "three jobs in failed" "$(count failed)" 3
+# It never reached check-policy: the scheduler opens its order, failed,
+# with the reason, an open alert and the audit event.
+nid=$(q "SELECT job FROM orders WHERE error LIKE 'gave up after%'")
+t_ok "one order given up on, its job in failed" test -f "$H/queue/failed/new/$nid"
+t_is "its order is failed, as a spool order, with the reason" \
+	"$(q "SELECT type || ' ' || status || ' ' || error_code || ' ' || error FROM orders WHERE job = '$nid'")" \
+	"spool failed 75 gave up after 1 attempts: pipeline died: parse-csr exited 69, check-policy exited 69, sign exited 69"
+t_is "an open alert" "$(q "SELECT count(*) FROM alerts a JOIN orders o ON o.id = a.order_id WHERE o.job = '$nid' AND a.acked_at IS NULL")" 1
+t_is "audited" "$(q "SELECT outcome FROM audit WHERE event = 'order.failed' AND object = 'order:$nid'")" failure
+t_ok "the audit chain verifies" certpipe audit verify
 
 
 t_exit "bad --batch" 64 scheduler --once --batch 0
@@ -219,4 +229,19 @@ t_grep "the batch says it retries them alone" "3 of 3 jobs not returned .*runnin
 t_is "then one line each" "$(grep -c 'batch: 1 of 1 jobs not returned, deferred' "$T_TMP/err")" 3
 t_is "three deferred" "$(count deferred)" 3
 t_is "each with one attempt" "$(cat "$H"/queue/deferred/new/* | grep -c '^Attempt: 1$')" 3
+# A front door killed between its order's commit and the spool write:
+# the order is pending, its job in no queue. The scheduler leaves it for
+# five minutes (the front door may still be writing), then puts the job
+# back from the request the order keeps, and it is issued once.
+lost=$(certpipe request --cn lost.example.com --template web --alg ec-256 | head -1)
+t_ok "request printed a job id" test -f "$H/queue/incoming/new/$lost"
+mv "$H/queue/incoming/new/$lost" lost.rec
+t_exit "a young lost job is left alone" 1 scheduler --once --template web
+q "UPDATE orders SET updated_at = '2020-01-01T00:00:00Z' WHERE job = '$lost'"
+t_exit "an older one is put back and issued" 0 scheduler --once --template web -v
+t_grep "it says so" "re-queued 1 lost job from their orders" "$T_TMP/err"
+t_is "its order is complete, with one certificate" \
+	"$(q "SELECT o.status || ' ' || count(c.id) FROM orders o JOIN certificates c ON c.order_id = o.id WHERE o.job = '$lost'")" "complete 1"
+t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'order.requeued' AND object = 'order:$lost'")" 1
+t_exit "and never again" 1 scheduler --once --template web
 t_done
