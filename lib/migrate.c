@@ -224,7 +224,6 @@ static const char *const migrations[] = {
 	"  upto INTEGER NOT NULL,"		/* last crl_changes.seq seen */
 	"  status TEXT NOT NULL"
 	"    CHECK (status IN ('signing', 'published', 'failed')),"
-	"  entries INTEGER,"
 	"  this_update TEXT NOT NULL,"
 	"  next_update TEXT NOT NULL,"
 	"  created_at TEXT NOT NULL,"
