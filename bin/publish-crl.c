@@ -217,7 +217,8 @@ plan(struct ctx *x, const struct ca_row *c, const struct crl_settings *s,
 	    (rc = db_int64(x->db, &seq, e, "SELECT coalesce(max(seq), 0) FROM "
 	    "crl_changes WHERE ca_id = ?", "i", c->id)) != 0 ||
 	    (rc = db_int64(x->db, &nshard, e, "SELECT coalesce(max(crl_shard) "
-	    "+ 1, 0) FROM certificates WHERE ca_id = ? AND realm_id = ?", "ii",
+	    "+ 1, 0) FROM certificates WHERE ca_id = ? AND realm_id = ? AND "
+	    "crl_shard IS NOT NULL", "ii",
 	    c->id, c->realm_id)) != 0)
 		return rc;
 	if (nshard < s->shards)

@@ -825,7 +825,7 @@ sign_crls(struct ctx *x, char **specs)
 		}
 		cs = (struct crl_signer){ x->s[i].ca.realm_id, x->s[i].ca.name,
 		    x->s[i].cert, x->s[i].key, x->s[i].ca.digest,
-		    x->conf.base_url };
+		    x->conf.base_url, x->conf.home };
 		rc = crl_sign(x->db, &cs, &j, stdout, NULL, &e);
 	}
 	if (rc != 0)

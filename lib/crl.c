@@ -1,6 +1,8 @@
 /* crl - streamed CRLs (see crl.h). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -257,17 +259,14 @@ der_time(const char *s, int gen, int *tag, char t[16])
 	return n + 11;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* hex digit values + 1; 0: not a hex digit */
+static const unsigned char hexv[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+#define hexval(c) ((int)hexv[(unsigned char)(c)] - 1)
 
 /* A positive serial in hex as INTEGER contents (minimal, 0x00 before a
  * high bit). Returns the length, 0 when malformed. */
@@ -308,7 +307,7 @@ crl_entry(struct buf *out, const char *serial, const char *date,
 	char dt[16], it[16];
 	size_t ns, nd, ni = 0, rext = 0, iext = 0, exts = 0, body;
 	int dtag, itag;
-	struct buf b = {0};
+	struct buf *b = out;
 
 	if ((ns = der_serial(serial, ser)) == 0)
 		return err_set(e, EX_DATAERR, "serial '%s' is not hex", serial);
@@ -330,31 +329,29 @@ crl_entry(struct buf *out, const char *serial, const char *date,
 	body = hdr_len(ns) + ns + hdr_len(nd) + nd;
 	if (exts)
 		body += hdr_len(exts) + exts;
-	put_hdr(&b, T_SEQ, body);
-	put_hdr(&b, T_INT, ns);
-	buf_add(&b, ser, ns);
-	put_hdr(&b, dtag, nd);
-	buf_add(&b, dt, nd);
+	put_hdr(b, T_SEQ, body);
+	put_hdr(b, T_INT, ns);
+	buf_add(b, ser, ns);
+	put_hdr(b, dtag, nd);
+	buf_add(b, dt, nd);
 	if (exts)
-		put_hdr(&b, T_SEQ, exts);
+		put_hdr(b, T_SEQ, exts);
 	if (rext) {
-		put_hdr(&b, T_SEQ, rext);
-		put_hdr(&b, T_OID, 3);
-		buf_add(&b, oid_reason, 3);
-		put_hdr(&b, T_OCT, 3);
-		put_hdr(&b, T_ENUM, 1);
-		buf_addc(&b, (char)reason);
+		put_hdr(b, T_SEQ, rext);
+		put_hdr(b, T_OID, 3);
+		buf_add(b, oid_reason, 3);
+		put_hdr(b, T_OCT, 3);
+		put_hdr(b, T_ENUM, 1);
+		buf_addc(b, (char)reason);
 	}
 	if (iext) {
-		put_hdr(&b, T_SEQ, iext);
-		put_hdr(&b, T_OID, 3);
-		buf_add(&b, oid_inval, 3);
-		put_hdr(&b, T_OCT, 2 + ni);
-		put_hdr(&b, itag, ni);
-		buf_add(&b, it, ni);
+		put_hdr(b, T_SEQ, iext);
+		put_hdr(b, T_OID, 3);
+		buf_add(b, oid_inval, 3);
+		put_hdr(b, T_OCT, 2 + ni);
+		put_hdr(b, itag, ni);
+		buf_add(b, it, ni);
 	}
-	buf_add(out, b.p, b.len);
-	buf_free(&b);
 	return 0;
 }
 
@@ -387,7 +384,7 @@ rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	return rc;
 }
 
-/* The entry of the current row into out (reset first). */
+/* The entry of the current row, appended to out. */
 static int
 row_entry(struct db_stmt *st, struct buf *out, struct err *e)
 {
@@ -395,7 +392,6 @@ row_entry(struct db_stmt *st, struct buf *out, struct err *e)
 	const struct revoke_reason *r;
 	int reason = -1;
 
-	buf_reset(out);
 	if (strcmp(status, "suspended") == 0)
 		reason = REVOKE_HOLD;
 	else if (strcmp(status, "revoked") != 0)
@@ -572,6 +568,7 @@ struct sig {
 	EVP_MD_CTX *md;
 	int eddsa;
 	struct buf algid, tbs;		/* tbs: EdDSA only */
+	struct buf pend;		/* written and digested in chunks */
 	size_t len;
 	FILE *out;
 };
@@ -610,12 +607,18 @@ sig_free(struct sig *g)
 	EVP_MD_CTX_free(g->md);
 	buf_free(&g->algid);
 	buf_free(&g->tbs);
+	buf_free(&g->pend);
 }
 
-/* Part of the tbsCertList: out and the digest. */
+#define CHUNK 65536
+
+/* The pending part of the tbsCertList to out and the digest. */
 static int
-emit(struct sig *g, const void *p, size_t n, struct err *e)
+flush(struct sig *g, struct err *e)
 {
+	const void *p = g->pend.p;
+	size_t n = g->pend.len;
+
 	if (n == 0)
 		return 0;
 	if (g->eddsa)
@@ -624,7 +627,16 @@ emit(struct sig *g, const void *p, size_t n, struct err *e)
 		return err_ssl(e, EX_SOFTWARE, "CRL digest");
 	if (fwrite(p, 1, n, g->out) != n)
 		return err_set(e, EX_IOERR, "CRL output: write failed");
+	buf_reset(&g->pend);
 	return 0;
+}
+
+/* Part of the tbsCertList, passed on in chunks of at least CHUNK. */
+static int
+emit(struct sig *g, const void *p, size_t n, struct err *e)
+{
+	buf_add(&g->pend, p, n);
+	return g->pend.len >= CHUNK ? flush(g, e) : 0;
 }
 
 /* The signature, of exactly g->len bytes. */
@@ -649,10 +661,10 @@ sig_final(struct sig *g, unsigned char *sig, struct err *e)
 	    "%zu bytes in %d tries", g->len, i);
 }
 
-/* Pass 1: the DER length of all entries. */
+/* The entries, encoded into the unlinked file tf, counted. */
 static int
-measure(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    size_t *total, int64_t *count, struct err *e)
+spill(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    FILE *tf, size_t *total, int64_t *count, struct err *e)
 {
 	struct db_stmt *st = NULL;
 	struct buf ent = {0};
@@ -663,43 +675,65 @@ measure(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if ((rc = rows(db, s, j, &st, e)) != 0)
 		return rc;
 	while ((rc = db_step(st, e)) == 1) {
+		buf_reset(&ent);
 		if ((rc = row_entry(st, &ent, e)) != 0)
 			break;
+		if (fwrite(ent.p, 1, ent.len, tf) != ent.len) {
+			rc = err_set(e, EX_IOERR, "CRL entries: temporary "
+			    "file: write failed");
+			break;
+		}
 		*total += ent.len;
 		(*count)++;
 	}
 	rc = rc < 0 ? e->code : rc;
 	db_finish(st);
 	buf_free(&ent);
+	if (rc == 0 && (fflush(tf) != 0 || fseek(tf, 0, SEEK_SET) != 0))
+		rc = err_set(e, EX_IOERR, "CRL entries: temporary file: %s",
+		    strerror(errno));
 	return rc;
 }
 
-/* Pass 2: write the entries; they must be what pass 1 measured. */
+/* The spilled entries into the tbsCertList. */
 static int
-stream(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    struct sig *g, size_t total, int64_t count, struct err *e)
+unspill(struct sig *g, FILE *tf, size_t total, struct err *e)
 {
-	struct db_stmt *st = NULL;
-	struct buf ent = {0};
-	size_t sum = 0;
-	int64_t n = 0;
+	char chunk[CHUNK];
+	size_t n, sum = 0;
 	int rc;
 
-	if ((rc = rows(db, s, j, &st, e)) != 0)
+	if ((rc = flush(g, e)) != 0)
 		return rc;
-	while ((rc = db_step(st, e)) == 1) {
-		if ((rc = row_entry(st, &ent, e)) != 0 ||
-		    (rc = emit(g, ent.p, ent.len, e)) != 0)
-			break;
-		sum += ent.len;
-		n++;
+	while ((n = fread(chunk, 1, sizeof chunk, tf)) > 0) {
+		buf_add(&g->pend, chunk, n);
+		sum += n;
+		if ((rc = flush(g, e)) != 0)
+			return rc;
 	}
-	rc = rc < 0 ? e->code : rc;
-	db_finish(st);
-	buf_free(&ent);
-	if (rc == 0 && (sum != total || n != count))
-		rc = err_set(e, EX_SOFTWARE, "CRL entries changed between "
-		    "the passes");
+	if (ferror(tf) || sum != total)
+		return err_set(e, EX_IOERR, "CRL entries: temporary file: "
+		    "read failed");
+	return 0;
+}
+
+/* An unlinked temporary file in dir. */
+static int
+spill_file(const char *dir, FILE **tf, struct err *e)
+{
+	struct buf path = {0};
+	int fd, rc = 0;
+
+	buf_printf(&path, "%s/.crl-entries.XXXXXX", dir);
+	if ((fd = mkstemp(path.p)) >= 0)
+		unlink(path.p);
+	if (fd < 0 || (*tf = fdopen(fd, "w+")) == NULL) {
+		rc = err_set(e, EX_CANTCREAT, "%s: temporary file: %s", dir,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	buf_free(&path);
 	return rc;
 }
 
@@ -719,9 +753,11 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	unsigned char *issuer = NULL, *sig = NULL;
 	size_t total = 0, tbs, body;
 	int64_t count = 0;
+	FILE *tf = NULL;
 	int ni, rc;
 
-	if ((rc = measure(db, s, j, &total, &count, e)) != 0 ||
+	if ((rc = spill_file(s->tmpdir, &tf, e)) != 0 ||
+	    (rc = spill(db, s, j, tf, &total, &count, e)) != 0 ||
 	    (rc = crl_exts(s, j, &exts, e)) != 0)
 		goto out;
 	if ((ni = i2d_X509_NAME(X509_get_subject_name(s->cert), &issuer)) <= 0) {
@@ -748,8 +784,9 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if (count)
 		put_hdr(&outer, T_SEQ, total);
 	if ((rc = emit(g, outer.p, outer.len, e)) != 0 ||
-	    (rc = stream(db, s, j, g, total, count, e)) != 0 ||
-	    (rc = emit(g, exts.p, exts.len, e)) != 0)
+	    (rc = unspill(g, tf, total, e)) != 0 ||
+	    (rc = emit(g, exts.p, exts.len, e)) != 0 ||
+	    (rc = flush(g, e)) != 0)
 		goto out;
 	sig = xmalloc(g->len);
 	if ((rc = sig_final(g, sig, e)) != 0)
@@ -763,6 +800,8 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if (entries)
 		*entries = count;
 out:
+	if (tf)
+		fclose(tf);
 	OPENSSL_free(issuer);
 	free(sig);
 	buf_free(&head);
@@ -782,11 +821,7 @@ crl_sign(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	memset(&g, 0, sizeof g);
 	if ((rc = sig_init(&g, s, out, e)) != 0)
 		goto out;
-	/* one snapshot for both passes */
-	if ((rc = db_exec(db, e, "BEGIN", "")) != 0)
-		goto out;
 	rc = build(db, s, j, &g, entries, e);
-	db_rollback(db);
 	if (rc == 0 && fflush(out) != 0)
 		rc = err_set(e, EX_IOERR, "CRL output: write failed");
 out:

@@ -4,10 +4,13 @@
  * for a sharded CA, one CRL per shard with a critical
  * issuingDistributionPoint equal to the shard's CDP URI.
  *
- * The entries are never held in memory: crl_sign runs its query twice
- * inside one read transaction (one snapshot), first to learn the DER
- * length of revokedCertificates, then to write each entry while the
- * signature digest is updated. The signature's length must be known
+ * The entries are never held in memory: crl_sign runs its query once,
+ * encoding each entry into an unlinked temporary file in tmpdir (on
+ * disk: page cache, not the process's memory), which gives the DER
+ * length of revokedCertificates; then it writes the CRL, reading the
+ * file back while the signature digest is updated. (Running the query
+ * twice would do without the file, at twice the database's cost: the
+ * scan is most of the work.) The signature's length must be known
  * before the first byte is written (it is inside the outer SEQUENCE's
  * length): RSA signatures always have the key's size, and an ECDSA
  * signature is made again until its DER has the maximal length
@@ -84,6 +87,7 @@ struct crl_signer {
 	EVP_PKEY *key;
 	const char *digest;	/* NULL: pure EdDSA */
 	const char *base_url;
+	const char *tmpdir;	/* where the entries are spilled */
 };
 
 /* Build and sign job's CRL and write its DER to out; *entries (may be
