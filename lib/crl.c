@@ -66,40 +66,42 @@ crl_job_fmt(const struct crl_job *j, struct buf *out)
 static int
 job_field(struct crl_job *j, const char *k, const char *v, struct err *e)
 {
-	int64_t n = 0, max = INT64_MAX;
-	int i, rc;
+	int64_t n = 0, this = 0, next = 0, freshest = 0;
+	const struct { const char *name; int64_t *to, max; } f[] = {
+		{ "ca", &j->ca_id, INT64_MAX }, { "number", &j->number, INT64_MAX },
+		{ "shard", &j->shard, INT64_MAX }, { "base", &j->base, INT64_MAX },
+		{ "since", &j->since, INT64_MAX }, { "freshest", &freshest, 1 },
+		{ "this", &this, INT64_MAX }, { "next", &next, INT64_MAX },
+	};
+	size_t i;
+	int kind;
 
 	if (strcmp(k, "kind") == 0) {
-		for (i = 0; i < 3; i++)
-			if (strcmp(v, kinds[i]) == 0) {
-				j->kind = i;
+		for (kind = 0; kind < 3; kind++)
+			if (strcmp(v, kinds[kind]) == 0) {
+				j->kind = kind;
 				return 0;
 			}
 		return err_set(e, EX_USAGE, "CRL job: kind '%s' is none of "
 		    "full, delta, shard", v);
 	}
-	if (strcmp(k, "freshest") == 0)
-		max = 1;
-	if ((rc = num_i64(k, v, 0, max, &n, e)) != 0)
-		return err_prefix(e, "CRL job");
-	if (strcmp(k, "ca") == 0)
-		j->ca_id = n;
-	else if (strcmp(k, "number") == 0)
-		j->number = n;
-	else if (strcmp(k, "shard") == 0)
-		j->shard = n;
-	else if (strcmp(k, "base") == 0)
-		j->base = n;
-	else if (strcmp(k, "since") == 0)
-		j->since = n;
-	else if (strcmp(k, "freshest") == 0)
-		j->freshest = (int)n;
-	else if (strcmp(k, "this") == 0)
-		j->this_update = (time_t)n;
-	else if (strcmp(k, "next") == 0)
-		j->next_update = (time_t)n;
-	else
+	for (i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (strcmp(k, f[i].name) == 0)
+			break;
+	if (i == sizeof f / sizeof f[0])
 		return err_set(e, EX_USAGE, "CRL job: unknown field '%s'", k);
+	if (num_i64(k, v, 0, f[i].max, &n, e) != 0) {
+		err_prefix(e, "CRL job");
+		return e->code = EX_USAGE;
+	}
+	*f[i].to = n;
+	/* the time_t and int fields, copied whichever was set */
+	if (f[i].to == &this)
+		j->this_update = (time_t)n;
+	else if (f[i].to == &next)
+		j->next_update = (time_t)n;
+	else if (f[i].to == &freshest)
+		j->freshest = (int)n;
 	return 0;
 }
 
