@@ -719,22 +719,23 @@ unspill(struct sig *g, FILE *tf, size_t total, struct err *e)
 	return 0;
 }
 
-/* An unlinked temporary file in dir. */
+/* An unlinked temporary file in dir, with a large buffer. */
 static int
 spill_file(const char *dir, FILE **tf, struct err *e)
 {
 	struct buf path = {0};
 	int fd, rc = 0;
 
+	*tf = NULL;
 	buf_printf(&path, "%s/.crl-entries.XXXXXX", dir);
-	if ((fd = mkstemp(path.p)) >= 0)
+	if ((fd = mkstemp(path.p)) >= 0) {
 		unlink(path.p);
-	if (fd < 0 || (*tf = fdopen(fd, "w+")) == NULL) {
-		rc = err_set(e, EX_CANTCREAT, "%s: temporary file: %s", dir,
-		    strerror(errno));
-		if (fd >= 0)
+		if ((*tf = fdopen(fd, "w+")) == NULL)
 			close(fd);
 	}
+	if (*tf == NULL || setvbuf(*tf, NULL, _IOFBF, CHUNK) != 0)
+		rc = err_set(e, EX_CANTCREAT, "%s: temporary file: %s", dir,
+		    strerror(errno));
 	buf_free(&path);
 	return rc;
 }
