@@ -11,6 +11,9 @@
  * complete is answered with its stored certificate. Every other record
  * passes through unchanged.
  *
+ * With --crl SPEC (run by publish-crl) it reads no records: it signs the
+ * CRLs the specs describe (lib/crl.h) and writes their DER to stdout.
+ *
  * Trust: the only program that opens CA keys. It opens them first,
  * then sandboxes itself (no network, no exec), then reads records. It
  * must never sign what the policy check did not pass: a record without
