@@ -488,14 +488,28 @@ ext_freshest(const char *url)
 	return x;
 }
 
+/* The CA's subjectKeyIdentifier; for a CA certificate without one
+ * (imported), the SHA-1 of its public key (RFC 5280 4.2.1.2 (1)). */
 static X509_EXTENSION *
 ext_aki(X509 *ca)
 {
 	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
 	X509_EXTENSION *x = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
 
-	if (akid && ski && (akid->keyid = ASN1_OCTET_STRING_dup(ski)) != NULL)
+	if (akid == NULL)
+		return NULL;
+	if (ski)
+		akid->keyid = ASN1_OCTET_STRING_dup(ski);
+	else if (X509_pubkey_digest(ca, EVP_sha1(), md, &n) == 1 &&
+	    (akid->keyid = ASN1_OCTET_STRING_new()) != NULL &&
+	    !ASN1_OCTET_STRING_set(akid->keyid, md, (int)n)) {
+		ASN1_OCTET_STRING_free(akid->keyid);
+		akid->keyid = NULL;
+	}
+	if (akid->keyid)
 		x = X509V3_EXT_i2d(NID_authority_key_identifier, 0, akid);
 	AUTHORITY_KEYID_free(akid);
 	return x;
