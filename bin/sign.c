@@ -11,6 +11,9 @@
  * complete is answered with its stored certificate. Every other record
  * passes through unchanged.
  *
+ * With --crl SPEC (run by publish-crl) it reads no records: it signs the
+ * CRLs the specs describe (lib/crl.h) and writes their DER to stdout.
+ *
  * Trust: the only program that opens CA keys. It opens them first,
  * then sandboxes itself (no network, no exec), then reads records. It
  * must never sign what the policy check did not pass: a record without
@@ -24,11 +27,13 @@
 #include <string.h>
 #include <popt.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include "audit.h"
 #include "ca.h"
 #include "cert.h"
 #include "clock.h"
 #include "conf.h"
+#include "crl.h"
 #include "db.h"
 #include "diag.h"
 #include "issue.h"
@@ -51,6 +56,7 @@ struct signer {
 	X509 *cert;
 	EVP_PKEY *key;
 	STACK_OF(X509) *chain;	/* the CA's certificate, then its issuers */
+	struct crl_settings crl;
 };
 
 struct ctx {
@@ -72,6 +78,8 @@ struct result {
 	int stored;		/* a replay: the certificate is stored */
 	int fail;		/* refused: fail the order if processing */
 	int64_t realm, order_id, ca_id, tmpl_id, old;
+	int sharded;		/* crl_shard to record */
+	int64_t shard;
 	char *facts, *key_ref;
 };
 
@@ -369,7 +377,9 @@ record_issue(struct ctx *x, const struct rec *r, const struct result *res,
 	int rc;
 
 	x509_serial_hex(res->cert, &serial);
-	if ((rc = order_complete(x->db, res->order_id, e)) != 0)
+	if ((rc = order_complete(x->db, res->order_id, e)) != 0 ||
+	    (res->sharded && (rc = db_exec(x->db, e, "UPDATE certificates SET "
+	    "crl_shard = ? WHERE id = ?", "ii", res->shard, id)) != 0))
 		goto out;
 	if (res->old != 0) {
 		buf_printf(&obj, "cert:%s", old);
@@ -399,6 +409,24 @@ out:
 	buf_free(&detail);
 	buf_free(&serial);
 	return rc;
+}
+
+/* The CRL the certificate will be on: a random shard of a sharded CA
+ * (recorded with the certificate), freshestCRL when deltas are on. */
+static int
+crl_choose(const struct signer *sg, struct issue_req *in, struct result *res,
+    struct err *e)
+{
+	uint32_t r;
+
+	in->delta = sg->crl.delta_hours > 0;
+	if (sg->crl.shards <= 0)
+		return 0;
+	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+		return err_ssl(e, EX_SOFTWARE, "CRL shard");
+	in->sharded = res->sharded = 1;
+	in->shard = res->shard = (int64_t)(r % (uint32_t)sg->crl.shards);
+	return 0;
 }
 
 /* Sign the certificate of a processing order whose facts matched. */
@@ -435,8 +463,9 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
 	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now(),
-	    spki };
-	if ((rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
+	    spki, 0, 0, 0 };
+	if ((rc = crl_choose(sg, &in, res, e)) != 0 ||
+	    (rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
 		rc = refuse(res, rc, "%s", err_str(e));
 		goto out;
 	}
@@ -766,12 +795,45 @@ open_signers(struct ctx *x, char **names, const struct secret *pass,
 		s = &x->s[x->ns++];
 		if ((rc = ca_load_id(x->db, ids[i], &s->ca, e)) == 0 &&
 		    (rc = ca_open_signer(&x->conf, &s->ca, pass, &s->cert,
-		    &s->key, e)) == 0)
+		    &s->key, e)) == 0 &&
+		    (rc = crl_settings_load(x->db, s->ca.id, &s->crl, e)) == 0)
 			rc = chain_read(s->ca.cert_pem, s->ca.chain_pem,
 			    &s->chain, e);
 	}
 out:
 	free(ids);
+	return rc;
+}
+
+/* --crl: each SPEC's CRL, signed with its CA's key, DER to stdout one
+ * after the other (each is one self-delimiting SEQUENCE). */
+static int
+sign_crls(struct ctx *x, char **specs)
+{
+	struct crl_signer cs;
+	struct crl_job j;
+	struct err e = {0};
+	size_t i, k;
+	int rc = 0;
+
+	for (k = 0; rc == 0 && specs[k]; k++) {
+		if ((rc = crl_job_parse(specs[k], &j, &e)) != 0)
+			break;
+		for (i = 0; i < x->ns && x->s[i].ca.id != j.ca_id; i++)
+			;
+		if (i == x->ns) {
+			rc = err_set(&e, EX_NOPERM, "CRL of CA %lld: its key is "
+			    "not open in this signer", (long long)j.ca_id);
+			break;
+		}
+		cs = (struct crl_signer){ x->s[i].ca.realm_id, x->s[i].ca.name,
+		    x->s[i].cert, x->s[i].key, x->s[i].ca.digest,
+		    x->conf.base_url, x->conf.home };
+		rc = crl_sign(x->db, &cs, &j, stdout, NULL, &e);
+	}
+	if (rc != 0)
+		diag_err(&e);
+	err_free(&e);
 	return rc;
 }
 
@@ -797,6 +859,7 @@ int
 main(int argc, char **argv)
 {
 	char *home = NULL, *passfile = NULL, *nbatch = NULL, **cas = NULL;
+	char **crls = NULL;
 	int passfd = -1;
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &nbatch, 0,
@@ -805,6 +868,9 @@ main(int argc, char **argv)
 		{ "ca", '\0', POPT_ARG_ARGV, &cas, 0,
 		  "open only this CA's key (repeatable; default: every active "
 		  "CA)", "NAME" },
+		{ "crl", '\0', POPT_ARG_ARGV, &crls, 0,
+		  "sign the CRL SPEC describes instead of records, DER to "
+		  "stdout (publish-crl runs this; repeatable)", "SPEC" },
 		{ "home", '\0', POPT_ARG_STRING, &home, 0,
 		  "the instance (default: $CERTPIPE_HOME, the checkout's "
 		  "spool/)", "DIR" },
@@ -855,13 +921,17 @@ main(int argc, char **argv)
 		diag("warning: %s; signing without it", err_str(&e));
 		err_free(&e);
 	}
-	rc = loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
+	rc = crls ? sign_crls(&x, crls) :
+	    loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
 out:
 	secret_free(&pass);
 	ctx_free(&x);
 	for (i = 0; cas && cas[i]; i++)
 		free(cas[i]);
 	free(cas);
+	for (i = 0; crls && crls[i]; i++)
+		free(crls[i]);
+	free(crls);
 	free(home);
 	free(passfile);
 	free(nbatch);

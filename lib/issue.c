@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include "crl.h"
 #include "domain.h"
 #include "issue.h"
 #include "keys.h"
@@ -39,7 +40,8 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	const struct tmpl *t = r->tmpl;
 	struct x509_issue in;
 	const char **san = NULL;
-	char *cnsan = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL;
+	char *cnsan = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL, *url;
+	char *fresh = NULL;
 	int64_t days = r->days ? r->days : t->days;
 	unsigned ku = 0;
 	size_t i, n = 0;
@@ -70,6 +72,12 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	aia = tmpl_url(t, "aia", r->base_url, r->ca_name);
 	ocsp = tmpl_url(t, "ocsp", r->base_url, r->ca_name);
 	crl = tmpl_url(t, "crl", r->base_url, r->ca_name);
+	if (crl && r->sharded) {
+		url = crl_shard_url(crl, r->shard);
+		free(crl);
+		crl = url;
+	} else if (crl && r->delta)
+		fresh = crl_url(r->base_url, r->ca_name, CRL_DELTA, 0);
 	memset(&in, 0, sizeof in);
 	in.subject = r->subject;
 	in.pubkey = r->pub;
@@ -88,6 +96,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	in.aia_issuer_url = aia;
 	in.ocsp_url = ocsp;
 	in.crl_url = crl;
+	in.freshest_url = fresh;
 	in.policy_oid = t->policy ? t->policy_oid : NULL;
 	in.cps_url = t->policy ? t->cps_url : NULL;
 	rc = x509_issue(&in, out, capped, e);
@@ -98,5 +107,6 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	free(aia);
 	free(ocsp);
 	free(crl);
+	free(fresh);
 	return rc;
 }

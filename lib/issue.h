@@ -8,7 +8,10 @@
  *   - the CN, when it is a DNS name or IP address, is also in the SAN;
  *   - keyEncipherment only for RSA keys; the digest from the template
  *     (ignored by EdDSA issuers, which sign pure);
- *   - extensions and URLs from the template's include switches.
+ *   - extensions and URLs from the template's include switches; when
+ *     the CA is sharded the CDP names the certificate's shard's CRL
+ *     (crl_shard_url), and when it publishes delta CRLs an unsharded
+ *     certificate carries freshestCRL (lib/crl.h).
  *
  * Contract: 0 or a sysexits code with e filled; *out belongs to the
  * caller. *capped (may be NULL) is set when validity was shortened.
@@ -35,6 +38,9 @@ struct issue_req {
 	time_t now;
 	const X509_PUBKEY *spki;	/* pub as the request carried it
 					   (faster to copy); NULL: none */
+	int sharded;			/* the CA's CRLs are sharded: */
+	int64_t shard;			/* this certificate's shard */
+	int delta;			/* the CA publishes delta CRLs */
 };
 
 int issue_cert(const struct issue_req *r, X509 **out, int *capped,

@@ -200,6 +200,57 @@ static const char *const migrations[] = {
 	/* 4: the invalidity date of a revocation (RFC 5280 5.3.2), for
 	 * the CRL entry extension; NULL when none was given. */
 	"ALTER TABLE certificates ADD COLUMN invalidity_date TEXT;",
+
+	/* 5: CRLs (lib/crl.h). Per CA: how long a complete CRL is valid,
+	 * delta CRLs (0: off) and shards (0: off); the shard a certificate
+	 * was given at issuance; every CRL made, whose numbers are the CA's
+	 * sequence (shared by complete, delta and shard CRLs); and a log of
+	 * status changes on and off the CRL, written by a trigger so that
+	 * no writer of certificates.status can forget it, which delta CRLs
+	 * and publish-crl --due read. */
+	"ALTER TABLE cas ADD COLUMN crl_days INTEGER NOT NULL DEFAULT 7;"
+	"ALTER TABLE cas ADD COLUMN crl_delta_hours INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE cas ADD COLUMN crl_shards INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE certificates ADD COLUMN crl_shard INTEGER;"
+
+	"CREATE TABLE crls ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ca_id INTEGER NOT NULL REFERENCES cas(id) ON DELETE CASCADE,"
+	"  number INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('full', 'delta', 'shard')),"
+	"  shard INTEGER,"			/* kind shard */
+	"  base INTEGER,"			/* kind delta: base number */
+	"  upto INTEGER NOT NULL,"		/* last crl_changes.seq seen */
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('signing', 'published', 'failed')),"
+	"  this_update TEXT NOT NULL,"
+	"  next_update TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE (ca_id, number));"
+
+	"CREATE TABLE crl_changes ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ca_id INTEGER NOT NULL,"
+	"  cert_id INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  at TEXT NOT NULL);"
+	"CREATE INDEX crl_changes_ca ON crl_changes (ca_id, seq);"
+	/* what a CRL reads, for the revoked rows only: a CRL of a million
+	 * entries is a scan of this index, not a million table lookups */
+	"CREATE INDEX certificates_crl ON certificates (ca_id, realm_id,"
+	"  not_after, crl_shard, serial, revoked_at, revoke_reason,"
+	"  invalidity_date, status)"
+	"  WHERE status IN ('revoked', 'suspended');"
+	"CREATE INDEX certificates_shard ON certificates (ca_id, realm_id,"
+	"  crl_shard) WHERE crl_shard IS NOT NULL;"
+	"CREATE TRIGGER crl_change AFTER UPDATE OF status ON certificates"
+	"  WHEN new.ca_id IS NOT NULL AND old.status IS NOT new.status AND"
+	"    (old.status IN ('revoked', 'suspended') OR"
+	"     new.status IN ('revoked', 'suspended'))"
+	"  BEGIN INSERT INTO crl_changes (ca_id, cert_id, status, at)"
+	"    VALUES (new.ca_id, new.id, new.status,"
+	"      strftime('%Y-%m-%dT%H:%M:%SZ', 'now')); END;",
 };
 
 int

@@ -522,6 +522,12 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		    e)) != 0)
 			goto out;
 	}
+	if (in->freshest_url) {
+		buf_reset(&b);
+		buf_printf(&b, "URI:%s", in->freshest_url);
+		if ((rc = add_ext(x, &ctx, NID_freshest_crl, b.p, e)) != 0)
+			goto out;
+	}
 	if (in->policy_oid &&
 	    (rc = add_policies(x, in->policy_oid, in->cps_url, e)) != 0)
 		goto out;

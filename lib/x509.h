@@ -56,6 +56,7 @@ struct x509_issue {
 	const char *aia_issuer_url;	/* NULL: omit */
 	const char *ocsp_url;		/* NULL: omit */
 	const char *crl_url;		/* NULL: omit */
+	const char *freshest_url;	/* delta CRLs; NULL: omit */
 	const char *policy_oid;		/* NULL: omit certificatePolicies */
 	const char *cps_url;		/* with policy_oid; NULL: none */
 	const X509_PUBKEY *spki;	/* pubkey as its request carried it,

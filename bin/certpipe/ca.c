@@ -1,7 +1,8 @@
 /*
  * ca - `certpipe ca`: create root and intermediate CAs (optionally
  * CSR-only, for signing by an outside CA), import their certificates,
- * list, show, export, enable, disable and delete them.
+ * list, show, export, enable, disable and delete them, and set how
+ * their CRLs are published (lib/crl.h).
  *
  * Keys are generated here and go straight into the key store,
  * encrypted; this file never writes key material anywhere else and
@@ -14,6 +15,7 @@
 #include "ca.h"
 #include "cli.h"
 #include "clock.h"
+#include "crl.h"
 #include "diag.h"
 #include "fs.h"
 #include "json.h"
@@ -641,6 +643,7 @@ static int
 ca_show(struct cli *c, int argc, const char **argv)
 {
 	struct poptOption opts[] = { CLI_COMMON(c), POPT_AUTOHELP POPT_TABLEEND };
+	struct crl_settings crl;
 	struct ca ca = {0};
 	struct err e = {0};
 	struct buf out = {0}, pn = {0};
@@ -672,6 +675,10 @@ ca_show(struct cli *c, int argc, const char **argv)
 		    ca.not_before ? ca.not_before : "-",
 		    ca.not_after ? ca.not_after : "-",
 		    ca.fingerprint ? ca.fingerprint : "-");
+		if (crl_settings_load(c->db, ca.id, &crl, &e) == 0)
+			buf_printf(&out, "crl days     %lld\ndelta hours  "
+			    "%lld\ncrl shards   %lld\n", (long long)crl.days,
+			    (long long)crl.delta_hours, (long long)crl.shards);
 		if (ca.csr_pem && strcmp(ca.status, "pending") == 0)
 			buf_printf(&out, "\n%s", ca.csr_pem);
 	}
@@ -820,6 +827,102 @@ out:
 	return rc;
 }
 
+/* set: the CRL settings */
+#define CRL_DAYS_MAX 366
+#define DELTA_HOURS_MAX 8784
+#define CRL_SHARDS_MAX 256
+
+static int
+crl_opt(const char *name, const char *v, int64_t min, int64_t max,
+    int64_t *out, struct buf *detail, struct err *e)
+{
+	int64_t old = *out;
+
+	if (v == NULL)
+		return 0;
+	if (num_i64(name, v, min, max, out, e) != 0)
+		return e->code = EX_USAGE;
+	buf_printf(detail, "%s%s %lld -> %lld", detail->len ? ", " : "",
+	    name + 2, (long long)old, (long long)*out);
+	return 0;
+}
+
+static int
+ca_set(struct cli *c, int argc, const char **argv)
+{
+	char *days = NULL, *hours = NULL, *shards = NULL;
+	struct poptOption opts[] = {
+		{ "crl-days", '\0', POPT_ARG_STRING, &days, 0,
+		  "nextUpdate of complete CRLs, in days (1..366; default 7)",
+		  "N" },
+		{ "crl-shards", '\0', POPT_ARG_STRING, &shards, 0,
+		  "CRL shards for certificates issued from now on (0..256; "
+		  "0: none)", "N" },
+		{ "delta-hours", '\0', POPT_ARG_STRING, &hours, 0,
+		  "publish delta CRLs valid N hours (0: none)", "N" },
+		CLI_COMMON(c),
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	struct crl_settings s;
+	struct ca ca = {0};
+	struct err e = {0};
+	struct buf obj = {0}, detail = {0}, now = {0};
+	int rc, intx = 0;
+
+	if ((rc = cli_parse(c, "certpipe ca set", argc, argv, opts,
+	    "[OPTION...] NAME", 1, 1)) != 0)
+		goto out;
+	if (days == NULL && hours == NULL && shards == NULL) {
+		rc = err_set(&e, EX_USAGE, "nothing to set: give --crl-days, "
+		    "--crl-shards or --delta-hours");
+		goto fail;
+	}
+	if ((rc = cli_open(c)) != 0)
+		goto out;
+	if ((rc = ca_load(c->db, c->realm_id, c->args[0], &ca, &e)) != 0 ||
+	    (rc = crl_settings_load(c->db, ca.id, &s, &e)) != 0)
+		goto fail;
+	if ((rc = crl_opt("--crl-days", days, 1, CRL_DAYS_MAX, &s.days,
+	    &detail, &e)) != 0 || (rc = crl_opt("--crl-shards", shards, 0,
+	    CRL_SHARDS_MAX, &s.shards, &detail, &e)) != 0 ||
+	    (rc = crl_opt("--delta-hours", hours, 0, DELTA_HOURS_MAX,
+	    &s.delta_hours, &detail, &e)) != 0)
+		goto fail;
+	/* a delta must expire before the complete CRL it amends */
+	if (s.delta_hours >= s.days * 24) {
+		rc = err_set(&e, EX_USAGE, "--delta-hours %lld: not less than "
+		    "the complete CRL's %lld days", (long long)s.delta_hours,
+		    (long long)s.days);
+		goto fail;
+	}
+	clock_fmt(&now, clock_now());
+	buf_printf(&obj, "ca:%s", ca.name);
+	if ((rc = db_begin(c->db, &e)) != 0)
+		goto fail;
+	intx = 1;
+	if ((rc = db_exec(c->db, &e, "UPDATE cas SET crl_days = ?, "
+	    "crl_delta_hours = ?, crl_shards = ?, updated_at = ? WHERE id = ? "
+	    "AND realm_id = ?", "iiitii", s.days, s.delta_hours, s.shards,
+	    now.p, ca.id, c->realm_id)) != 0 ||
+	    (rc = cli_audit(c, "ca.updated", obj.p, "success", detail.p, &e))
+	    != 0 || (rc = db_commit(c->db, &e)) != 0)
+		goto fail;
+	intx = 0;
+	printf("CA %s: %s\n", ca.name, detail.p);
+	goto out;
+fail:
+	if (intx)
+		db_rollback(c->db);
+	rc = diag_err(&e);
+out:
+	ca_free(&ca);
+	buf_free(&obj); buf_free(&detail); buf_free(&now);
+	free(days); free(hours); free(shards);
+	err_free(&e);
+	return rc;
+}
+
 static int ca_enable(struct cli *c, int argc, const char **argv)
 { return set_status(c, argc, argv, "active"); }
 static int ca_disable(struct cli *c, int argc, const char **argv)
@@ -928,6 +1031,7 @@ cmd_ca(struct cli *c, int argc, const char **argv)
 		{ "import", ca_import, "activate a CSR-only CA with its "
 		  "signed certificate" },
 		{ "list", ca_list, "list the realm's CAs" },
+		{ "set", ca_set, "set how a CA's CRLs are published" },
 		{ "show", ca_show, "show one CA" },
 		{ NULL, NULL, NULL }
 	};

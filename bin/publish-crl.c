@@ -1,0 +1,810 @@
+/*
+ * publish-crl - write each CA's CRLs that are due into pub/crl/.
+ *
+ * Per CA it decides what to publish (a complete CRL, a delta CRL, one
+ * CRL per shard; see doc/publish-crl.1 for when each is due), takes the
+ * CRL numbers from the CA's sequence (table crls) and runs `sign --ca
+ * NAME --crl SPEC...` as a child, which signs the CRLs and streams
+ * their DER to this process's pipe. Each CRL is written as DER and PEM
+ * to a temporary file, fsynced, and only when sign succeeded renamed
+ * over the published name, then the directory is fsynced; the crls rows
+ * and one audit event per CRL are committed after that.
+ *
+ * Trust: reads the database and writes pub/; it never opens a CA key
+ * (sign does) and holds a passphrase only to hand it to sign on a pipe
+ * when it was given one on --passphrase-fd. Memory does not grow with
+ * the number of revoked certificates: the CRLs pass through a buffer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <popt.h>
+#include <openssl/evp.h>
+#include "audit.h"
+#include "clock.h"
+#include "conf.h"
+#include "crl.h"
+#include "db.h"
+#include "diag.h"
+#include "fs.h"
+#include "keys.h"
+
+#define NOTHING_DUE 1		/* exit status of --due with nothing due */
+#define MAX_SHARDS 256
+
+struct ctx {
+	struct conf conf;
+	struct db *db;
+	char *actor, *bindir, *crldir;
+	const char *passfile;
+	struct secret pass;	/* from --passphrase-fd only */
+	int due, delta;
+	time_t now;
+};
+
+struct ca_row {
+	int64_t id, realm_id;
+	char *name, *realm;
+};
+
+/* The last published CRL of a kind. */
+struct last {
+	int have;
+	int64_t number, upto;
+	time_t next;
+};
+
+/* One CRL being written: temporary and final names, DER and PEM. */
+struct out {
+	struct buf tmp[2], path[2];
+	int fd[2];
+	EVP_ENCODE_CTX *b64;
+};
+
+static int
+open_instance(struct ctx *x, const char *home, struct err *e)
+{
+	char *h = conf_home(home), *path = NULL;
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = conf_load(h, &x->conf, e)) != 0)
+		goto out;
+	path = conf_path(&x->conf, "certpipe.db");
+	if ((rc = db_open(path, DB_OPEN_EXISTING, &x->db, e)) != 0 ||
+	    (rc = db_int64(x->db, &v, e, "PRAGMA user_version", "")) != 0)
+		goto out;
+	if (v != db_schema_latest())
+		rc = err_set(e, EX_CONFIG, "%s: database schema %d, this build "
+		    "wants %d", path, (int)v, db_schema_latest());
+	x->crldir = conf_path(&x->conf, "pub/crl");
+out:
+	free(h);
+	free(path);
+	return rc;
+}
+
+/* sign lives next to this binary (a build tree), else in libexec. */
+static char *
+sign_dir(void)
+{
+	char exe[PATH_MAX], *slash;
+	struct buf p = {0};
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		buf_printf(&p, "%s/sign", exe);
+		if (access(p.p, X_OK) == 0) {
+			buf_free(&p);
+			return xstrdup(exe);
+		}
+	}
+	buf_free(&p);
+	return xstrdup(CERTPIPE_LIBEXEC);
+}
+
+static void
+cas_free(struct ca_row *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].realm);
+	}
+	free(c);
+}
+
+/* The active CAs with a certificate, or those called name. */
+static int
+ca_rows(struct ctx *x, const char *name, struct ca_row **out, size_t *n,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct ca_row *c;
+	int rc;
+
+	if ((rc = db_prep(x->db, &st, e, "SELECT c.id, c.realm_id, c.name, "
+	    "r.name FROM cas c JOIN realms r ON r.id = c.realm_id WHERE "
+	    "c.status = 'active' AND c.cert_pem IS NOT NULL AND (? IS NULL "
+	    "OR c.name = ?) ORDER BY c.id", "tt", name, name)) != 0)
+		return rc;
+	while ((rc = db_step(st, e)) == 1) {
+		*out = xrealloc(*out, (*n + 1) * sizeof **out);
+		c = &(*out)[(*n)++];
+		c->id = db_int(st, 0);
+		c->realm_id = db_int(st, 1);
+		c->name = xstrdup(db_text(st, 2));
+		c->realm = xstrdup(db_text(st, 3));
+	}
+	db_finish(st);
+	if (rc < 0)
+		return e->code;
+	if (*n == 0 && name)
+		return err_set(e, EX_NOINPUT, "CA '%s': no active CA of that "
+		    "name", name);
+	return 0;
+}
+
+static int
+last_crl(struct ctx *x, int64_t ca, const char *kind, struct last *l,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	int rc;
+
+	memset(l, 0, sizeof *l);
+	if ((rc = db_prep(x->db, &st, e, "SELECT number, upto, next_update "
+	    "FROM crls WHERE ca_id = ? AND kind = ? AND status = 'published' "
+	    "ORDER BY number DESC LIMIT 1", "it", ca, kind)) != 0)
+		return rc;
+	if ((rc = db_step(st, e)) == 1) {
+		l->have = 1;
+		l->number = db_int(st, 0);
+		l->upto = db_int(st, 1);
+		rc = clock_parse("next_update", db_text(st, 2), &l->next, e);
+	}
+	db_finish(st);
+	return rc < 0 ? e->code : rc;
+}
+
+/* Due by time: nextUpdate is less than a quarter of the period away. */
+static int
+stale(const struct ctx *x, const struct last *l, time_t period)
+{
+	return !l->have || x->now >= l->next - period / 4;
+}
+
+static void
+job_add(struct crl_job **j, size_t *n, int kind, int64_t shard,
+    time_t period)
+{
+	struct crl_job *p;
+
+	*j = xrealloc(*j, (*n + 1) * sizeof **j);
+	p = &(*j)[(*n)++];
+	memset(p, 0, sizeof *p);
+	p->kind = kind;
+	p->shard = shard;
+	p->this_update = 0;
+	p->next_update = period;	/* made absolute by numbering */
+}
+
+/* What is due for CA c (everything without --due). */
+static int
+plan(struct ctx *x, const struct ca_row *c, const struct crl_settings *s,
+    struct crl_job **j, size_t *n, struct err *e)
+{
+	struct last full, delta, shard;
+	int64_t seq = 0, nshard = 0, i;
+	time_t fp = (time_t)s->days * 86400, dp = (time_t)s->delta_hours * 3600;
+	int rc, dofull, doshard;
+
+	if ((rc = last_crl(x, c->id, "full", &full, e)) != 0 ||
+	    (rc = last_crl(x, c->id, "delta", &delta, e)) != 0 ||
+	    (rc = last_crl(x, c->id, "shard", &shard, e)) != 0 ||
+	    (rc = db_int64(x->db, &seq, e, "SELECT coalesce(max(seq), 0) FROM "
+	    "crl_changes WHERE ca_id = ?", "i", c->id)) != 0 ||
+	    (rc = db_int64(x->db, &nshard, e, "SELECT coalesce(max(crl_shard) "
+	    "+ 1, 0) FROM certificates WHERE ca_id = ? AND realm_id = ? AND "
+	    "crl_shard IS NOT NULL", "ii",
+	    c->id, c->realm_id)) != 0)
+		return rc;
+	if (nshard < s->shards)
+		nshard = s->shards;
+	if (x->delta) {
+		if (s->delta_hours == 0 || !full.have)
+			return 0;
+		if (!x->due || stale(x, &delta, dp) || seq > delta.upto)
+			job_add(j, n, CRL_DELTA, 0, dp);
+		return 0;
+	}
+	/* with deltas a revocation is published in the delta */
+	dofull = !x->due || stale(x, &full, fp) ||
+	    (s->delta_hours == 0 && seq > full.upto);
+	doshard = nshard > 0 && (dofull || stale(x, &shard, fp) ||
+	    seq > shard.upto);
+	if (dofull)
+		job_add(j, n, CRL_FULL, 0, fp);
+	for (i = 0; doshard && i < nshard; i++)
+		job_add(j, n, CRL_SHARD, i, fp);
+	if (s->delta_hours > 0 && (dofull || stale(x, &delta, dp) ||
+	    seq > delta.upto))
+		job_add(j, n, CRL_DELTA, 0, dp);
+	return 0;
+}
+
+static const char *
+kind_name(int kind)
+{
+	return kind == CRL_FULL ? "full" : kind == CRL_DELTA ? "delta" :
+	    "shard";
+}
+
+/* Numbers from the CA's sequence, rows in status signing. */
+static int
+number(struct ctx *x, const struct ca_row *c, int freshest,
+    struct crl_job *j, size_t n, struct err *e)
+{
+	struct buf this = {0}, next = {0}, detail = {0};
+	struct audit_ev ev = { "crl.numbered", x->actor, c->realm, NULL,
+	    "success", NULL };
+	int64_t last = 0, seq = 0, base = 0, since = 0;
+	struct buf obj = {0};
+	size_t i;
+	int rc;
+
+	if ((rc = db_begin(x->db, e)) != 0)
+		return rc;
+	if ((rc = db_int64(x->db, &last, e, "SELECT coalesce(max(number), 0) "
+	    "FROM crls WHERE ca_id = ?", "i", c->id)) != 0 ||
+	    (rc = db_int64(x->db, &seq, e, "SELECT coalesce(max(seq), 0) FROM "
+	    "crl_changes WHERE ca_id = ?", "i", c->id)) != 0 ||
+	    (rc = db_int64(x->db, &base, e, "SELECT coalesce(max(number), 0) "
+	    "FROM crls WHERE ca_id = ? AND kind = 'full' AND status = "
+	    "'published'", "i", c->id)) != 0 ||
+	    (rc = db_int64(x->db, &since, e, "SELECT coalesce(max(upto), 0) "
+	    "FROM crls WHERE ca_id = ? AND number = ?", "ii", c->id, base))
+	    != 0)
+		goto out;
+	clock_fmt(&this, x->now);
+	for (i = 0; i < n && rc == 0; i++) {
+		j[i].ca_id = c->id;
+		j[i].number = ++last;
+		j[i].this_update = x->now;
+		j[i].next_update += x->now;
+		if (j[i].kind == CRL_FULL) {
+			/* the delta of this run has it for its base */
+			base = j[i].number;
+			since = seq;
+			j[i].freshest = freshest;
+		}
+		j[i].base = base;
+		j[i].since = since;
+		buf_reset(&next);
+		clock_fmt(&next, j[i].next_update);
+		buf_printf(&detail, "%s%s %lld", i ? ", " : "",
+		    kind_name(j[i].kind), (long long)j[i].number);
+		rc = db_exec(x->db, e, "INSERT INTO crls (ca_id, number, kind, "
+		    "shard, base, upto, status, this_update, next_update, "
+		    "created_at) VALUES (?, ?, ?, nullif(?, -1), nullif(?, -1), "
+		    "?, 'signing', ?, ?, ?)", "iitiiittt", c->id, j[i].number,
+		    kind_name(j[i].kind), j[i].kind == CRL_SHARD ? j[i].shard :
+		    -1, j[i].kind == CRL_DELTA ? j[i].base : -1, seq, this.p,
+		    next.p, this.p);
+	}
+	buf_printf(&obj, "ca:%s", c->name);
+	ev.object = obj.p;
+	ev.detail = detail.p;
+	if (rc == 0 && (rc = audit_log(x->db, &ev, e)) == 0)
+		rc = db_commit(x->db, e);
+out:
+	if (rc != 0)
+		db_rollback(x->db);
+	buf_free(&this);
+	buf_free(&next);
+	buf_free(&detail);
+	buf_free(&obj);
+	return rc;
+}
+
+/* The outcome of the signing rows: published or failed, with an audit
+ * event per CRL. */
+static int
+record(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
+    size_t n, const char *why, struct err *e)
+{
+	struct buf obj = {0}, detail = {0}, name = {0};
+	struct audit_ev ev = { why ? "crl.failed" : "crl.published", x->actor,
+	    c->realm, NULL, why ? "failure" : "success", NULL };
+	size_t i;
+	int rc;
+
+	if ((rc = db_begin(x->db, e)) != 0)
+		return rc;
+	buf_printf(&obj, "ca:%s", c->name);
+	ev.object = obj.p;
+	for (i = 0; i < n && rc == 0; i++) {
+		buf_reset(&detail);
+		buf_reset(&name);
+		crl_file(c->name, j[i].kind, j[i].shard, &name);
+		buf_printf(&detail, "%s CRL %lld, pub/crl/%s", kind_name(
+		    j[i].kind), (long long)j[i].number, name.p);
+		if (why)
+			buf_printf(&detail, ": %s", why);
+		ev.detail = detail.p;
+		if ((rc = db_exec(x->db, e, "UPDATE crls SET status = ? WHERE "
+		    "ca_id = ? AND number = ? AND status = 'signing'", "tii",
+		    why ? "failed" : "published", c->id, j[i].number)) == 0)
+			rc = audit_log(x->db, &ev, e);
+	}
+	if (rc == 0)
+		rc = db_commit(x->db, e);
+	if (rc != 0)
+		db_rollback(x->db);
+	buf_free(&obj);
+	buf_free(&detail);
+	buf_free(&name);
+	return rc;
+}
+
+/* Start `sign --home H --ca NAME [--passphrase-...] --crl SPEC...`;
+ * *fd reads its output. */
+static int
+run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
+    size_t n, pid_t *pid, int *fd, struct err *e)
+{
+	struct buf *spec = xcalloc(n, sizeof *spec), path = {0}, num = {0};
+	const char **av = xcalloc(2 * n + 10, sizeof *av);
+	int out[2] = { -1, -1 }, pp[2] = { -1, -1 }, rc = 0;
+	size_t i, k = 0;
+
+	if (pipe(out) < 0 || (x->pass.b.len && pipe(pp) < 0)) {
+		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	/* a passphrase line is far smaller than a pipe's buffer */
+	if (pp[1] >= 0 && (write(pp[1], x->pass.b.p, x->pass.b.len) !=
+	    (ssize_t)x->pass.b.len || write(pp[1], "\n", 1) != 1)) {
+		rc = err_set(e, EX_OSERR, "passphrase pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
+	buf_printf(&path, "%s/sign", x->bindir);
+	av[k++] = "sign";
+	av[k++] = "--home";
+	av[k++] = x->conf.home;
+	av[k++] = "--ca";
+	av[k++] = c->name;
+	if (pp[0] >= 0) {
+		buf_printf(&num, "%d", pp[0]);
+		av[k++] = "--passphrase-fd";
+		av[k++] = num.p;
+	} else if (x->passfile) {
+		av[k++] = "--passphrase-file";
+		av[k++] = x->passfile;
+	}
+	for (i = 0; i < n; i++) {
+		crl_job_fmt(&j[i], &spec[i]);
+		av[k++] = "--crl";
+		av[k++] = spec[i].p;
+	}
+	fflush(stderr);
+	if ((*pid = fork()) < 0) {
+		rc = err_set(e, EX_OSERR, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (*pid == 0) {
+		if (dup2(out[1], 1) < 0)
+			_exit(EX_OSERR);
+		close(out[0]);
+		close(out[1]);
+		if (pp[1] >= 0)
+			close(pp[1]);
+		execv(path.p, (char *const *)av);
+		diag("%s: cannot run: %s", path.p, strerror(errno));
+		_exit(EX_UNAVAILABLE);
+	}
+	*fd = out[0];
+	out[0] = -1;
+out:
+	for (i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (pp[i] >= 0)
+			close(pp[i]);
+	}
+	for (i = 0; i < n; i++)
+		buf_free(&spec[i]);
+	free(spec);
+	free(av);
+	buf_free(&path);
+	buf_free(&num);
+	return rc;
+}
+
+static int
+wait_sign(pid_t pid, struct err *e)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return err_set(e, EX_OSERR, "wait: %s", strerror(errno));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return err_set(e, WEXITSTATUS(st) == EX_NOPERM ? EX_NOPERM :
+		    WEXITSTATUS(st) == EX_TEMPFAIL ? EX_TEMPFAIL : EX_SOFTWARE,
+		    "sign failed (exit %d)", WEXITSTATUS(st));
+	return err_set(e, EX_SOFTWARE, "sign died (signal %d)", WTERMSIG(st));
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t k;
+
+	while (n > 0) {
+		if ((k = write(fd, c, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Read exactly n bytes (0 bytes at a clean end: *got 0). */
+static int
+read_full(int fd, void *p, size_t n, size_t *got, struct err *e)
+{
+	ssize_t k;
+
+	for (*got = 0; *got < n; *got += (size_t)k) {
+		k = read(fd, (char *)p + *got, n - *got);
+		if (k < 0 && errno == EINTR) {
+			k = 0;
+			continue;
+		}
+		if (k < 0)
+			return err_set(e, EX_IOERR, "reading sign: %s",
+			    strerror(errno));
+		if (k == 0)
+			break;
+	}
+	return 0;
+}
+
+static void
+out_close(struct out *o, int keep)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (o->fd[i] >= 0)
+			close(o->fd[i]);
+		o->fd[i] = -1;
+		if (!keep && o->tmp[i].p)
+			unlink(o->tmp[i].p);
+	}
+	EVP_ENCODE_CTX_free(o->b64);
+	o->b64 = NULL;
+}
+
+static void
+out_free(struct out *o)
+{
+	int i;
+
+	out_close(o, 0);
+	for (i = 0; i < 2; i++) {
+		buf_free(&o->tmp[i]);
+		buf_free(&o->path[i]);
+	}
+}
+
+static int
+out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
+    struct out *o, struct err *e)
+{
+	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n";
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		buf_printf(&o->path[i], "%s/", x->crldir);
+		crl_file(c->name, j->kind, j->shard, &o->path[i]);
+		if (i == 1)	/* <name>.crl -> <name>.pem */
+			memcpy(o->path[i].p + o->path[i].len - 3, "pem", 3);
+		buf_printf(&o->tmp[i], "%s.tmp.%ld", o->path[i].p,
+		    (long)getpid());
+		unlink(o->tmp[i].p);	/* a crashed run's, same pid */
+		o->fd[i] = open(o->tmp[i].p, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0644);
+		if (o->fd[i] < 0)
+			return err_set(e, EX_CANTCREAT, "%s: create: %s",
+			    o->tmp[i].p, strerror(errno));
+	}
+	if ((o->b64 = EVP_ENCODE_CTX_new()) == NULL)
+		diag_nomem();
+	EVP_EncodeInit(o->b64);
+	if (write_all(o->fd[1], pem_begin, sizeof pem_begin - 1) < 0)
+		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+		    strerror(errno));
+	return 0;
+}
+
+/* DER to the first file, base64 lines to the second. */
+static int
+out_write(struct out *o, const unsigned char *p, size_t n, struct err *e)
+{
+	unsigned char b64[65536 / 48 * 65 + 130];
+	int k;
+
+	if (write_all(o->fd[0], p, n) < 0)
+		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[0].p,
+		    strerror(errno));
+	if (EVP_EncodeUpdate(o->b64, b64, &k, p, (int)n) != 1 ||
+	    write_all(o->fd[1], b64, (size_t)k) < 0)
+		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+		    strerror(errno));
+	return 0;
+}
+
+static int
+out_finish(struct out *o, struct err *e)
+{
+	static const char pem_end[] = "-----END X509 CRL-----\n";
+	unsigned char b64[130];
+	int i, k;
+
+	EVP_EncodeFinal(o->b64, b64, &k);
+	if (write_all(o->fd[1], b64, (size_t)k) < 0 ||
+	    write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
+		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+		    strerror(errno));
+	for (i = 0; i < 2; i++)
+		if (fsync(o->fd[i]) < 0 || close(o->fd[i]) < 0) {
+			o->fd[i] = -1;
+			return err_set(e, EX_IOERR, "%s: fsync: %s",
+			    o->tmp[i].p, strerror(errno));
+		} else
+			o->fd[i] = -1;
+	return 0;
+}
+
+/* One CRL from sign's stream: its DER header says its length. */
+static int
+receive_one(int fd, struct out *o, struct err *e)
+{
+	unsigned char buf[65536], h[6];
+	size_t got, len = 0, left, hl = 2, i;
+	int rc;
+
+	if ((rc = read_full(fd, h, 2, &got, e)) != 0)
+		return rc;
+	if (got == 2 && h[0] == 0x30 && (h[1] & 0x80) && (h[1] & 0x7f) >= 1 &&
+	    (h[1] & 0x7f) <= 4) {
+		hl += h[1] & 0x7f;
+		if ((rc = read_full(fd, h + 2, hl - 2, &got, e)) != 0)
+			return rc;
+		if (got != hl - 2)
+			got = 0;
+		for (i = 2; i < hl; i++)
+			len = len << 8 | h[i];
+	} else if (got == 2 && h[0] == 0x30 && h[1] < 0x80)
+		len = h[1];
+	else
+		got = 0;
+	if (got == 0)
+		return err_set(e, EX_SOFTWARE, "sign's output is not a CRL");
+	if ((rc = out_write(o, h, hl, e)) != 0)
+		return rc;
+	for (left = len; left > 0; left -= got) {
+		if ((rc = read_full(fd, buf, left < sizeof buf ? left :
+		    sizeof buf, &got, e)) != 0)
+			return rc;
+		if (got == 0)
+			return err_set(e, EX_SOFTWARE, "sign's CRL ended %zu "
+			    "bytes short", left);
+		if ((rc = out_write(o, buf, got, e)) != 0)
+			return rc;
+	}
+	return out_finish(o, e);
+}
+
+/* Run sign and keep its CRLs in temporary files; on success rename them
+ * over the published names. */
+static int
+produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
+    size_t n, struct err *e)
+{
+	struct out *o = xcalloc(n, sizeof *o);
+	struct err we = {0};
+	unsigned char extra;
+	size_t i, got = 0;
+	pid_t pid = -1;
+	int fd = -1, rc, k;
+
+	for (i = 0; i < n; i++)
+		o[i].fd[0] = o[i].fd[1] = -1;
+	if ((rc = run_sign(x, c, j, n, &pid, &fd, e)) != 0)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++)
+		if ((rc = out_open(x, c, &j[i], &o[i], e)) == 0)
+			rc = receive_one(fd, &o[i], e);
+	if (rc == 0 && (rc = read_full(fd, &extra, 1, &got, e)) == 0 && got)
+		rc = err_set(e, EX_SOFTWARE, "sign wrote more than %zu CRLs",
+		    n);
+	close(fd);
+	/* sign's own status counts first: its diagnostic says why */
+	if ((k = wait_sign(pid, &we)) != 0) {
+		rc = k;
+		err_set(e, we.code, "%s", err_str(&we));
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		for (k = 0; k < 2 && rc == 0; k++)
+			if (rename(o[i].tmp[k].p, o[i].path[k].p) < 0)
+				rc = err_set(e, EX_IOERR, "%s: rename: %s",
+				    o[i].path[k].p, strerror(errno));
+	if (rc == 0)
+		rc = fs_fsync_dir(x->crldir, e);
+out:
+	for (i = 0; i < n; i++)
+		out_free(&o[i]);
+	free(o);
+	err_free(&we);
+	return rc;
+}
+
+/* Publish what is due for one CA: 0, NOTHING_DUE or a failure. */
+static int
+publish_ca(struct ctx *x, const struct ca_row *c, struct err *e)
+{
+	struct crl_settings s;
+	struct crl_job *j = NULL;
+	struct err re = {0};
+	size_t n = 0;
+	int rc;
+
+	if ((rc = crl_settings_load(x->db, c->id, &s, e)) != 0 ||
+	    (rc = plan(x, c, &s, &j, &n, e)) != 0)
+		goto out;
+	if (n == 0) {
+		rc = NOTHING_DUE;
+		goto out;
+	}
+	if ((rc = number(x, c, s.delta_hours > 0, j, n, e)) != 0)
+		goto out;
+	rc = produce(x, c, j, n, e);
+	if (record(x, c, j, n, rc ? err_str(e) : NULL, &re) != 0 && rc == 0)
+		rc = err_set(e, re.code, "%s", err_str(&re));
+out:
+	if (rc != 0 && rc != NOTHING_DUE)
+		err_prefix(e, "CA %s", c->name);
+	free(j);
+	err_free(&re);
+	return rc;
+}
+
+/* pub/crl/ exists and this run alone writes into it. */
+static int
+lock_dir(struct ctx *x, int *fd, struct err *e)
+{
+	struct buf p = {0};
+	int rc = 0;
+
+	if ((rc = fs_mkdirs(x->crldir, 0755, e)) != 0)
+		return rc;
+	buf_printf(&p, "%s/.lock", x->crldir);
+	if ((*fd = open(p.p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(*fd, LOCK_EX) < 0)
+		rc = err_set(e, EX_IOERR, "%s: lock: %s", p.p, strerror(errno));
+	buf_free(&p);
+	return rc;
+}
+
+static void
+ctx_free(struct ctx *x)
+{
+	secret_free(&x->pass);
+	free(x->actor);
+	free(x->bindir);
+	free(x->crldir);
+	db_close(x->db);
+	conf_free(&x->conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *home = NULL, *passfile = NULL, *ca = NULL;
+	int passfd = -1, due = 0, delta = 0;
+	struct poptOption table[] = {
+		{ "ca", '\0', POPT_ARG_STRING, &ca, 0,
+		  "only this CA (default: every active CA)", "NAME" },
+		{ "delta", '\0', POPT_ARG_NONE, &delta, 0,
+		  "only delta CRLs", NULL },
+		{ "due", '\0', POPT_ARG_NONE, &due, 0,
+		  "only what is due; exit 1 when nothing is", NULL },
+		{ "home", '\0', POPT_ARG_STRING, &home, 0,
+		  "the instance (default: $CERTPIPE_HOME, the checkout's "
+		  "spool/)", "DIR" },
+		{ "passphrase-fd", '\0', POPT_ARG_INT, &passfd, 0,
+		  "read the CA key passphrase from file descriptor FD", "FD" },
+		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
+		  "read the CA key passphrase from FILE", "FILE" },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+	struct secret_src src = { NULL, -1 };
+	struct ca_row *cas = NULL;
+	struct ctx x;
+	struct err e = {0};
+	poptContext pc;
+	size_t ncas = 0, i, done = 0;
+	int rc, one, lockfd = -1;
+
+	diag_init(argv[0]);
+	memset(&x, 0, sizeof x);
+	pc = poptGetContext("publish-crl", argc, (const char **)argv, table, 0);
+	poptSetOtherOptionHelp(pc, "[OPTION...]");
+	if ((rc = poptGetNextOpt(pc)) < -1 || poptPeekArg(pc) != NULL) {
+		diag("%s: %s", rc < -1 ? poptBadOption(pc, 0) :
+		    poptPeekArg(pc), rc < -1 ? poptStrerror(rc) :
+		    "no arguments are taken");
+		rc = EX_USAGE;
+		goto out;
+	}
+	x.due = due;
+	x.delta = delta;
+	x.passfile = passfile;
+	x.now = clock_now();
+	x.bindir = sign_dir();
+	src.fd = passfd;
+	if ((rc = open_instance(&x, home, &e)) != 0 ||
+	    (passfd >= 0 && (rc = secret_get(&src, &x.conf, &x.pass, &e)) != 0) ||
+	    (rc = ca_rows(&x, ca, &cas, &ncas, &e)) != 0 ||
+	    (rc = lock_dir(&x, &lockfd, &e)) != 0) {
+		rc = diag_err(&e);
+		goto out;
+	}
+	x.actor = audit_actor();
+	rc = 0;
+	for (i = 0; i < ncas; i++) {
+		if ((one = publish_ca(&x, &cas[i], &e)) == 0)
+			done++;
+		else if (one != NOTHING_DUE) {
+			diag_err(&e);
+			rc = rc ? rc : one;
+		}
+		err_free(&e);
+	}
+	if (rc == 0 && done == 0 && (due || delta))
+		rc = NOTHING_DUE;
+out:
+	if (lockfd >= 0)
+		close(lockfd);
+	cas_free(cas, ncas);
+	ctx_free(&x);
+	free(home);
+	free(passfile);
+	free(ca);
+	err_free(&e);
+	poptFreeContext(pc);
+	return rc;
+}

@@ -1,0 +1,850 @@
+/* crl - streamed CRLs (see crl.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include "clock.h"
+#include "crl.h"
+#include "num.h"
+#include "revoke.h"
+
+#define REASON_REMOVE 8		/* removeFromCRL, RFC 5280 5.3.1 */
+#define SIGN_TRIES 64		/* ECDSA: (3/4)^64 to miss the length */
+
+/* DER tags used below */
+#define T_INT	0x02
+#define T_BITS	0x03
+#define T_OCT	0x04
+#define T_OID	0x06
+#define T_ENUM	0x0a
+#define T_UTC	0x17
+#define T_GEN	0x18
+#define T_SEQ	0x30
+#define T_CTX0	0xa0
+
+int
+crl_settings_load(struct db *db, int64_t ca_id, struct crl_settings *s,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if ((rc = db_prep(db, &st, e, "SELECT crl_days, crl_delta_hours, "
+	    "crl_shards FROM cas WHERE id = ?", "i", ca_id)) != 0)
+		return rc;
+	if ((rc = db_step(st, e)) == 1) {
+		s->days = db_int(st, 0);
+		s->delta_hours = db_int(st, 1);
+		s->shards = db_int(st, 2);
+		rc = 0;
+	} else if (rc == 0)
+		rc = err_set(e, EX_NOINPUT, "CA %lld: no such CA",
+		    (long long)ca_id);
+	else
+		rc = e->code;
+	db_finish(st);
+	return rc;
+}
+
+static const char *const kinds[] = { "full", "delta", "shard" };
+
+void
+crl_job_fmt(const struct crl_job *j, struct buf *out)
+{
+	buf_printf(out, "ca=%lld,number=%lld,kind=%s,shard=%lld,base=%lld,"
+	    "since=%lld,freshest=%d,this=%lld,next=%lld", (long long)j->ca_id,
+	    (long long)j->number, kinds[j->kind], (long long)j->shard,
+	    (long long)j->base, (long long)j->since, j->freshest ? 1 : 0,
+	    (long long)j->this_update, (long long)j->next_update);
+}
+
+/* One "key=value" of a job into j. */
+static int
+job_field(struct crl_job *j, const char *k, const char *v, struct err *e)
+{
+	int64_t n = 0, this = 0, next = 0, freshest = 0;
+	const struct { const char *name; int64_t *to, max; } f[] = {
+		{ "ca", &j->ca_id, INT64_MAX }, { "number", &j->number, INT64_MAX },
+		{ "shard", &j->shard, INT64_MAX }, { "base", &j->base, INT64_MAX },
+		{ "since", &j->since, INT64_MAX }, { "freshest", &freshest, 1 },
+		{ "this", &this, INT64_MAX }, { "next", &next, INT64_MAX },
+	};
+	size_t i;
+	int kind;
+
+	if (strcmp(k, "kind") == 0) {
+		for (kind = 0; kind < 3; kind++)
+			if (strcmp(v, kinds[kind]) == 0) {
+				j->kind = kind;
+				return 0;
+			}
+		return err_set(e, EX_USAGE, "CRL job: kind '%s' is none of "
+		    "full, delta, shard", v);
+	}
+	for (i = 0; i < sizeof f / sizeof f[0]; i++)
+		if (strcmp(k, f[i].name) == 0)
+			break;
+	if (i == sizeof f / sizeof f[0])
+		return err_set(e, EX_USAGE, "CRL job: unknown field '%s'", k);
+	if (num_i64(k, v, 0, f[i].max, &n, e) != 0) {
+		err_prefix(e, "CRL job");
+		return e->code = EX_USAGE;
+	}
+	*f[i].to = n;
+	/* the time_t and int fields, copied whichever was set */
+	if (f[i].to == &this)
+		j->this_update = (time_t)n;
+	else if (f[i].to == &next)
+		j->next_update = (time_t)n;
+	else if (f[i].to == &freshest)
+		j->freshest = (int)n;
+	return 0;
+}
+
+int
+crl_job_parse(const char *s, struct crl_job *j, struct err *e)
+{
+	char *copy = xstrdup(s), *p = copy, *f, *eq;
+	int rc = 0;
+
+	memset(j, 0, sizeof *j);
+	j->kind = -1;
+	while (rc == 0 && (f = strsep(&p, ",")) != NULL) {
+		if ((eq = strchr(f, '=')) == NULL) {
+			rc = err_set(e, EX_USAGE, "CRL job: '%s' is not "
+			    "key=value", f);
+			break;
+		}
+		*eq = '\0';
+		rc = job_field(j, f, eq + 1, e);
+	}
+	if (rc == 0 && (j->ca_id == 0 || j->number == 0 || j->kind < 0 ||
+	    j->next_update <= j->this_update || (j->kind == CRL_DELTA &&
+	    (j->base == 0 || j->base >= j->number))))
+		rc = err_set(e, EX_USAGE, "CRL job: incomplete or "
+		    "inconsistent (%s)", s);
+	free(copy);
+	return rc;
+}
+
+/* base_url without trailing slashes, or NULL when there is none. */
+static int
+base(struct buf *b, const char *base_url)
+{
+	size_t n;
+
+	if (base_url == NULL || *base_url == '\0')
+		return 0;
+	n = strlen(base_url);
+	while (n > 0 && base_url[n - 1] == '/')
+		n--;
+	buf_add(b, base_url, n);
+	return 1;
+}
+
+void
+crl_file(const char *ca, int kind, int64_t shard, struct buf *out)
+{
+	if (kind == CRL_DELTA)
+		buf_printf(out, "%s-delta.crl", ca);
+	else if (kind == CRL_SHARD)
+		buf_printf(out, "%s-%lld.crl", ca, (long long)shard);
+	else
+		buf_printf(out, "%s.crl", ca);
+}
+
+char *
+crl_url(const char *base_url, const char *ca, int kind, int64_t shard)
+{
+	struct buf b = {0};
+
+	if (!base(&b, base_url))
+		return NULL;
+	buf_adds(&b, "/crl/");
+	crl_file(ca, kind, shard, &b);
+	return buf_steal(&b);
+}
+
+char *
+crl_shard_url(const char *cdp, int64_t shard)
+{
+	struct buf b = {0};
+	size_t n = strlen(cdp);
+
+	if (n > 4 && strcmp(cdp + n - 4, ".crl") == 0)
+		n -= 4;
+	buf_add(&b, cdp, n);
+	buf_printf(&b, "-%lld.crl", (long long)shard);
+	return buf_steal(&b);
+}
+
+/* --- DER of the entries --- */
+
+static size_t
+hdr_len(size_t len)
+{
+	size_t n = 2;
+
+	if (len < 128)
+		return n;
+	for (; len > 0; len >>= 8)
+		n++;
+	return n;
+}
+
+static void
+put_hdr(struct buf *b, int tag, size_t len)
+{
+	unsigned char h[10];
+	size_t n = 0, k, v;
+
+	h[n++] = (unsigned char)tag;
+	if (len < 128)
+		h[n++] = (unsigned char)len;
+	else {
+		for (k = 0, v = len; v; v >>= 8)
+			k++;
+		h[n++] = (unsigned char)(0x80 | k);
+		while (k-- > 0)
+			h[n++] = (unsigned char)(len >> (8 * k));
+	}
+	buf_add(b, h, n);
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" as DER Time contents: UTCTime before 2050,
+ * else (or when gen) GeneralizedTime (RFC 5280 4.1.2.5). *tag gets
+ * the tag, t[] the text; returns its length or 0 when malformed. */
+static size_t
+der_time(const char *s, int gen, int *tag, char t[16])
+{
+	size_t n = 0;
+
+	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
+	    !digits(s, 4) || !digits(s + 5, 2) || !digits(s + 8, 2) ||
+	    !digits(s + 11, 2) || !digits(s + 14, 2) || !digits(s + 17, 2))
+		return 0;
+	if (!gen && s[0] == '1' && s[1] == '9' && s[2] < '5')
+		gen = 1;
+	if (!gen && !(s[0] == '2' && s[1] == '0' && s[2] < '5') &&
+	    !(s[0] == '1' && s[1] == '9'))
+		gen = 1;
+	*tag = gen ? T_GEN : T_UTC;
+	if (gen) {
+		memcpy(t + n, s, 4);
+		n += 4;
+	} else {
+		memcpy(t + n, s + 2, 2);
+		n += 2;
+	}
+	memcpy(t + n, s + 5, 2);
+	memcpy(t + n + 2, s + 8, 2);
+	memcpy(t + n + 4, s + 11, 2);
+	memcpy(t + n + 6, s + 14, 2);
+	memcpy(t + n + 8, s + 17, 2);
+	t[n + 10] = 'Z';
+	return n + 11;
+}
+
+/* hex digit values + 1; 0: not a hex digit */
+static const unsigned char hexv[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+#define hexval(c) ((int)hexv[(unsigned char)(c)] - 1)
+
+/* A positive serial in hex as INTEGER contents (minimal, 0x00 before a
+ * high bit). Returns the length, 0 when malformed. */
+static size_t
+der_serial(const char *hex, unsigned char out[34])
+{
+	unsigned char raw[33];
+	size_t n = strlen(hex), i, k = 0, o = 0;
+	int hi, lo;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (hexval(hex[i]) < 0)
+			return 0;
+	if (n % 2)
+		raw[k++] = (unsigned char)hexval(*hex++);
+	for (; *hex; hex += 2) {
+		hi = hexval(hex[0]);
+		lo = hexval(hex[1]);
+		raw[k++] = (unsigned char)(hi << 4 | lo);
+	}
+	for (i = 0; i + 1 < k && raw[i] == 0; i++)
+		;
+	if (raw[i] & 0x80)
+		out[o++] = 0;
+	memcpy(out + o, raw + i, k - i);
+	return o + k - i;
+}
+
+int
+crl_entry(struct buf *out, const char *serial, const char *date,
+    int reason, const char *invalid, struct err *e)
+{
+	static const unsigned char oid_reason[] = { 0x55, 0x1d, 0x15 },
+	    oid_inval[] = { 0x55, 0x1d, 0x18 };
+	unsigned char ser[34];
+	char dt[16], it[16];
+	size_t ns, nd, ni = 0, rext = 0, iext = 0, exts = 0, body;
+	int dtag, itag;
+	struct buf *b = out;
+
+	if ((ns = der_serial(serial, ser)) == 0)
+		return err_set(e, EX_DATAERR, "serial '%s' is not hex", serial);
+	if ((nd = der_time(date, 0, &dtag, dt)) == 0)
+		return err_set(e, EX_DATAERR, "serial %s: revocation date "
+		    "'%s' is not RFC 3339 UTC", serial, date ? date : "");
+	if (invalid && (ni = der_time(invalid, 1, &itag, it)) == 0)
+		return err_set(e, EX_DATAERR, "serial %s: invalidity date "
+		    "'%s' is not RFC 3339 UTC", serial, invalid);
+	/* Extension ::= SEQUENCE { OID, OCTET STRING { value } } */
+	if (reason > 0)
+		rext = 5 + 5;		/* OID, OCTET { ENUM, 1 byte } */
+	if (ni)
+		iext = 5 + 2 + 2 + ni;
+	if (rext)
+		exts += hdr_len(rext) + rext;
+	if (iext)
+		exts += hdr_len(iext) + iext;
+	body = hdr_len(ns) + ns + hdr_len(nd) + nd;
+	if (exts)
+		body += hdr_len(exts) + exts;
+	put_hdr(b, T_SEQ, body);
+	put_hdr(b, T_INT, ns);
+	buf_add(b, ser, ns);
+	put_hdr(b, dtag, nd);
+	buf_add(b, dt, nd);
+	if (exts)
+		put_hdr(b, T_SEQ, exts);
+	if (rext) {
+		put_hdr(b, T_SEQ, rext);
+		put_hdr(b, T_OID, 3);
+		buf_add(b, oid_reason, 3);
+		put_hdr(b, T_OCT, 3);
+		put_hdr(b, T_ENUM, 1);
+		buf_addc(b, (char)reason);
+	}
+	if (iext) {
+		put_hdr(b, T_SEQ, iext);
+		put_hdr(b, T_OID, 3);
+		buf_add(b, oid_inval, 3);
+		put_hdr(b, T_OCT, 2 + ni);
+		put_hdr(b, itag, ni);
+		buf_add(b, it, ni);
+	}
+	return 0;
+}
+
+/* --- the rows --- */
+
+static int
+rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    struct db_stmt **st, struct err *e)
+{
+	struct buf now = {0};
+	int rc;
+
+	clock_fmt(&now, j->this_update);
+	if (j->kind == CRL_DELTA)
+		rc = db_prep(db, st, e, "SELECT c.serial, coalesce("
+		    "c.revoked_at, ch.at), c.revoke_reason, c.invalidity_date, "
+		    "c.status FROM (SELECT cert_id, max(at) AS at FROM "
+		    "crl_changes WHERE ca_id = ? AND seq > ? GROUP BY cert_id) "
+		    "ch JOIN certificates c ON c.id = ch.cert_id WHERE "
+		    "c.realm_id = ? AND c.ca_id = ?", "iiii", j->ca_id,
+		    j->since, s->realm_id, j->ca_id);
+	else
+		rc = db_prep(db, st, e, "SELECT serial, revoked_at, "
+		    "revoke_reason, invalidity_date, status FROM certificates "
+		    "WHERE ca_id = ? AND realm_id = ? AND status IN ('revoked', "
+		    "'suspended') AND not_after > ? AND (? OR crl_shard = ?)",
+		    "iitii", j->ca_id, s->realm_id, now.p,
+		    (int64_t)(j->kind != CRL_SHARD), j->shard);
+	buf_free(&now);
+	return rc;
+}
+
+/* The entry of the current row, appended to out. */
+static int
+row_entry(struct db_stmt *st, struct buf *out, struct err *e)
+{
+	const char *status = db_text(st, 4), *why = db_text(st, 2);
+	const struct revoke_reason *r;
+	int reason = -1;
+
+	if (strcmp(status, "suspended") == 0)
+		reason = REVOKE_HOLD;
+	else if (strcmp(status, "revoked") != 0)
+		reason = REASON_REMOVE;
+	else if (why && (r = revoke_reason(why)) != NULL && r->code != 0)
+		reason = r->code;
+	return crl_entry(out, db_text(st, 0), db_text(st, 1), reason,
+	    reason == REASON_REMOVE ? NULL : db_text(st, 3), e);
+}
+
+/* --- the fixed parts --- */
+
+static int
+ext_add(struct buf *b, X509_EXTENSION *x, struct err *e)
+{
+	unsigned char *der = NULL;
+	int n;
+
+	if (x == NULL || (n = i2d_X509_EXTENSION(x, &der)) <= 0) {
+		X509_EXTENSION_free(x);
+		return err_ssl(e, EX_SOFTWARE, "CRL extension");
+	}
+	buf_add(b, der, (size_t)n);
+	OPENSSL_free(der);
+	X509_EXTENSION_free(x);
+	return 0;
+}
+
+static ASN1_INTEGER *
+int_of(int64_t v)
+{
+	ASN1_INTEGER *a = ASN1_INTEGER_new();
+
+	if (a && !ASN1_INTEGER_set_int64(a, v)) {
+		ASN1_INTEGER_free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* A DIST_POINT_NAME with one URI. */
+static DIST_POINT_NAME *
+dpname(const char *url)
+{
+	DIST_POINT_NAME *n = DIST_POINT_NAME_new();
+	GENERAL_NAME *g = GENERAL_NAME_new();
+	ASN1_IA5STRING *u = ASN1_IA5STRING_new();
+
+	if (n == NULL || g == NULL || u == NULL ||
+	    !ASN1_STRING_set(u, url, -1) ||
+	    (n->name.fullname = sk_GENERAL_NAME_new_null()) == NULL)
+		goto bad;
+	GENERAL_NAME_set0_value(g, GEN_URI, u);
+	u = NULL;
+	if (!sk_GENERAL_NAME_push(n->name.fullname, g))
+		goto bad;
+	n->type = 0;
+	return n;
+bad:
+	ASN1_IA5STRING_free(u);
+	GENERAL_NAME_free(g);
+	DIST_POINT_NAME_free(n);
+	return NULL;
+}
+
+static X509_EXTENSION *
+ext_idp(const char *url)
+{
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	X509_EXTENSION *x = NULL;
+
+	if (idp && (idp->distpoint = dpname(url)) != NULL)
+		x = X509V3_EXT_i2d(NID_issuing_distribution_point, 1, idp);
+	ISSUING_DIST_POINT_free(idp);
+	return x;
+}
+
+static X509_EXTENSION *
+ext_freshest(const char *url)
+{
+	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	X509_EXTENSION *x = NULL;
+
+	if (dps && dp && (dp->distpoint = dpname(url)) != NULL &&
+	    sk_DIST_POINT_push(dps, dp)) {
+		dp = NULL;
+		x = X509V3_EXT_i2d(NID_freshest_crl, 0, dps);
+	}
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return x;
+}
+
+/* The CA's subjectKeyIdentifier; for a CA certificate without one
+ * (imported), the SHA-1 of its public key (RFC 5280 4.2.1.2 (1)). */
+static X509_EXTENSION *
+ext_aki(X509 *ca)
+{
+	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ca);
+	X509_EXTENSION *x = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (akid == NULL)
+		return NULL;
+	if (ski)
+		akid->keyid = ASN1_OCTET_STRING_dup(ski);
+	else if (X509_pubkey_digest(ca, EVP_sha1(), md, &n) == 1 &&
+	    (akid->keyid = ASN1_OCTET_STRING_new()) != NULL &&
+	    !ASN1_OCTET_STRING_set(akid->keyid, md, (int)n)) {
+		ASN1_OCTET_STRING_free(akid->keyid);
+		akid->keyid = NULL;
+	}
+	if (akid->keyid)
+		x = X509V3_EXT_i2d(NID_authority_key_identifier, 0, akid);
+	AUTHORITY_KEYID_free(akid);
+	return x;
+}
+
+static X509_EXTENSION *
+ext_int(int nid, int crit, int64_t v)
+{
+	ASN1_INTEGER *a = int_of(v);
+	X509_EXTENSION *x = a ? X509V3_EXT_i2d(nid, crit, a) : NULL;
+
+	ASN1_INTEGER_free(a);
+	return x;
+}
+
+/* crlExtensions as [0] EXPLICIT SEQUENCE OF Extension. */
+static int
+crl_exts(const struct crl_signer *s, const struct crl_job *j, struct buf *out,
+    struct err *e)
+{
+	struct buf b = {0};
+	char *url = NULL;
+	int rc;
+
+	if ((rc = ext_add(&b, ext_aki(s->cert), e)) != 0 ||
+	    (rc = ext_add(&b, ext_int(NID_crl_number, 0, j->number), e)) != 0)
+		goto out;
+	if (j->kind == CRL_DELTA &&
+	    (rc = ext_add(&b, ext_int(NID_delta_crl, 1, j->base), e)) != 0)
+		goto out;
+	if (j->kind == CRL_SHARD || (j->kind == CRL_FULL && j->freshest)) {
+		url = crl_url(s->base_url, s->ca_name, j->kind == CRL_SHARD ?
+		    CRL_SHARD : CRL_DELTA, j->shard);
+		if (url == NULL) {
+			rc = err_set(e, EX_CONFIG, "%s: no base_url in "
+			    "certpipe.conf for the CRL's URLs", s->ca_name);
+			goto out;
+		}
+		if ((rc = ext_add(&b, j->kind == CRL_SHARD ? ext_idp(url) :
+		    ext_freshest(url), e)) != 0)
+			goto out;
+	}
+	put_hdr(out, T_CTX0, hdr_len(b.len) + b.len);
+	put_hdr(out, T_SEQ, b.len);
+	buf_add(out, b.p, b.len);
+out:
+	free(url);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+time_der(time_t t, struct buf *out, struct err *e)
+{
+	ASN1_TIME *a = ASN1_TIME_set(NULL, t);
+	unsigned char *der = NULL;
+	int n;
+
+	if (a == NULL || (n = i2d_ASN1_TIME(a, &der)) <= 0) {
+		ASN1_TIME_free(a);
+		return err_ssl(e, EX_SOFTWARE, "CRL time");
+	}
+	buf_add(out, der, (size_t)n);
+	OPENSSL_free(der);
+	ASN1_TIME_free(a);
+	return 0;
+}
+
+/* The signing context, the AlgorithmIdentifier it produces and the
+ * signature's fixed length. */
+struct sig {
+	EVP_MD_CTX *md;
+	int eddsa;
+	struct buf algid, tbs;		/* tbs: EdDSA only */
+	struct buf pend;		/* written and digested in chunks */
+	size_t len;
+	FILE *out;
+};
+
+static int
+sig_init(struct sig *g, const struct crl_signer *s, FILE *out, struct err *e)
+{
+	unsigned char algid[128];
+	OSSL_PARAM p[2];
+	EVP_PKEY_CTX *pc = NULL;
+	const EVP_MD *md = NULL;
+
+	g->out = out;
+	g->eddsa = s->digest == NULL;
+	if (s->digest && (md = EVP_get_digestbyname(s->digest)) == NULL)
+		return err_set(e, EX_CONFIG, "CA %s: unknown digest %s",
+		    s->ca_name, s->digest);
+	if ((g->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(g->md, &pc, md, NULL, s->key) != 1)
+		return err_ssl(e, EX_SOFTWARE, "CA %s: signing", s->ca_name);
+	p[0] = OSSL_PARAM_construct_octet_string(
+	    OSSL_SIGNATURE_PARAM_ALGORITHM_ID, algid, sizeof algid);
+	p[1] = OSSL_PARAM_construct_end();
+	if (EVP_PKEY_CTX_get_params(pc, p) != 1 || p[0].return_size == 0 ||
+	    p[0].return_size > sizeof algid)
+		return err_ssl(e, EX_SOFTWARE, "CA %s: signature algorithm",
+		    s->ca_name);
+	buf_add(&g->algid, algid, p[0].return_size);
+	g->len = (size_t)EVP_PKEY_get_size(s->key);
+	return 0;
+}
+
+static void
+sig_free(struct sig *g)
+{
+	EVP_MD_CTX_free(g->md);
+	buf_free(&g->algid);
+	buf_free(&g->tbs);
+	buf_free(&g->pend);
+}
+
+#define CHUNK 65536
+
+/* The pending part of the tbsCertList to out and the digest. */
+static int
+flush(struct sig *g, struct err *e)
+{
+	const void *p = g->pend.p;
+	size_t n = g->pend.len;
+
+	if (n == 0)
+		return 0;
+	if (g->eddsa)
+		buf_add(&g->tbs, p, n);
+	else if (EVP_DigestSignUpdate(g->md, p, n) != 1)
+		return err_ssl(e, EX_SOFTWARE, "CRL digest");
+	if (fwrite(p, 1, n, g->out) != n)
+		return err_set(e, EX_IOERR, "CRL output: write failed");
+	buf_reset(&g->pend);
+	return 0;
+}
+
+/* Part of the tbsCertList, passed on in chunks of at least CHUNK. */
+static int
+emit(struct sig *g, const void *p, size_t n, struct err *e)
+{
+	buf_add(&g->pend, p, n);
+	return g->pend.len >= CHUNK ? flush(g, e) : 0;
+}
+
+/* The signature, of exactly g->len bytes. */
+static int
+sig_final(struct sig *g, unsigned char *sig, struct err *e)
+{
+	size_t n;
+	int i;
+
+	for (i = 0; i < SIGN_TRIES; i++) {
+		n = g->len;
+		if (g->eddsa ? EVP_DigestSign(g->md, sig, &n,
+		    (const unsigned char *)g->tbs.p, g->tbs.len) != 1 :
+		    EVP_DigestSignFinal(g->md, sig, &n) != 1)
+			return err_ssl(e, EX_SOFTWARE, "CRL signature");
+		if (n == g->len)
+			return 0;
+		if (g->eddsa)
+			break;
+	}
+	return err_set(e, EX_SOFTWARE, "CRL signature: no signature of "
+	    "%zu bytes in %d tries", g->len, i);
+}
+
+/* The entries, encoded into the unlinked file tf, counted. */
+static int
+spill(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    FILE *tf, size_t *total, int64_t *count, struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct buf ent = {0};
+	int rc;
+
+	*total = 0;
+	*count = 0;
+	if ((rc = rows(db, s, j, &st, e)) != 0)
+		return rc;
+	while ((rc = db_step(st, e)) == 1) {
+		buf_reset(&ent);
+		if ((rc = row_entry(st, &ent, e)) != 0)
+			break;
+		if (fwrite(ent.p, 1, ent.len, tf) != ent.len) {
+			rc = err_set(e, EX_IOERR, "CRL entries: temporary "
+			    "file: write failed");
+			break;
+		}
+		*total += ent.len;
+		(*count)++;
+	}
+	rc = rc < 0 ? e->code : rc;
+	db_finish(st);
+	buf_free(&ent);
+	if (rc == 0 && (fflush(tf) != 0 || fseek(tf, 0, SEEK_SET) != 0))
+		rc = err_set(e, EX_IOERR, "CRL entries: temporary file: %s",
+		    strerror(errno));
+	return rc;
+}
+
+/* The spilled entries into the tbsCertList. */
+static int
+unspill(struct sig *g, FILE *tf, size_t total, struct err *e)
+{
+	char chunk[CHUNK];
+	size_t n, sum = 0;
+	int rc;
+
+	if ((rc = flush(g, e)) != 0)
+		return rc;
+	while ((n = fread(chunk, 1, sizeof chunk, tf)) > 0) {
+		buf_add(&g->pend, chunk, n);
+		sum += n;
+		if ((rc = flush(g, e)) != 0)
+			return rc;
+	}
+	if (ferror(tf) || sum != total)
+		return err_set(e, EX_IOERR, "CRL entries: temporary file: "
+		    "read failed");
+	return 0;
+}
+
+/* An unlinked temporary file in dir, with a large buffer. */
+static int
+spill_file(const char *dir, FILE **tf, struct err *e)
+{
+	struct buf path = {0};
+	int fd, rc = 0;
+
+	*tf = NULL;
+	buf_printf(&path, "%s/.crl-entries.XXXXXX", dir);
+	if ((fd = mkstemp(path.p)) >= 0) {
+		unlink(path.p);
+		if ((*tf = fdopen(fd, "w+")) == NULL)
+			close(fd);
+	}
+	if (*tf == NULL || setvbuf(*tf, NULL, _IOFBF, CHUNK) != 0)
+		rc = err_set(e, EX_CANTCREAT, "%s: temporary file: %s", dir,
+		    strerror(errno));
+	buf_free(&path);
+	return rc;
+}
+
+static size_t
+tlv(size_t len)
+{
+	return hdr_len(len) + len;
+}
+
+/* Everything but the entries, in order, and the lengths around them. */
+static int
+build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    struct sig *g, int64_t *entries, struct err *e)
+{
+	static const unsigned char version[] = { T_INT, 1, 1 };
+	struct buf head = {0}, exts = {0}, outer = {0}, tail = {0};
+	unsigned char *issuer = NULL, *sig = NULL;
+	size_t total = 0, tbs, body;
+	int64_t count = 0;
+	FILE *tf = NULL;
+	int ni, rc;
+
+	if ((rc = spill_file(s->tmpdir, &tf, e)) != 0 ||
+	    (rc = spill(db, s, j, tf, &total, &count, e)) != 0 ||
+	    (rc = crl_exts(s, j, &exts, e)) != 0)
+		goto out;
+	if ((ni = i2d_X509_NAME(X509_get_subject_name(s->cert), &issuer)) <= 0) {
+		rc = err_ssl(e, EX_SOFTWARE, "CA %s: issuer name", s->ca_name);
+		goto out;
+	}
+	buf_add(&head, version, sizeof version);
+	buf_add(&head, g->algid.p, g->algid.len);
+	buf_add(&head, issuer, (size_t)ni);
+	if ((rc = time_der(j->this_update, &head, e)) != 0 ||
+	    (rc = time_der(j->next_update, &head, e)) != 0)
+		goto out;
+	/* revokedCertificates is omitted when empty (RFC 5280 5.1.2.6) */
+	tbs = head.len + (count ? tlv(total) : 0) + exts.len;
+	body = tlv(tbs) + g->algid.len + tlv(g->len + 1);
+	put_hdr(&outer, T_SEQ, body);
+	if (fwrite(outer.p, 1, outer.len, g->out) != outer.len) {
+		rc = err_set(e, EX_IOERR, "CRL output: write failed");
+		goto out;
+	}
+	buf_reset(&outer);
+	put_hdr(&outer, T_SEQ, tbs);
+	buf_add(&outer, head.p, head.len);
+	if (count)
+		put_hdr(&outer, T_SEQ, total);
+	if ((rc = emit(g, outer.p, outer.len, e)) != 0 ||
+	    (rc = unspill(g, tf, total, e)) != 0 ||
+	    (rc = emit(g, exts.p, exts.len, e)) != 0 ||
+	    (rc = flush(g, e)) != 0)
+		goto out;
+	sig = xmalloc(g->len);
+	if ((rc = sig_final(g, sig, e)) != 0)
+		goto out;
+	buf_add(&tail, g->algid.p, g->algid.len);
+	put_hdr(&tail, T_BITS, g->len + 1);
+	buf_addc(&tail, 0);
+	buf_add(&tail, sig, g->len);
+	if (fwrite(tail.p, 1, tail.len, g->out) != tail.len)
+		rc = err_set(e, EX_IOERR, "CRL output: write failed");
+	if (entries)
+		*entries = count;
+out:
+	if (tf)
+		fclose(tf);
+	OPENSSL_free(issuer);
+	free(sig);
+	buf_free(&head);
+	buf_free(&exts);
+	buf_free(&outer);
+	buf_free(&tail);
+	return rc;
+}
+
+int
+crl_sign(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    FILE *out, int64_t *entries, struct err *e)
+{
+	struct sig g;
+	int rc;
+
+	memset(&g, 0, sizeof g);
+	if ((rc = sig_init(&g, s, out, e)) != 0)
+		goto out;
+	rc = build(db, s, j, &g, entries, e);
+	if (rc == 0 && fflush(out) != 0)
+		rc = err_set(e, EX_IOERR, "CRL output: write failed");
+out:
+	if (rc != 0)
+		err_prefix(e, "CA %s: CRL %lld", s->ca_name,
+		    (long long)j->number);
+	sig_free(&g);
+	return rc;
+}
