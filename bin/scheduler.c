@@ -55,10 +55,18 @@
 #define BACKOFF_MAX 3600
 #define NSTAGES 3
 #define SWEEP_EVERY 60	/* seconds between looks for lost jobs (daemon) */
+#define PUBLISH_EVERY 10	/* seconds between publish runs (daemon) */
 
 static const char *const stages[NSTAGES] = {
 	"parse-csr", "check-policy", "sign"
 };
+
+/* After the queues, the status services: each publisher decides itself
+ * what is due (exit 1: nothing) and takes its own lock. */
+static const char *const publishers[][3] = {
+	{ "publish-crl", "--due", NULL },
+};
+#define NPUBLISHERS (sizeof publishers / sizeof publishers[0])
 
 /* What a retried job must not carry into the stages again: they pass a
  * failed record on untouched and add their findings anew. */
@@ -96,6 +104,8 @@ struct run {
 	struct db *db;		/* opened on first need */
 	char *actor;		/* for audit events */
 	time_t next_sweep;	/* when to look for lost jobs again */
+	time_t next_publish;	/* when to run the publishers again */
+	int publish_pending;	/* a pass came too soon after a publish */
 };
 
 struct batch {
@@ -927,6 +937,95 @@ pass(struct run *rn)
 	return rc;
 }
 
+/* One publisher, in its own process group, its output on our stderr
+ * with -v, else discarded; the passphrase relayed like sign's. Its exit
+ * status, or EX_SOFTWARE when it died of a signal. */
+static int
+publisher(struct run *rn, const char *const *argv)
+{
+	struct buf path = {0}, num = {0};
+	struct err e = {0};
+	const char *av[8];
+	int n = 0, status = 0, passfd = -1, nul;
+	pid_t pid, parent = getpid();
+
+	if (pass_pipe(rn, &passfd, &e) != 0) {
+		n = diag_err(&e);
+		err_free(&e);
+		return n;
+	}
+	buf_printf(&path, "%s/%s", rn->bindir, argv[0]);
+	for (; argv[n] != NULL; n++)
+		av[n] = argv[n];
+	if (passfd >= 0) {
+		buf_printf(&num, "%d", passfd);
+		av[n++] = "--passphrase-fd";
+		av[n++] = num.p;
+	} else if (rn->o->passfile) {
+		av[n++] = "--passphrase-file";
+		av[n++] = rn->o->passfile;
+	}
+	av[n] = NULL;
+	if ((pid = fork()) == 0) {
+#ifdef __linux__
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+		    getppid() != parent)
+			_exit(EX_OSERR);
+#endif
+		(void)parent;
+		signal(SIGPIPE, SIG_DFL);
+		setpgid(0, 0);
+		nul = open("/dev/null", O_RDWR);
+		if (nul < 0 || dup2(nul, 0) < 0 ||
+		    dup2(diag_verbose ? 2 : nul, 1) < 0 ||
+		    (passfd >= 0 && fcntl(passfd, F_SETFD, 0) < 0))
+			_exit(EX_OSERR);
+		execv(path.p, (char *const *)av);
+		diag("%s: cannot run: %s", path.p, strerror(errno));
+		_exit(EX_UNAVAILABLE);
+	}
+	if (passfd >= 0)
+		close(passfd);
+	if (pid < 0) {
+		diag("fork: %s", strerror(errno));
+		status = EX_OSERR;
+	} else {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		    EX_SOFTWARE;
+	}
+	buf_free(&path);
+	buf_free(&num);
+	return status;
+}
+
+/* What the status services publish (CRLs), when due: once a pass with
+ * --once, at most every PUBLISH_EVERY seconds as a daemon. A failure is
+ * reported and counted; the next run tries again. */
+static void
+publish(struct run *rn)
+{
+	size_t i;
+	int rc;
+
+	if (clock_now() < rn->next_publish) {
+		rn->publish_pending = 1;
+		return;
+	}
+	rn->publish_pending = 0;
+	rn->next_publish = clock_now() + PUBLISH_EVERY;
+	for (i = 0; i < NPUBLISHERS && !stopping; i++) {
+		rc = publisher(rn, publishers[i]);
+		if (rc == 0)
+			diag_info("%s: published", publishers[i][0]);
+		else if (rc != 1) {
+			diag("%s exited %d", publishers[i][0], rc);
+			note(rn, rc);
+		}
+	}
+}
+
 /* The daemon: a pass, then sleep until poked, the interval passes or
  * the next deferred job is due. */
 static int
@@ -944,7 +1043,12 @@ serve(struct run *rn, int sigfd)
 	}
 	while (!stopping) {
 		pass(rn);
+		publish(rn);
 		wait = (time_t)rn->o->interval;
+		/* a poke (a revocation) met the rate limit: publish soon */
+		if (rn->publish_pending && rn->next_publish - clock_now() <
+		    wait)
+			wait = rn->next_publish - clock_now();
 		if (rn->next_retry && rn->next_retry - clock_now() < wait)
 			wait = rn->next_retry - clock_now();
 		if (wait < 0)
@@ -1109,8 +1213,10 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!o.once)
 		rc = serve(&rn, sp[0]);
-	else if ((rc = pass(&rn)) == 0)
-		rc = rn.handled == 0 ? 1 : rn.first;
+	else if ((rc = pass(&rn)) == 0) {
+		publish(&rn);
+		rc = rn.first ? rn.first : rn.handled == 0 ? 1 : 0;
+	}
 out:
 	if (sp[0] >= 0) {
 		close(sp[0]);

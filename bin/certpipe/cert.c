@@ -29,6 +29,7 @@
 #include "pkcs12.h"
 #include "rec.h"
 #include "revoke.h"
+#include "spool.h"
 #include "x509.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
@@ -834,6 +835,20 @@ revoke_args(const char *reason, const char *invalid,
  * its audit events (requested may be NULL). The update names the status
  * it saw, so of two concurrent changes only the first one takes effect.
  */
+/* The scheduler republishes CRLs when poked; a lost poke only delays
+ * that to its next pass. */
+static void
+poke(struct cli *c)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+
+	if (spool_open(c->conf.home, &sp, &e) == 0)
+		spool_trigger_pull(sp);
+	spool_close(sp);
+	err_free(&e);
+}
+
 static int
 status_change(struct cli *c, struct db_stmt *st, const char *next,
     const char *reason, const char *since, const char *requested,
@@ -858,8 +873,8 @@ status_change(struct cli *c, struct db_stmt *st, const char *next,
 		rc = err_set(e, EX_TEMPFAIL, "certificate %s: its status "
 		    "changed meanwhile, try again", db_text(st, C_SERIAL));
 	if (rc == 0 && (rc = cli_audit(c, done, obj.p, "success", detail,
-	    e)) == 0)
-		rc = db_commit(c->db, e);
+	    e)) == 0 && (rc = db_commit(c->db, e)) == 0)
+		poke(c);
 	if (rc != 0)
 		db_rollback(c->db);
 out:
