@@ -86,6 +86,12 @@ t_is "signer_find: the certificate shown, with the chain to the root" \
 t_is "signer_key: the certificate's key" "$(openssl pkey -in okey.pem -pubout)" \
 	"$(openssl x509 -in ocsp1.pem -noout -pubkey)"
 
+before=$(state)
+t_exit "a second create is rotate's job" 65 certpipe ocsp create --ca sub
+t_oneline "second create"
+t_grep "says so" "use rotate" "$T_TMP/err"
+t_is "and changes nothing" "$(state)" "$before"
+
 # --- tsa create --wait with a scheduler running
 t_ok "tsa create --policy --wait with a scheduler" sh -c '
 	scheduler >/dev/null 2>&1 & s=$!

@@ -430,6 +430,27 @@ open_ca(struct cli *c, struct sjob *j, const char *name, struct err *e)
 	return 0;
 }
 
+/* create makes the first signer; a second is rotate's job, which
+ * supersedes the first. */
+static int
+no_signer(struct cli *c, const struct sjob *j, struct err *e)
+{
+	struct signer s = {0};
+	int rc;
+
+	rc = signer_find(c->db, c->realm_id, j->ca.name, j->kind, &s, e);
+	if (rc == 0)
+		rc = err_set(e, EX_DATAERR, "CA '%s': has an active %s signer "
+		    "(certificate %lld): use rotate", j->ca.name, j->kind,
+		    (long long)s.cert_id);
+	else if (rc == EX_NOINPUT) {
+		err_free(e);
+		rc = 0;
+	}
+	signer_free(&s);
+	return rc;
+}
+
 /* A new key and its CSR for "<ca> OCSP Responder" (no DNS name, so no
  * SAN and no domain to cover). */
 static int
@@ -517,6 +538,7 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 		goto out;
 	j.r = rec_new();
 	if ((rc = open_ca(c, &j, o.ca, &e)) != 0 ||
+	    (rc = no_signer(c, &j, &e)) != 0 ||
 	    (rc = pick_template(c, &j, o.policy, &e)) != 0 ||
 	    (rc = new_request(c, &j, o.alg, o.days, &key, &e)) != 0 ||
 	    (rc = run(c, &j, key, &e)) != 0)
