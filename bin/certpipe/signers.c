@@ -514,11 +514,15 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 	struct buf name = {0};
 	struct err e = {0};
 	EVP_PKEY *key = NULL;
+	size_t i;
 	int rc;
 
-	/* the TSA policy is a tsa option only */
-	if (strcmp(kind, "tsa") != 0)
-		memmove(&opts[3], &opts[4], sizeof opts - 4 * sizeof opts[0]);
+	/* --policy is for the TSA only: drop it from the table otherwise
+	 * (the entries before the included tables all have long names) */
+	for (i = 0; strcmp(kind, "tsa") != 0 && opts[i].longName; i++)
+		if (strcmp(opts[i].longName, "policy") == 0)
+			memmove(&opts[i], &opts[i + 1], sizeof opts -
+			    (i + 1) * sizeof opts[0]);
 	cmd_name(kind, "create", &name);
 	j.kind = kind;
 	j.otype = "automated";
@@ -527,10 +531,9 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 		goto out;
 	if (o.ca == NULL)
 		rc = err_set(&e, EX_USAGE, "--ca: required");
-	else if (o.policy && (rc = x509_oid_check("--policy", o.policy,
-	    &e)) != 0)
-		;
-	else
+	else if (o.policy)
+		rc = x509_oid_check("--policy", o.policy, &e);
+	if (rc == 0)
 		rc = check_opts(o.days, o.wait, &j.wait, &e);
 	if (rc != 0)
 		goto fail;
