@@ -220,6 +220,15 @@ t_grep "with the key type asked for" "secp384r1|P-384" tsa2.txt
 t_ok "revoke the active TSA certificate" certpipe cert revoke --yes --reason keyCompromise \
 	"$(openssl x509 -in tsa2.pem -noout -serial | sed 's/serial=//' | tr A-F a-f)"
 t_exit "a revoked signer is not the active one" 66 "$keyget" tsa sub tkey3.pem
+t_exit "signer_key: a wrong passphrase is 77" 77 env CERTPIPE_PASSPHRASE=not-the-passphrase \
+	"$keyget" ocsp sub okey5.pem
+t_ok "and writes no key" test ! -e okey5.pem
+certpipe ca create other --parent root --cn Other >/dev/null || t_bail other
+certpipe ca disable other >/dev/null || t_bail disable
+before=$(state)
+t_exit "a disabled CA gets no signer" 77 certpipe ocsp create --ca other
+t_oneline "disabled CA"
+t_is "and nothing changed" "$(state)" "$before"
 t_ok "audit chain verifies" certpipe audit verify
 t_nogrep "no passphrase in any message" "$(cat "$CERTPIPE_HOME/keys/passphrase")" "$T_TMP/err"
 t_done
