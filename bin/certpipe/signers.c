@@ -35,7 +35,7 @@
 #include "x509.h"
 
 #define WAIT_MAX	86400		/* --wait: one day at most */
-#define POLL_NS		50000000L	/* 50 ms between looks at the order */
+#define POLL_NS		50000000L	/* 50 ms between looks */
 #define DAYS_MAX	3650
 
 /* One create or rotate, from its checked options to the queued job. */
@@ -43,7 +43,8 @@ struct sjob {
 	const char *kind;
 	struct ca ca;
 	struct tmpl t;
-	int tmpl_new, tmpl_changed;	/* insert / update it with the order */
+	int tmpl_new, tmpl_changed;	/* insert / update it with the
+					   order */
 	struct rec *r;
 	const char *otype;		/* automated | renewal */
 	int64_t renewal_of;		/* rotate: the active signer's row */
@@ -100,13 +101,15 @@ pick_template(struct cli *c, struct sjob *j, const char *policy,
 		j->tmpl_new = 1;
 	} else if (rc != 0)
 		goto out;
-	else if (strcmp(j->t.starter, starter) != 0 || j->t.ca_id != j->ca.id) {
-		rc = err_set(e, EX_DATAERR, "template '%s': not the %s template "
-		    "of CA '%s' (starter %s)", j->t.name, starter, j->ca.name,
-		    j->t.starter);
+	else if (strcmp(j->t.starter, starter) != 0 ||
+	    j->t.ca_id != j->ca.id) {
+		rc = err_set(e, EX_DATAERR, "template '%s': not the %s "
+		    "template of CA '%s' (starter %s)", j->t.name, starter,
+		    j->ca.name, j->t.starter);
 		goto out;
 	} else if (!j->t.enabled) {
-		rc = err_set(e, EX_NOPERM, "template '%s': disabled", j->t.name);
+		rc = err_set(e, EX_NOPERM, "template '%s': disabled",
+		    j->t.name);
 		goto out;
 	}
 	if (policy && (j->t.policy_oid == NULL ||
@@ -581,7 +584,8 @@ static int
 rotate_request(struct cli *c, struct sjob *j, const struct signer *s,
     const char *algname, EVP_PKEY **key, struct err *e)
 {
-	const struct key_alg *alg, *old = keys_alg_of(X509_get0_pubkey(s->cert));
+	const struct key_alg *alg;
+	const struct key_alg *old = keys_alg_of(X509_get0_pubkey(s->cert));
 	struct buf serial = {0};
 	X509_REQ *req = NULL;
 	int rc;
