@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/x509v3.h>
 #include "domain.h"
 #include "issue.h"
 #include "keys.h"
