@@ -15,6 +15,10 @@
  *
  * Contract: 0 or a sysexits code with e filled; *out belongs to the
  * caller. *capped (may be NULL) is set when validity was shortened.
+ *
+ * Delegated signers (lib/signer.h): a certificate under the starter
+ * ocsp-signing gets id-pkix-ocsp-nocheck and no OCSP URL, one under
+ * timestamping a critical extendedKeyUsage.
  */
 #ifndef CERTPIPE_ISSUE_H
 #define CERTPIPE_ISSUE_H
