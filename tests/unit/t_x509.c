@@ -1,5 +1,7 @@
 /* t_x509 - names, usages, URLs and certificate issuance. */
 #include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "keys.h"
 #include "tap.h"
@@ -118,6 +120,40 @@ test_subject(void)
 	err_free(&e);
 }
 
+/* The DER x509_issue keeps with a certificate is what OpenSSL encodes,
+ * and PEM and fingerprint made from it are OpenSSL's. */
+static void
+test_kept(X509 *x)
+{
+	struct buf der = {0}, pem = {0}, fp = {0};
+	unsigned char *want = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, hex[3 * EVP_MAX_MD_SIZE + 1] = "";
+	long plen;
+	int len = i2d_X509(x, &want);
+
+	x509_der(x, &der);
+	ok(len > 0 && der.len == (size_t)len && memcmp(der.p, want,
+	    (size_t)len) == 0, "kept DER is i2d_X509's");
+	x509_pem(x, &pem);
+	PEM_write_bio_X509(b, x);
+	plen = BIO_get_mem_data(b, &p);
+	ok(plen > 0 && pem.len == (size_t)plen && memcmp(pem.p, p,
+	    (size_t)plen) == 0, "PEM from kept DER is PEM_write_bio_X509's");
+	x509_fingerprint(x, &fp);
+	X509_digest(x, EVP_sha256(), md, &mdlen);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 3 * i, 4, "%02X%s", md[i], i + 1 < mdlen ? ":" :
+		    "");
+	is_str(fp.p, hex, "fingerprint from kept DER is X509_digest's");
+	BIO_free(b);
+	OPENSSL_free(want);
+	buf_free(&der);
+	buf_free(&pem);
+	buf_free(&fp);
+}
+
 static void
 test_issue(void)
 {
@@ -175,6 +211,8 @@ test_issue(void)
 		sk_X509_free(tr);
 	}
 	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
+	test_kept(leaf);
+	test_kept(root);
 	{
 		struct buf spki = {0};
 		keys_spki(lk, &spki, &e);
