@@ -286,3 +286,120 @@ out:
 	ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_REQ));
 	return rc;
 }
+
+/* The CertificationRequestInfo's bytes in der (definite lengths only). */
+static int
+tbs_of(const unsigned char *der, size_t len, const unsigned char **tbs,
+    size_t *tlen)
+{
+	const unsigned char *p = der, *start;
+	long n;
+	int tag, cls;
+
+	if (ASN1_get_object(&p, &n, &tag, &cls, (long)len) !=
+	    V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL)
+		return 0;
+	start = p;
+	if (ASN1_get_object(&p, &n, &tag, &cls, (long)len - (p - der)) !=
+	    V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+	    cls != V_ASN1_UNIVERSAL)
+		return 0;
+	*tbs = start;
+	*tlen = (size_t)(p - start) + (size_t)n;
+	return 1;
+}
+
+int
+spki_req_read(const void *der, size_t len, struct spki_req *out)
+{
+	const unsigned char *p = der;
+	RAW_REQ *r;
+
+	memset(out, 0, sizeof *out);
+	r = (RAW_REQ *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(RAW_REQ));
+	if (r == NULL || p != (const unsigned char *)der + len ||
+	    !tbs_of(der, len, &out->tbs, &out->tbslen) ||
+	    (out->pub = key_of(r->info->spki)) == NULL) {
+		ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_REQ));
+		ERR_clear_error();
+		memset(out, 0, sizeof *out);
+		return 0;
+	}
+	out->raw = r;
+	out->subject = r->info->subject;
+	out->attrs = r->info->attributes;
+	out->sig_alg = r->sig_alg;
+	out->sig = r->signature;
+	return 1;
+}
+
+/* ECDSA over a key from key_ec_cached: what the provider's verification
+ * of such a key runs, without exporting the key to it first. */
+static int
+verify_ec(const struct spki_req *r, const EVP_MD *md)
+{
+	const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(r->pub);
+	unsigned char dgst[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (ec == NULL)
+		return -1;
+	if (!EVP_Digest(r->tbs, r->tbslen, dgst, &n, md, NULL))
+		return 0;
+	return ECDSA_verify(0, dgst, (int)n, ASN1_STRING_get0_data(r->sig),
+	    ASN1_STRING_length(r->sig), (EC_KEY *)ec) == 1;
+}
+
+static int
+verify_evp(const struct spki_req *r, const EVP_MD *md)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	int ok;
+
+	ok = c != NULL && EVP_DigestVerifyInit(c, NULL, md, NULL, r->pub) ==
+	    1 && EVP_DigestVerify(c, ASN1_STRING_get0_data(r->sig),
+	    (size_t)ASN1_STRING_length(r->sig), r->tbs, r->tbslen) == 1;
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+int
+spki_req_verify(const struct spki_req *r)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const EVP_MD *md;
+	int ptype, mdnid, pknid, type = EVP_PKEY_get_base_id(r->pub), rc;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, r->sig_alg);
+	if (!OBJ_find_sigid_algs(OBJ_obj2nid(obj), &mdnid, &pknid) ||
+	    (mdnid != NID_sha256 && mdnid != NID_sha384 &&
+	    mdnid != NID_sha512) || (md = EVP_get_digestbynid(mdnid)) == NULL)
+		return -1;
+	/* a signature with unused bits is OpenSSL's to refuse */
+	if ((r->sig->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	    (r->sig->flags & 0x07) != 0)
+		return -1;
+	if (pknid == NID_X9_62_id_ecPublicKey && type == EVP_PKEY_EC &&
+	    ptype == V_ASN1_UNDEF)
+		rc = verify_ec(r, md);
+	else if (pknid == NID_rsaEncryption && type == EVP_PKEY_RSA &&
+	    (ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF))
+		rc = verify_evp(r, md);
+	else
+		rc = -1;
+	ERR_clear_error();
+	return rc;
+}
+
+void
+spki_req_free(struct spki_req *r)
+{
+	if (r == NULL)
+		return;
+	ASN1_item_free(r->raw, ASN1_ITEM_rptr(RAW_REQ));
+	EVP_PKEY_free(r->pub);
+	memset(r, 0, sizeof *r);
+}
