@@ -286,20 +286,75 @@ x509_name_str(const X509_NAME *n, struct buf *out)
 	BIO_free(b);
 }
 
+/*
+ * Extensions that read nothing of the certificate being made (all but
+ * its key identifier and names), made once per issuer and text: making
+ * one from its text costs more than copying it. Each is kept with a
+ * reference to its issuer, so an issuer pointer that matches is that
+ * issuer still; a self-signed certificate (its own issuer) is not kept.
+ */
+#define EXT_KEPT 64
+
+static struct {
+	int nid;
+	char *value;
+	X509 *issuer;
+	X509_EXTENSION *ext;
+} ext_kept[EXT_KEPT];
+static size_t next_kept;
+
+static int
+ext_constant(int nid)
+{
+	return nid == NID_basic_constraints || nid == NID_key_usage ||
+	    nid == NID_ext_key_usage || nid == NID_authority_key_identifier ||
+	    nid == NID_info_access || nid == NID_crl_distribution_points;
+}
+
+/* The extension: a kept one (*fresh 0), or one made now (*fresh 1). */
+static X509_EXTENSION *
+ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
+{
+	X509 *issuer = ctx->issuer_cert;
+	X509_EXTENSION *ext;
+	size_t i;
+
+	*fresh = 1;
+	if (!ext_constant(nid) || issuer == NULL || issuer == x)
+		return X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	for (i = 0; i < next_kept; i++)
+		if (ext_kept[i].nid == nid && ext_kept[i].issuer == issuer &&
+		    strcmp(ext_kept[i].value, value) == 0) {
+			*fresh = 0;
+			return ext_kept[i].ext;
+		}
+	if ((ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value)) == NULL ||
+	    next_kept == EXT_KEPT || !X509_up_ref(issuer))
+		return ext;
+	ext_kept[next_kept].nid = nid;
+	ext_kept[next_kept].value = xstrdup(value);
+	ext_kept[next_kept].issuer = issuer;
+	ext_kept[next_kept++].ext = ext;
+	*fresh = 0;
+	return ext;
+}
+
 /* Add one extension from OpenSSL's config syntax; values were validated
- * by the callers (names from fixed tables, URLs by x509_url_check). */
+ * by the callers (names from fixed tables, URLs by x509_url_check).
+ * X509_add_ext adds a copy. */
 static int
 add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct err *e)
 {
 	X509_EXTENSION *ext;
-	int ok;
+	int ok, fresh;
 
-	ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	ext = ext_make(x, ctx, nid, value, &fresh);
 	if (ext == NULL)
 		return err_ssl(e, EX_DATAERR, "extension %s = %s", OBJ_nid2sn(nid),
 		    value);
 	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
+	if (fresh)
+		X509_EXTENSION_free(ext);
 	if (!ok)
 		return err_ssl(e, EX_SOFTWARE, "extension %s", OBJ_nid2sn(nid));
 	return 0;
