@@ -661,11 +661,17 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	size_t i, todo = 0;
 	int rc = 0;
 
+	/* phase 1 reads one snapshot: the locks once a batch */
+	rc = db_begin_read(x->db, &e);
 	for (i = 0; i < n && rc == 0; i++)
 		if (is_processing(r[i])) {
 			todo++;
 			rc = prepare(x, r[i], &res[i], &e);
 		}
+	if (rc == 0)
+		rc = db_commit(x->db, &e);
+	else
+		db_rollback(x->db);
 	if (rc == 0 && todo > 0)
 		rc = transact(x, r, res, n, &e);
 	tmpl_free(&x->t);
