@@ -335,6 +335,31 @@ spki_req_read(const void *der, size_t len, struct spki_req *out)
 	return 1;
 }
 
+/* SHA-256, -384 or -512 by NID, fetched once (EVP_get_digestbynid
+ * makes OpenSSL 3.0 fetch it for every digest); NULL for others. */
+static const EVP_MD *
+sha2(int nid)
+{
+	static struct {
+		int nid;
+		const char *name;
+		EVP_MD *md;
+	} mds[] = {
+		{ NID_sha256, "SHA256", NULL }, { NID_sha384, "SHA384", NULL },
+		{ NID_sha512, "SHA512", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof mds / sizeof mds[0]; i++)
+		if (mds[i].nid == nid) {
+			if (mds[i].md == NULL)
+				mds[i].md = EVP_MD_fetch(NULL, mds[i].name,
+				    NULL);
+			return mds[i].md;
+		}
+	return NULL;
+}
+
 /* ECDSA over a key from key_ec_cached: what the provider's verification
  * of such a key runs, without exporting the key to it first. */
 static int
@@ -375,8 +400,7 @@ spki_req_verify(const struct spki_req *r)
 
 	X509_ALGOR_get0(&obj, &ptype, &pval, r->sig_alg);
 	if (!OBJ_find_sigid_algs(OBJ_obj2nid(obj), &mdnid, &pknid) ||
-	    (mdnid != NID_sha256 && mdnid != NID_sha384 &&
-	    mdnid != NID_sha512) || (md = EVP_get_digestbynid(mdnid)) == NULL)
+	    (md = sha2(mdnid)) == NULL)
 		return -1;
 	/* a signature with unused bits is OpenSSL's to refuse */
 	if ((r->sig->flags & ASN1_STRING_FLAG_BITS_LEFT) &&

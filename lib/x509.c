@@ -908,6 +908,18 @@ x509_req_pem(X509_REQ *r, struct buf *out)
 	BIO_free(b);
 }
 
+/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3.0 looks it up
+ * again for every digest. */
+static EVP_MD *
+sha256(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		diag_nomem();
+	return md;
+}
+
 void
 x509_fingerprint(X509 *x, struct buf *out)
 {
@@ -919,7 +931,7 @@ x509_fingerprint(X509 *x, struct buf *out)
 	const unsigned char *der = der_of(x, &len, &fresh);
 
 	/* the SHA-256 of the DER, as X509_digest takes it */
-	if (der == NULL || !EVP_Digest(der, len, md, &n, EVP_sha256(), NULL))
+	if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(), NULL))
 		n = 0;
 	OPENSSL_free(fresh);
 	for (i = 0; i < n; i++) {
