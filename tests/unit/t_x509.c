@@ -230,6 +230,55 @@ test_issue(void)
 	err_free(&e);
 }
 
+/* Extensions kept across certificates stay their issuer's: leaves of
+ * two issuers, made alternately with the same texts, each name their own
+ * issuer's key. */
+static void
+test_kept_ext(void)
+{
+	struct x509_subject s = { .cn = "Kept" };
+	struct x509_issue in = {0};
+	X509_NAME *n = NULL;
+	EVP_PKEY *k[2] = { NULL, NULL };
+	X509 *ca[2] = { NULL, NULL }, *leaf = NULL;
+	struct err e = {0};
+	const ASN1_OCTET_STRING *aki, *skid;
+	int i, j;
+
+	x509_name_build(&s, &n, &e);
+	for (i = 0; i < 2; i++) {
+		keys_generate(keys_alg("ec-256"), &k[i], &e);
+		in = (struct x509_issue){ .subject = n, .pubkey = k[i],
+		    .issuer_key = k[i], .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1900000000,
+		    .ca = 1, .path_len = -1,
+		    .ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN };
+		is_int(x509_issue(&in, &ca[i], NULL, &e), 0, "issuer %d", i);
+	}
+	for (j = 0; j < 4; j++) {
+		i = j % 2;
+		in = (struct x509_issue){ .subject = n, .pubkey = k[1 - i],
+		    .issuer = ca[i], .issuer_key = k[i], .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1800000000,
+		    .path_len = -1, .ku = KU_DIGITAL_SIGNATURE,
+		    .eku = "serverAuth", .crl_url = "http://pki.test/x.crl" };
+		is_int(x509_issue(&in, &leaf, NULL, &e), 0, "leaf %d", j);
+		aki = X509_get0_authority_key_id(leaf);
+		skid = X509_get0_subject_key_id(ca[i]);
+		ok(aki && skid && ASN1_OCTET_STRING_cmp(aki, skid) == 0,
+		    "leaf %d names its own issuer's key", j);
+		ok(X509_verify(leaf, k[i]) == 1, "leaf %d signed by it", j);
+		X509_free(leaf);
+		leaf = NULL;
+	}
+	for (i = 0; i < 2; i++) {
+		X509_free(ca[i]);
+		EVP_PKEY_free(k[i]);
+	}
+	X509_NAME_free(n);
+	err_free(&e);
+}
+
 static void
 test_read(void)
 {
@@ -252,6 +301,7 @@ main(void)
 	test_checks();
 	test_subject();
 	test_issue();
+	test_kept_ext();
 	test_read();
 	return tap_done();
 }
