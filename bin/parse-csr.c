@@ -32,10 +32,9 @@ describe(struct rec *r, const struct csr *c, struct err *e)
 		{ "CN", c->cn }, { "O", c->o }, { "OU", c->ou }, { "C", c->c },
 		{ "ST", c->st }, { "L", c->l },
 	};
-	unsigned char *der = NULL;
 	struct buf bits = {0};
 	size_t i;
-	int rc = 0, len;
+	int rc = 0;
 
 	for (i = 0; i < sizeof f / sizeof f[0] && rc == 0; i++) {
 		rec_del(r, f[i].name);
@@ -50,16 +49,10 @@ describe(struct rec *r, const struct csr *c, struct err *e)
 		rc = rec_set(r, "Key-Bits", bits.p, e);
 	for (i = 0; i < c->nwarn && rc == 0; i++)
 		rc = rec_add(r, "Warning", c->warn[i], e);
-	if (rc == 0 && rec_npem(r) == 0) {
-		if ((len = i2d_X509_REQ(c->req, &der)) <= 0)
-			rc = err_set(e, EX_SOFTWARE, "CSR: cannot encode");
-		else
-			rc = rec_add_pem(r, "CERTIFICATE REQUEST", der,
-			    (size_t)len, e);
-	}
+	if (rc == 0 && rec_npem(r) == 0)
+		rc = rec_add_pem(r, "CERTIFICATE REQUEST", c->der, c->derlen, e);
 	if (rc == 0)
 		rc = rec_set(r, "Stage", "parse-csr", e);
-	OPENSSL_free(der);
 	buf_free(&bits);
 	return rc;
 }

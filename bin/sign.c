@@ -620,19 +620,17 @@ finish(struct rec *r, struct result *res)
 {
 	struct buf b = {0}, code = {0};
 	struct err e = {0};
-	unsigned char *der = NULL;
-	int i, n, rc = 0;
+	int i, rc = 0;
 
 	for (i = -1; res->code == 0 && i < sk_X509_num(res->chain); i++) {
-		if ((n = i2d_X509(i < 0 ? res->cert :
-		    sk_X509_value(res->chain, i), &der)) <= 0)
+		buf_reset(&b);
+		x509_der(i < 0 ? res->cert : sk_X509_value(res->chain, i), &b);
+		if (b.len == 0)
 			diag_nomem();
-		rc = rec_add_pem(r, "CERTIFICATE", der, (size_t)n, &e);
-		OPENSSL_free(der);
-		der = NULL;
-		if (rc != 0)
+		if ((rc = rec_add_pem(r, "CERTIFICATE", b.p, b.len, &e)) != 0)
 			refuse(res, rc, "%s", err_str(&e));
 	}
+	buf_reset(&b);
 	if (res->code == 0) {
 		x509_serial_hex(res->cert, &b);
 		rc = rec_set(r, "Serial", b.p, &e);
@@ -692,11 +690,17 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	size_t i, todo = 0;
 	int rc = 0;
 
+	/* phase 1 reads one snapshot: the locks once a batch */
+	rc = db_begin_read(x->db, &e);
 	for (i = 0; i < n && rc == 0; i++)
 		if (is_processing(r[i])) {
 			todo++;
 			rc = prepare(x, r[i], &res[i], &e);
 		}
+	if (rc == 0)
+		rc = db_commit(x->db, &e);
+	else
+		db_rollback(x->db);
 	if (rc == 0 && todo > 0)
 		rc = transact(x, r, res, n, &e);
 	tmpl_free(&x->t);
@@ -786,7 +790,7 @@ open_signers(struct ctx *x, char **names, const struct secret *pass,
 	struct signer *s;
 	int64_t *ids = NULL;
 	size_t n = 0, i;
-	int rc;
+	int rc, j;
 
 	if ((rc = signer_ids(x, names, &ids, &n, e)) != 0)
 		goto out;
@@ -799,6 +803,9 @@ open_signers(struct ctx *x, char **names, const struct secret *pass,
 		    (rc = crl_settings_load(x->db, s->ca.id, &s->crl, e)) == 0)
 			rc = chain_read(s->ca.cert_pem, s->ca.chain_pem,
 			    &s->chain, e);
+		/* encoded once, written out with every certificate */
+		for (j = 0; rc == 0 && j < sk_X509_num(s->chain); j++)
+			x509_keep_der(sk_X509_value(s->chain, j));
 	}
 out:
 	free(ids);

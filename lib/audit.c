@@ -8,11 +8,24 @@
 #include <openssl/evp.h>
 #include "audit.h"
 #include "clock.h"
+#include "diag.h"
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Canonical bytes: every field as "<len>:<bytes>\n" so no two different
  * rows can hash the same text; NULL detail is "-1:\n". */
+/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3.0 looks it up
+ * again for every digest. */
+static EVP_MD *
+sha256(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		diag_nomem();
+	return md;
+}
+
 static void
 field(struct buf *b, const char *s)
 {
@@ -41,7 +54,7 @@ row_hash(const char *prev, int64_t seq, const char *at, const char *actor,
 	field(&b, object);
 	field(&b, outcome);
 	field(&b, detail);
-	EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL);
+	EVP_Digest(b.p, b.len, md, &mdlen, sha256(), NULL);
 	for (i = 0; i < 32; i++) {
 		static const char hex[] = "0123456789abcdef";
 		out[2 * i] = hex[md[i] >> 4];

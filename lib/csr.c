@@ -8,7 +8,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "csr.h"
+#include "diag.h"
 #include "domain.h"
+#include "spki.h"
 
 __attribute__((format(printf, 2, 3))) static void
 warn(struct csr *c, const char *fmt, ...)
@@ -50,7 +52,7 @@ text(const ASN1_STRING *s, const char *what, char **out, struct err *e)
 }
 
 static int
-subject(struct csr *c, struct err *e)
+subject(struct csr *c, const X509_NAME *n, struct err *e)
 {
 	static const struct {
 		int nid;
@@ -64,7 +66,6 @@ subject(struct csr *c, struct err *e)
 		{ NID_stateOrProvinceName, "ST", offsetof(struct csr, st) },
 		{ NID_localityName, "L", offsetof(struct csr, l) },
 	};
-	const X509_NAME *n = X509_REQ_get_subject_name(c->req);
 	int i, nid, rc;
 	size_t k;
 
@@ -161,10 +162,11 @@ san_one(struct csr *c, const GENERAL_NAME *g, struct err *e)
 	return rc;
 }
 
+/* The requested extensions (exts, freed here; NULL: none readable, as
+ * X509_REQ_get_extensions answers for a malformed request). */
 static int
-extensions(struct csr *c, struct err *e)
+extensions(struct csr *c, STACK_OF(X509_EXTENSION) *exts, struct err *e)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(c->req);
 	GENERAL_NAMES *gens = NULL;
 	int i, j, nid, rc = 0;
 
@@ -200,13 +202,13 @@ out:
 }
 
 static void
-attributes(struct csr *c)
+attributes(struct csr *c, const STACK_OF(X509_ATTRIBUTE) *attrs)
 {
 	int i, nid;
 
-	for (i = 0; i < X509_REQ_get_attr_count(c->req); i++) {
+	for (i = 0; i < X509at_get_attr_count(attrs); i++) {
 		nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(
-		    X509_REQ_get_attr(c->req, i)));
+		    X509at_get_attr(attrs, i)));
 		/* extensionRequest was read above; never echo a value
 		 * (a challengePassword is a secret) */
 		if (nid != NID_ext_req && nid != NID_ms_ext_req)
@@ -215,34 +217,84 @@ attributes(struct csr *c)
 	}
 }
 
-static int
-read_req(const void *data, size_t len, X509_REQ **out, struct err *e)
+/* X509_REQ_get_extensions over a request's attributes: the first
+ * extensionRequest (or Microsoft's), when it holds a SEQUENCE. */
+static STACK_OF(X509_EXTENSION) *
+requested(const STACK_OF(X509_ATTRIBUTE) *attrs)
 {
-	const unsigned char *p = data;
-	BIO *b;
+	static const int nids[] = { NID_ext_req, NID_ms_ext_req };
+	ASN1_TYPE *t = NULL;
+	const unsigned char *p;
+	size_t i;
+	int idx;
 
-	*out = NULL;
+	for (i = 0; i < sizeof nids / sizeof nids[0]; i++)
+		if ((idx = X509at_get_attr_by_NID(attrs, nids[i], -1)) >= 0) {
+			t = X509_ATTRIBUTE_get0_type(X509at_get_attr(attrs,
+			    idx), 0);
+			break;
+		}
+	if (t == NULL || t->type != V_ASN1_SEQUENCE)
+		return NULL;
+	p = t->value.sequence->data;
+	return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p,
+	    t->value.sequence->length, ASN1_ITEM_rptr(X509_EXTENSIONS));
+}
+
+/* The request's DER: data itself, or the first request PEM block in
+ * it (decoded into *pem, the caller's), read as PEM_read_bio_X509_REQ
+ * reads it. */
+static int
+der_of(const void *data, size_t len, const unsigned char **der,
+    size_t *dlen, unsigned char **pem, struct err *e)
+{
+	char *name = NULL;
+	long n = 0;
+	BIO *b;
+	int ok;
+
+	*pem = NULL;
 	if (len == 0)
 		return err_set(e, EX_DATAERR, "CSR: empty input");
 	if (len > CSR_MAX_BYTES)
 		return err_set(e, EX_DATAERR, "CSR: larger than %d bytes",
 		    CSR_MAX_BYTES);
-	if (len > 10 && memcmp(data, "-----BEGIN", 10) == 0) {
-		b = BIO_new_mem_buf(data, (int)len);
-		*out = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-		BIO_free(b);
-	} else {
-		*out = d2i_X509_REQ(NULL, &p, (long)len);
-		if (*out && p != (const unsigned char *)data + len) {
-			X509_REQ_free(*out);
-			*out = NULL;
-			return err_set(e, EX_DATAERR, "CSR: trailing bytes after "
-			    "the DER");
-		}
+	if (len <= 10 || memcmp(data, "-----BEGIN", 10) != 0) {
+		*der = data;
+		*dlen = len;
+		return 0;
 	}
-	if (*out == NULL)
+	b = BIO_new_mem_buf(data, (int)len);
+	ok = b != NULL && PEM_bytes_read_bio(pem, &n, &name,
+	    PEM_STRING_X509_REQ, b, NULL, NULL) == 1;
+	BIO_free(b);
+	OPENSSL_free(name);
+	if (!ok)
 		return err_ssl(e, EX_DATAERR, "CSR: not a PEM or DER PKCS#10 "
 		    "request");
+	*der = *pem;
+	*dlen = (size_t)n;
+	return 0;
+}
+
+/* OpenSSL's own reader, for requests the fast one leaves to it: as DER
+ * nothing may follow the request, in a PEM block what follows is
+ * ignored (as PEM_read_bio_X509_REQ ignores it). */
+static int
+read_req(const unsigned char *der, size_t len, int pem, X509_REQ **out,
+    struct err *e)
+{
+	const unsigned char *p = der;
+
+	if ((*out = d2i_X509_REQ(NULL, &p, (long)len)) == NULL)
+		return err_ssl(e, EX_DATAERR, "CSR: not a PEM or DER PKCS#10 "
+		    "request");
+	if (!pem && p != der + len) {
+		X509_REQ_free(*out);
+		*out = NULL;
+		return err_set(e, EX_DATAERR, "CSR: trailing bytes after "
+		    "the DER");
+	}
 	return 0;
 }
 
@@ -268,40 +320,174 @@ key(struct csr *c, struct err *e)
 	    OBJ_nid2sn(type));
 }
 
-int
-csr_parse(const void *data, size_t len, struct csr *c, struct err *e)
+/* The request as i2d_X509_REQ writes what it read: the request info's
+ * bytes as received, its algorithm and signature encoded again. */
+static void
+reencode(struct csr *c, const struct spki_req *r)
+{
+	unsigned char *alg = NULL, *sig = NULL, *p;
+	int na = i2d_X509_ALGOR(r->sig_alg, &alg),
+	    ns = i2d_ASN1_BIT_STRING(r->sig, &sig), body, n;
+
+	if (na <= 0 || ns <= 0)
+		diag_nomem();
+	body = (int)r->tbslen + na + ns;
+	n = ASN1_object_size(1, body, V_ASN1_SEQUENCE);
+	if ((c->der = p = OPENSSL_malloc((size_t)n)) == NULL)
+		diag_nomem();
+	c->derlen = (size_t)n;
+	ASN1_put_object(&p, 1, body, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	memcpy(p, r->tbs, r->tbslen);
+	memcpy(p + r->tbslen, alg, (size_t)na);
+	memcpy(p + r->tbslen + na, sig, (size_t)ns);
+	OPENSSL_free(alg);
+	OPENSSL_free(sig);
+}
+
+/* What follows the proof of possession, on either path. */
+static int
+names(struct csr *c, const X509_NAME *subj,
+    STACK_OF(X509_EXTENSION) *exts, const STACK_OF(X509_ATTRIBUTE) *attrs,
+    struct err *e)
 {
 	int rc;
 
-	memset(c, 0, sizeof *c);
-	if ((rc = read_req(data, len, &c->req, e)) != 0)
+	if ((rc = subject(c, subj, e)) != 0) {
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+		return rc;
+	}
+	if ((rc = extensions(c, exts, e)) != 0)
+		return rc;
+	attributes(c, attrs);
+	if (c->cn == NULL && c->nsan == 0)
+		return err_set(e, EX_DATAERR, "CSR names nothing: no CN and no "
+		    "subjectAltName");
+	return 0;
+}
+
+static int
+pop_failed(struct err *e)
+{
+	return err_ssl(e, EX_DATAERR, "CSR signature does not verify (no "
+	    "proof of possession)");
+}
+
+/*
+ * The fast path (lib/spki.h): no provider decoder for the key, the
+ * signature checked over the bytes received. 1 when it does not apply
+ * (nothing changed in c); else 0 or the error.
+ */
+static int
+fast(struct csr *c, const unsigned char *der, size_t len, struct err *e)
+{
+	struct spki_req r;
+	int rc, v;
+
+	if (!spki_req_read(der, len, &r))
+		return 1;
+	c->pub = r.pub;
+	if ((rc = key(c, e)) != 0)
 		goto out;
-	if ((c->pub = X509_REQ_get_pubkey(c->req)) == NULL) {
+	if ((v = spki_req_verify(&r)) < 0) {
+		c->pub = NULL;
+		rc = 1;
+		goto out;
+	}
+	if (v == 0) {
+		rc = pop_failed(e);
+		goto out;
+	}
+	reencode(c, &r);
+	rc = names(c, r.subject, requested(r.attrs), r.attrs, e);
+out:
+	if (c->pub != NULL)
+		r.pub = NULL;	/* c's now */
+	spki_req_free(&r);
+	return rc;
+}
+
+/* The X509_REQ's attributes, borrowed. */
+static STACK_OF(X509_ATTRIBUTE) *
+attrs_of(X509_REQ *req)
+{
+	STACK_OF(X509_ATTRIBUTE) *sk = sk_X509_ATTRIBUTE_new_null();
+	int i;
+
+	if (sk == NULL)
+		diag_nomem();
+	for (i = 0; i < X509_REQ_get_attr_count(req); i++)
+		if (!sk_X509_ATTRIBUTE_push(sk, X509_REQ_get_attr(req, i)))
+			diag_nomem();
+	return sk;
+}
+
+/* OpenSSL's path, for any request the fast one does not take. */
+static int
+slow(struct csr *c, const unsigned char *der, size_t len, int pem,
+    struct err *e)
+{
+	STACK_OF(X509_ATTRIBUTE) *attrs = NULL;
+	X509_REQ *req = NULL;
+	int rc, n;
+
+	if ((rc = read_req(der, len, pem, &req, e)) != 0)
+		return rc;
+	if ((c->pub = X509_REQ_get_pubkey(req)) == NULL) {
 		rc = err_ssl(e, EX_DATAERR, "CSR key: unreadable public key");
 		goto out;
 	}
 	if ((rc = key(c, e)) != 0)
 		goto out;
 	/* proof of possession: the request is signed by its own key */
-	if (X509_REQ_verify(c->req, c->pub) != 1) {
-		rc = err_ssl(e, EX_DATAERR, "CSR signature does not verify "
-		    "(no proof of possession)");
+	if (X509_REQ_verify(req, c->pub) != 1) {
+		rc = pop_failed(e);
 		goto out;
 	}
-	if ((rc = subject(c, e)) != 0 || (rc = extensions(c, e)) != 0)
-		goto out;
-	attributes(c);
-	if (c->cn == NULL && c->nsan == 0) {
-		rc = err_set(e, EX_DATAERR, "CSR names nothing: no CN and no "
-		    "subjectAltName");
+	if ((n = i2d_X509_REQ(req, &c->der)) <= 0) {
+		rc = err_ssl(e, EX_SOFTWARE, "CSR: cannot encode");
 		goto out;
 	}
-	rc = 0;
+	c->derlen = (size_t)n;
+	attrs = attrs_of(req);
+	rc = names(c, X509_REQ_get_subject_name(req),
+	    X509_REQ_get_extensions(req), attrs, e);
 out:
+	sk_X509_ATTRIBUTE_free(attrs);
+	X509_REQ_free(req);
+	return rc;
+}
+
+static int
+parse(const void *data, size_t len, struct csr *c, int fastpath,
+    struct err *e)
+{
+	const unsigned char *der = NULL;
+	unsigned char *pem = NULL;
+	size_t dlen = 0;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	if ((rc = der_of(data, len, &der, &dlen, &pem, e)) == 0 &&
+	    (!fastpath || (rc = fast(c, der, dlen, e)) == 1))
+		rc = slow(c, der, dlen, pem != NULL, e);
+	OPENSSL_free(pem);
 	ERR_clear_error();
 	if (rc != 0)
 		csr_free(c);
 	return rc;
+}
+
+int
+csr_parse(const void *data, size_t len, struct csr *c, struct err *e)
+{
+	return parse(data, len, c, 1, e);
+}
+
+int
+csr_parse_openssl(const void *data, size_t len, struct csr *c,
+    struct err *e)
+{
+	return parse(data, len, c, 0, e);
 }
 
 void
@@ -311,7 +497,7 @@ csr_free(struct csr *c)
 
 	if (c == NULL)
 		return;
-	X509_REQ_free(c->req);
+	OPENSSL_free(c->der);
 	EVP_PKEY_free(c->pub);
 	free(c->cn); free(c->o); free(c->ou); free(c->c); free(c->st);
 	free(c->l);

@@ -36,6 +36,9 @@ int db_migrate(struct db *db, int *from, int *to, struct err *e);
 int db_schema_latest(void);
 
 int db_begin(struct db *db, struct err *e);
+/* A read transaction (db_commit ends it): the reads in it see one
+ * snapshot and take the file's locks once, not once a statement. */
+int db_begin_read(struct db *db, struct err *e);
 int db_commit(struct db *db, struct err *e);
 void db_rollback(struct db *db);
 

@@ -6,6 +6,18 @@
 #include "diag.h"
 #include "order.h"
 
+/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3.0 looks it up
+ * again for every digest. */
+static EVP_MD *
+sha256(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		diag_nomem();
+	return md;
+}
+
 static const char *const types[] = {
 	"csr", "automated", "renewal", "spool", "acme", "scep", NULL
 };
@@ -71,19 +83,18 @@ fill(struct db_stmt *st, struct order *o)
 	o->completed_at = dup_or_null(db_text(st, 19));
 }
 
+/* sql: SELECT COLS ... WHERE (a literal: its text keys the statement
+ * cache, built once); fmt "t" binds s, "i" binds i. */
 static int
-load(struct db *db, const char *where, const char *fmt, const char *s,
+load(struct db *db, const char *sql, const char *fmt, const char *s,
     int64_t i, struct order *o, struct err *e)
 {
 	struct db_stmt *st = NULL;
-	struct buf sql = {0};
 	int rc;
 
 	memset(o, 0, sizeof *o);
-	buf_printf(&sql, "SELECT " COLS " FROM orders o WHERE %s", where);
-	rc = *fmt == 't' ? db_prep(db, &st, e, sql.p, fmt, s) :
-	    db_prep(db, &st, e, sql.p, fmt, i);
-	buf_free(&sql);
+	rc = *fmt == 't' ? db_prep(db, &st, e, sql, fmt, s) :
+	    db_prep(db, &st, e, sql, fmt, i);
 	if (rc != 0)
 		return rc;
 	if ((rc = db_step(st, e)) == 1) {
@@ -101,13 +112,15 @@ load(struct db *db, const char *where, const char *fmt, const char *s,
 int
 order_load(struct db *db, const char *job, struct order *o, struct err *e)
 {
-	return load(db, "o.job = ?", "t", job, 0, o, e);
+	return load(db, "SELECT " COLS " FROM orders o WHERE o.job = ?", "t",
+	    job, 0, o, e);
 }
 
 int
 order_load_id(struct db *db, int64_t id, struct order *o, struct err *e)
 {
-	return load(db, "o.id = ?", "i", NULL, id, o, e);
+	return load(db, "SELECT " COLS " FROM orders o WHERE o.id = ?", "i",
+	    NULL, id, o, e);
 }
 
 void
@@ -293,7 +306,7 @@ order_facts(const struct rec *r, struct buf *out)
 
 	if (c == NULL)
 		diag_nomem();
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(c, sha256(), NULL);
 	for (i = 0; i < sizeof one / sizeof one[0]; i++) {
 		v = rec_get(r, one[i]);
 		field(c, v, v ? strlen(v) : 0);

@@ -443,23 +443,32 @@ rec_reader_ready(const struct rec_reader *rd, int wait_ms)
 static int
 next_line(struct rec_reader *rd, const char **why)
 {
+	char chunk[256];	/* into the line a chunk at a time */
+	size_t n = 0;
 	int c, bad = 0;
 
 	buf_reset(&rd->line);
 	if (rd->ioerr)
 		return 0;
-	while ((c = getc(rd->f)) != EOF && c != '\n') {
+	while ((c = getc_unlocked(rd->f)) != EOF && c != '\n') {
 		if (bad)
 			continue;
 		if (c == '\0' || c == '\r') {
 			*why = c ? "CR in record" : "NUL byte in record";
 			bad = 1;
-		} else if (rd->line.len >= REC_MAX_LINE) {
+		} else if (rd->line.len + n >= REC_MAX_LINE) {
 			*why = "line too long";
 			bad = 1;
-		} else
-			buf_addc(&rd->line, (char)c);
+		} else {
+			chunk[n++] = (char)c;
+			if (n == sizeof chunk) {
+				buf_add(&rd->line, chunk, n);
+				n = 0;
+			}
+		}
 	}
+	if (n > 0)
+		buf_add(&rd->line, chunk, n);
 	if (c == EOF && ferror(rd->f)) {
 		rd->ioerr = errno ? errno : EIO;
 		*why = strerror(rd->ioerr);

@@ -29,4 +29,33 @@
 int spki_from_req(const void *der, size_t len, X509_PUBKEY **spki,
     EVP_PKEY **pub, struct err *e);
 
+/*
+ * The same reading for parse-csr, which also checks the request's
+ * signature. spki_req_read returns 1 with r filled when the request is
+ * plain enough for it: DER with definite lengths and nothing after it,
+ * a key the fast path above knows. It returns 0 otherwise, with nothing
+ * to free: OpenSSL's own X509_REQ reader must decide. Everything r
+ * points to belongs to r (spki_req_free; a zeroed r is fine).
+ *
+ * spki_req_verify checks the request's signature over its
+ * CertificationRequestInfo as received, as X509_REQ_verify does: 1 it
+ * verifies, 0 it does not, -1 an algorithm it leaves to X509_REQ_verify
+ * (anything but ECDSA or RSA PKCS#1 v1.5 with SHA-2, a key of another
+ * type than the algorithm's, unusual parameters).
+ */
+struct spki_req {
+	void *raw;				/* the parse */
+	const X509_NAME *subject;
+	const STACK_OF(X509_ATTRIBUTE) *attrs;	/* NULL: none */
+	const unsigned char *tbs;		/* into the caller's der */
+	size_t tbslen;
+	const X509_ALGOR *sig_alg;
+	const ASN1_BIT_STRING *sig;
+	EVP_PKEY *pub;
+};
+
+int spki_req_read(const void *der, size_t len, struct spki_req *r);
+int spki_req_verify(const struct spki_req *r);
+void spki_req_free(struct spki_req *r);
+
 #endif

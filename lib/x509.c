@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include "diag.h"
 #include "x509.h"
 
 #define CERT_MAX_DER (64 * 1024)
@@ -285,20 +286,75 @@ x509_name_str(const X509_NAME *n, struct buf *out)
 	BIO_free(b);
 }
 
+/*
+ * Extensions that read nothing of the certificate being made (all but
+ * its key identifier and names), made once per issuer and text: making
+ * one from its text costs more than copying it. Each is kept with a
+ * reference to its issuer, so an issuer pointer that matches is that
+ * issuer still; a self-signed certificate (its own issuer) is not kept.
+ */
+#define EXT_KEPT 64
+
+static struct {
+	int nid;
+	char *value;
+	X509 *issuer;
+	X509_EXTENSION *ext;
+} ext_kept[EXT_KEPT];
+static size_t next_kept;
+
+static int
+ext_constant(int nid)
+{
+	return nid == NID_basic_constraints || nid == NID_key_usage ||
+	    nid == NID_ext_key_usage || nid == NID_authority_key_identifier ||
+	    nid == NID_info_access || nid == NID_crl_distribution_points;
+}
+
+/* The extension: a kept one (*fresh 0), or one made now (*fresh 1). */
+static X509_EXTENSION *
+ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
+{
+	X509 *issuer = ctx->issuer_cert;
+	X509_EXTENSION *ext;
+	size_t i;
+
+	*fresh = 1;
+	if (!ext_constant(nid) || issuer == NULL || issuer == x)
+		return X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	for (i = 0; i < next_kept; i++)
+		if (ext_kept[i].nid == nid && ext_kept[i].issuer == issuer &&
+		    strcmp(ext_kept[i].value, value) == 0) {
+			*fresh = 0;
+			return ext_kept[i].ext;
+		}
+	if ((ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value)) == NULL ||
+	    next_kept == EXT_KEPT || !X509_up_ref(issuer))
+		return ext;
+	ext_kept[next_kept].nid = nid;
+	ext_kept[next_kept].value = xstrdup(value);
+	ext_kept[next_kept].issuer = issuer;
+	ext_kept[next_kept++].ext = ext;
+	*fresh = 0;
+	return ext;
+}
+
 /* Add one extension from OpenSSL's config syntax; values were validated
- * by the callers (names from fixed tables, URLs by x509_url_check). */
+ * by the callers (names from fixed tables, URLs by x509_url_check).
+ * X509_add_ext adds a copy. */
 static int
 add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct err *e)
 {
 	X509_EXTENSION *ext;
-	int ok;
+	int ok, fresh;
 
-	ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
+	ext = ext_make(x, ctx, nid, value, &fresh);
 	if (ext == NULL)
 		return err_ssl(e, EX_DATAERR, "extension %s = %s", OBJ_nid2sn(nid),
 		    value);
 	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
+	if (fresh)
+		X509_EXTENSION_free(ext);
 	if (!ok)
 		return err_ssl(e, EX_SOFTWARE, "extension %s", OBJ_nid2sn(nid));
 	return 0;
@@ -533,6 +589,7 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		goto out;
 	if (X509_sign(x, in->issuer_key, md) <= 0)
 		goto ssl;
+	x509_keep_der(x);
 	*out = x;
 	x = NULL;
 	rc = 0;
@@ -739,29 +796,108 @@ x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
 	return 0;
 }
 
+/*
+ * A certificate's DER, kept with it. OpenSSL 3.0 keeps the encoding of
+ * a certificate it read, but encodes one it built again each time it is
+ * asked (the whole certificate, extensions and all), which cost more
+ * than its signature when the signer wrote it out, stored it and took
+ * its fingerprint. The DER hangs on the X509 as ex_data (freed with it,
+ * shared by its references, not copied by X509_dup).
+ */
+struct kept {
+	size_t len;
+	unsigned char der[];
+};
+
+static void
+kept_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	free(ptr);
+}
+
+static int
+kept_index(void)
+{
+	static int idx = -1;
+
+	if (idx < 0 && (idx = X509_get_ex_new_index(0, NULL, NULL, NULL,
+	    kept_free)) < 0)
+		diag_nomem();
+	return idx;
+}
+
+void
+x509_keep_der(X509 *x)
+{
+	unsigned char *der = NULL;
+	struct kept *k;
+	int len;
+
+	if (X509_get_ex_data(x, kept_index()) != NULL)
+		return;
+	if ((len = i2d_X509(x, &der)) <= 0)
+		diag_nomem();
+	k = xmalloc(sizeof *k + (size_t)len);
+	k->len = (size_t)len;
+	memcpy(k->der, der, (size_t)len);
+	OPENSSL_free(der);
+	if (!X509_set_ex_data(x, kept_index(), k))
+		diag_nomem();
+}
+
+/* x's DER: the kept copy, or a fresh encoding into *fresh. */
+static const unsigned char *
+der_of(X509 *x, size_t *len, unsigned char **fresh)
+{
+	const struct kept *k = X509_get_ex_data(x, kept_index());
+	int n;
+
+	*fresh = NULL;
+	if (k != NULL) {
+		*len = k->len;
+		return k->der;
+	}
+	if ((n = i2d_X509(x, fresh)) <= 0) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (size_t)n;
+	return *fresh;
+}
+
 void
 x509_pem(X509 *x, struct buf *out)
 {
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p;
-	long len;
+	unsigned char *fresh;
+	size_t n, i, line;
+	const unsigned char *der = der_of(x, &n, &fresh);
+	char b64[4 * 48 / 3 + 1];
 
-	PEM_write_bio_X509(b, x);
-	len = BIO_get_mem_data(b, &p);
-	if (len > 0)
-		buf_add(out, p, (size_t)len);
-	BIO_free(b);
+	if (der == NULL)
+		return;
+	/* as PEM_write_bio_X509 writes it: 64 columns */
+	buf_adds(out, "-----BEGIN CERTIFICATE-----\n");
+	for (i = 0; i < n; i += line) {
+		line = n - i < 48 ? n - i : 48;
+		EVP_EncodeBlock((unsigned char *)b64, der + i, (int)line);
+		buf_adds(out, b64);
+		buf_addc(out, '\n');
+	}
+	buf_adds(out, "-----END CERTIFICATE-----\n");
+	OPENSSL_free(fresh);
 }
 
 void
 x509_der(X509 *x, struct buf *out)
 {
-	unsigned char *der = NULL;
-	int len = i2d_X509(x, &der);
+	unsigned char *fresh;
+	size_t n;
+	const unsigned char *der = der_of(x, &n, &fresh);
 
-	if (len > 0)
-		buf_add(out, der, (size_t)len);
-	OPENSSL_free(der);
+	if (der != NULL)
+		buf_add(out, der, n);
+	OPENSSL_free(fresh);
 }
 
 void
@@ -778,16 +914,32 @@ x509_req_pem(X509_REQ *r, struct buf *out)
 	BIO_free(b);
 }
 
+/* SHA-256 fetched once: with EVP_sha256() OpenSSL 3.0 looks it up
+ * again for every digest. */
+static EVP_MD *
+sha256(void)
+{
+	static EVP_MD *md;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		diag_nomem();
+	return md;
+}
+
 void
 x509_fingerprint(X509 *x, struct buf *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-
 	static const char hex[] = "0123456789ABCDEF";
+	unsigned char md[EVP_MAX_MD_SIZE], *fresh;
+	unsigned int n = 0, i;
 	char s[3 * EVP_MAX_MD_SIZE];
+	size_t len;
+	const unsigned char *der = der_of(x, &len, &fresh);
 
-	X509_digest(x, EVP_sha256(), md, &n);
+	/* the SHA-256 of the DER, as X509_digest takes it */
+	if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(), NULL))
+		n = 0;
+	OPENSSL_free(fresh);
 	for (i = 0; i < n; i++) {
 		s[3 * i] = hex[md[i] >> 4];
 		s[3 * i + 1] = hex[md[i] & 15];

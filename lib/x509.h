@@ -86,6 +86,10 @@ int x509_cert_read(const void *data, size_t len, X509 **out, struct err *e);
 /* Read every PEM certificate in data (DER: exactly one). */
 int x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
     struct err *e);
+/* Keep x's DER with it, so that x509_pem, x509_der and x509_fingerprint
+ * do not encode it again: a certificate x509_issue returns has it kept.
+ * Such a certificate must not be changed afterwards. */
+void x509_keep_der(X509 *x);
 void x509_pem(X509 *x, struct buf *out);
 void x509_der(X509 *x, struct buf *out);
 void x509_req_pem(X509_REQ *r, struct buf *out);

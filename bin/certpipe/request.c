@@ -105,9 +105,8 @@ add_request(struct rec *r, const struct csr *cs, struct err *e)
 		{ "CN", cs->cn }, { "O", cs->o }, { "OU", cs->ou },
 		{ "C", cs->c }, { "ST", cs->st }, { "L", cs->l },
 	};
-	unsigned char *der = NULL;
 	size_t i;
-	int rc = 0, len;
+	int rc = 0;
 
 	for (i = 0; i < sizeof f / sizeof f[0] && rc == 0; i++)
 		if (f[i].value)
@@ -116,11 +115,7 @@ add_request(struct rec *r, const struct csr *cs, struct err *e)
 		rc = rec_add(r, "SAN", cs->san[i], e);
 	if (rc != 0)
 		return rc;
-	if ((len = i2d_X509_REQ(cs->req, &der)) <= 0)
-		return err_set(e, EX_SOFTWARE, "CSR: cannot encode");
-	rc = rec_add_pem(r, "CERTIFICATE REQUEST", der, (size_t)len, e);
-	OPENSSL_free(der);
-	return rc;
+	return rec_add_pem(r, "CERTIFICATE REQUEST", cs->der, cs->derlen, e);
 }
 
 /* Open the job's order (with its key) and audit it: one transaction. */

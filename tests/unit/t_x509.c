@@ -1,5 +1,7 @@
 /* t_x509 - names, usages, URLs and certificate issuance. */
 #include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "keys.h"
 #include "tap.h"
@@ -118,6 +120,40 @@ test_subject(void)
 	err_free(&e);
 }
 
+/* The DER x509_issue keeps with a certificate is what OpenSSL encodes,
+ * and PEM and fingerprint made from it are OpenSSL's. */
+static void
+test_kept(X509 *x)
+{
+	struct buf der = {0}, pem = {0}, fp = {0};
+	unsigned char *want = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p, hex[3 * EVP_MAX_MD_SIZE + 1] = "";
+	long plen;
+	int len = i2d_X509(x, &want);
+
+	x509_der(x, &der);
+	ok(len > 0 && der.len == (size_t)len && memcmp(der.p, want,
+	    (size_t)len) == 0, "kept DER is i2d_X509's");
+	x509_pem(x, &pem);
+	PEM_write_bio_X509(b, x);
+	plen = BIO_get_mem_data(b, &p);
+	ok(plen > 0 && pem.len == (size_t)plen && memcmp(pem.p, p,
+	    (size_t)plen) == 0, "PEM from kept DER is PEM_write_bio_X509's");
+	x509_fingerprint(x, &fp);
+	X509_digest(x, EVP_sha256(), md, &mdlen);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 3 * i, 4, "%02X%s", md[i], i + 1 < mdlen ? ":" :
+		    "");
+	is_str(fp.p, hex, "fingerprint from kept DER is X509_digest's");
+	BIO_free(b);
+	OPENSSL_free(want);
+	buf_free(&der);
+	buf_free(&pem);
+	buf_free(&fp);
+}
+
 static void
 test_issue(void)
 {
@@ -175,6 +211,8 @@ test_issue(void)
 		sk_X509_free(tr);
 	}
 	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
+	test_kept(leaf);
+	test_kept(root);
 	{
 		struct buf spki = {0};
 		keys_spki(lk, &spki, &e);
@@ -189,6 +227,55 @@ test_issue(void)
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(lk);
 	buf_free(&b);
+	err_free(&e);
+}
+
+/* Extensions kept across certificates stay their issuer's: leaves of
+ * two issuers, made alternately with the same texts, each name their own
+ * issuer's key. */
+static void
+test_kept_ext(void)
+{
+	struct x509_subject s = { .cn = "Kept" };
+	struct x509_issue in = {0};
+	X509_NAME *n = NULL;
+	EVP_PKEY *k[2] = { NULL, NULL };
+	X509 *ca[2] = { NULL, NULL }, *leaf = NULL;
+	struct err e = {0};
+	const ASN1_OCTET_STRING *aki, *skid;
+	int i, j;
+
+	x509_name_build(&s, &n, &e);
+	for (i = 0; i < 2; i++) {
+		keys_generate(keys_alg("ec-256"), &k[i], &e);
+		in = (struct x509_issue){ .subject = n, .pubkey = k[i],
+		    .issuer_key = k[i], .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1900000000,
+		    .ca = 1, .path_len = -1,
+		    .ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN };
+		is_int(x509_issue(&in, &ca[i], NULL, &e), 0, "issuer %d", i);
+	}
+	for (j = 0; j < 4; j++) {
+		i = j % 2;
+		in = (struct x509_issue){ .subject = n, .pubkey = k[1 - i],
+		    .issuer = ca[i], .issuer_key = k[i], .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1800000000,
+		    .path_len = -1, .ku = KU_DIGITAL_SIGNATURE,
+		    .eku = "serverAuth", .crl_url = "http://pki.test/x.crl" };
+		is_int(x509_issue(&in, &leaf, NULL, &e), 0, "leaf %d", j);
+		aki = X509_get0_authority_key_id(leaf);
+		skid = X509_get0_subject_key_id(ca[i]);
+		ok(aki && skid && ASN1_OCTET_STRING_cmp(aki, skid) == 0,
+		    "leaf %d names its own issuer's key", j);
+		ok(X509_verify(leaf, k[i]) == 1, "leaf %d signed by it", j);
+		X509_free(leaf);
+		leaf = NULL;
+	}
+	for (i = 0; i < 2; i++) {
+		X509_free(ca[i]);
+		EVP_PKEY_free(k[i]);
+	}
+	X509_NAME_free(n);
 	err_free(&e);
 }
 
@@ -214,6 +301,7 @@ main(void)
 	test_checks();
 	test_subject();
 	test_issue();
+	test_kept_ext();
 	test_read();
 	return tap_done();
 }
