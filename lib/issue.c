@@ -39,30 +39,6 @@ is_starter(const struct tmpl *t, const char *name)
 	return t->starter != NULL && strcmp(t->starter, name) == 0;
 }
 
-/* An OCSP responder certificate carries id-pkix-ocsp-nocheck (RFC 6960
- * 4.2.2.2.1), which x509_issue has no slot for: add it and sign again.
- * One responder certificate a month per CA: not a hot path. */
-static int
-ocsp_nocheck(const struct issue_req *r, X509 *x, struct err *e)
-{
-	const EVP_MD *md = NULL;
-	ASN1_NULL *null = NULL;
-	int ok;
-
-	if (!keys_is_eddsa(r->ca_key) &&
-	    (md = EVP_get_digestbyname(r->tmpl->digest)) == NULL)
-		return err_set(e, EX_DATAERR, "digest: unknown '%s'",
-		    r->tmpl->digest);
-	ok = (null = ASN1_NULL_new()) != NULL &&
-	    X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck, null, 0,
-	    X509V3_ADD_APPEND) == 1 && X509_sign(x, r->ca_key, md) > 0;
-	ASN1_NULL_free(null);
-	if (!ok)
-		return err_ssl(e, EX_SOFTWARE, "certificate: "
-		    "id-pkix-ocsp-nocheck");
-	return 0;
-}
-
 int
 issue_cert(const struct issue_req *r, X509 **out, int *capped,
     struct err *e)
@@ -127,10 +103,11 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 		buf_printf(&eku, "critical,%s", t->eku);
 		in.eku = eku.p;
 	}
-	/* a responder is not asked about itself */
+	/* a responder is not asked about itself (RFC 6960 4.2.2.2.1) */
 	if (is_starter(t, "ocsp-signing")) {
 		free(ocsp);
 		ocsp = NULL;
+		in.ocsp_nocheck = 1;
 	}
 	in.san = san;
 	in.nsan = n;
@@ -141,11 +118,6 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	in.policy_oid = t->policy ? t->policy_oid : NULL;
 	in.cps_url = t->policy ? t->cps_url : NULL;
 	rc = x509_issue(&in, out, capped, e);
-	if (rc == 0 && is_starter(t, "ocsp-signing") &&
-	    (rc = ocsp_nocheck(r, *out, e)) != 0) {
-		X509_free(*out);
-		*out = NULL;
-	}
 	if (rc == 0 && capped && cut)
 		*capped = 1;
 	buf_free(&eku);

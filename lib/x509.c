@@ -494,6 +494,20 @@ set_pubkey(X509 *x, const struct x509_issue *in)
 	return 1;
 }
 
+/* id-pkix-ocsp-nocheck: an extension whose value is NULL. */
+static int
+add_nocheck(X509 *x, struct err *e)
+{
+	ASN1_NULL *null = ASN1_NULL_new();
+	int ok;
+
+	ok = null != NULL && X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck,
+	    null, 0, X509V3_ADD_APPEND) == 1;
+	ASN1_NULL_free(null);
+	return ok ? 0 : err_ssl(e, EX_SOFTWARE, "certificate: "
+	    "id-pkix-ocsp-nocheck");
+}
+
 int
 x509_issue(const struct x509_issue *in, X509 **out, int *capped,
     struct err *e)
@@ -586,6 +600,8 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	}
 	if (in->policy_oid &&
 	    (rc = add_policies(x, in->policy_oid, in->cps_url, e)) != 0)
+		goto out;
+	if (in->ocsp_nocheck && (rc = add_nocheck(x, e)) != 0)
 		goto out;
 	if (X509_sign(x, in->issuer_key, md) <= 0)
 		goto ssl;

@@ -57,6 +57,8 @@ struct x509_issue {
 	const char *ocsp_url;		/* NULL: omit */
 	const char *crl_url;		/* NULL: omit */
 	const char *freshest_url;	/* delta CRLs; NULL: omit */
+	int ocsp_nocheck;		/* id-pkix-ocsp-nocheck (OCSP
+					   responders, RFC 6960 4.2.2.2.1) */
 	const char *policy_oid;		/* NULL: omit certificatePolicies */
 	const char *cps_url;		/* with policy_oid; NULL: none */
 	const X509_PUBKEY *spki;	/* pubkey as its request carried it,
