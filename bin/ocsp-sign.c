@@ -58,6 +58,7 @@ struct ctx {
 	size_t nca;
 	uint64_t days, margin_h;
 	int due;
+	int non_issued_revoked;		/* RFC 6960 4.4.8 */
 };
 
 static const EVP_MD *
@@ -263,7 +264,7 @@ presign_one(struct ctx *x, const struct cas *c, const char *serial,
 			continue;
 		if ((rc = ocsp_certid(c->s.issuer, md_of(i), serial, &id,
 		    e)) == 0 && (rc = ocsp_sign(&c->s, &id, s, 1, now, next,
-		    NULL, &der, e)) == 0 && (rc = fs_write_atomic(path.p,
+		    NULL, 0, &der, e)) == 0 && (rc = fs_write_atomic(path.p,
 		    der.p, der.len, 0644, e)) == 0)
 			(*nsigned)++;
 		OCSP_CERTID_free(id);
@@ -350,6 +351,11 @@ stored_status(struct ctx *x, const struct ocsp_key *k, time_t now,
 		*nextupd = old.next_update;
 	} else if (got != OCSP_HIT) {
 		s->status = V_OCSP_CERTSTATUS_UNKNOWN;
+		if (x->non_issued_revoked) {	/* 4.4.8: held since 1970 */
+			s->status = V_OCSP_CERTSTATUS_REVOKED;
+			s->revoked_at = 0;
+			s->reason = REVOKE_HOLD;
+		}
 		*thisupd = now;
 		*nextupd = now + (time_t)x->days * 86400;
 	}
@@ -367,6 +373,7 @@ live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 	struct ocsp_query q;
 	struct ocsp_key k;
 	time_t now = clock_now(), thisupd = 0, nextupd = 0, tu, nu;
+	unsigned flags = x->non_issued_revoked ? OCSP_EXTENDED_REVOKE : 0;
 	int i, rc;
 
 	if (ocsp_query_parse(req->p, req->len, &q, e) != 0) {
@@ -391,7 +398,7 @@ live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 	else if (i < q.n)
 		ocsp_error(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out);
 	else if (ocsp_sign(&c->s, ids, st, (size_t)q.n, thisupd, nextupd,
-	    q.req, out, e) != 0) {
+	    q.req, flags, out, e) != 0) {
 		rc = e->code;
 		ocsp_error(OCSP_RESPONSE_STATUS_INTERNALERROR, out);
 	}
@@ -478,6 +485,7 @@ main(int argc, char **argv)
 	char *home = NULL, *passfile = NULL, *realm = NULL, *ca = NULL;
 	char *store = NULL, *days = NULL, *margin = NULL;
 	int passfd = -1, np = 0, nd = 0, nl = 0;
+	struct ctx x;
 	struct poptOption table[] = {
 		{ "ca", '\0', POPT_ARG_STRING, &ca, 0,
 		  "only this CA (default: every CA with an OCSP signer)",
@@ -495,6 +503,10 @@ main(int argc, char **argv)
 		{ "margin", '\0', POPT_ARG_STRING, &margin, 0,
 		  "--due: re-sign what expires within HOURS (default 72)",
 		  "HOURS" },
+		{ "non-issued-revoked", '\0', POPT_ARG_NONE,
+		  &x.non_issued_revoked, 0, "--live: answer revoked, not "
+		  "unknown, for serials not in the store (RFC 6960 4.4.8)",
+		  NULL },
 		{ "passphrase-fd", '\0', POPT_ARG_INT, &passfd, 0,
 		  "read the key passphrase from file descriptor FD", "FD" },
 		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
@@ -508,7 +520,6 @@ main(int argc, char **argv)
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
-	struct ctx x;
 	struct secret pass = {0};
 	struct secret_src src;
 	struct err e = {0};

@@ -37,7 +37,7 @@
 
 struct opts {
 	char *home, *store, *prefix, *timeout;
-	int http, no_live;
+	int http, no_live, non_issued_revoked;
 };
 
 /* ocsp-sign next to this binary (a build tree), else in libexec. */
@@ -130,6 +130,9 @@ main(int argc, char **argv)
 		  NULL },
 		{ "no-live", '\0', POPT_ARG_NONE, &op.no_live, 0,
 		  "answer only from the store (tryLater for the rest)", NULL },
+		{ "non-issued-revoked", '\0', POPT_ARG_NONE,
+		  &op.non_issued_revoked, 0, "answer revoked, not unknown, for "
+		  "serials not in the store (RFC 6960 4.4.8)", NULL },
 		{ "prefix", '\0', POPT_ARG_STRING, &op.prefix, 0,
 		  "the URL path OCSP is served under (default /)", "PATH" },
 		{ "store", '\0', POPT_ARG_STRING, &op.store, 0,
@@ -144,7 +147,7 @@ main(int argc, char **argv)
 	struct http_route route = { "/", HTTP_GET | HTTP_POST,
 	    OCSP_MAX_REQUEST, ocsp_http, NULL };
 	char *helper[] = { NULL, "--live", "--home", NULL, "--store", NULL,
-	    NULL };
+	    NULL, NULL };
 	struct ocsp_front f;
 	struct ocsp_store st = { -1 };
 	struct conf c = {0};
@@ -172,6 +175,8 @@ main(int argc, char **argv)
 	helper[0] = signer_path();
 	helper[3] = c.home;
 	helper[5] = root;
+	if (op.non_issued_revoked)
+		helper[6] = "--non-issued-revoked";
 	ocsp_front_init(&f, st.fd, op.no_live ? NULL : helper);
 	route.arg = &f;
 	if (op.prefix)

@@ -225,10 +225,28 @@ add_single(OCSP_BASICRESP *bs, OCSP_CERTID *id, const struct ocsp_status *st,
 	return rc;
 }
 
+/* id-pkix-ocsp-extended-revoke (RFC 6960 4.4.8): NULL, not critical */
+static int
+extended_revoke(OCSP_BASICRESP *bs)
+{
+	static const unsigned char null[] = { 0x05, 0x00 };
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.48.1.9", 1);
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *x = NULL;
+	int ok = oid && v && ASN1_OCTET_STRING_set(v, null, sizeof null) &&
+	    (x = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, v)) != NULL &&
+	    OCSP_BASICRESP_add_ext(bs, x, -1);
+
+	X509_EXTENSION_free(x);
+	ASN1_OCTET_STRING_free(v);
+	ASN1_OBJECT_free(oid);
+	return ok;
+}
+
 int
 ocsp_sign(const struct ocsp_signer *s, OCSP_CERTID *const *ids,
     const struct ocsp_status *st, size_t n, time_t now, time_t next,
-    OCSP_REQUEST *req, struct buf *der, struct err *e)
+    OCSP_REQUEST *req, unsigned flags, struct buf *der, struct err *e)
 {
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *resp = NULL;
@@ -251,6 +269,10 @@ ocsp_sign(const struct ocsp_signer *s, OCSP_CERTID *const *ids,
 		goto out;
 	if (req && OCSP_copy_nonce(bs, req) == 0) {
 		rc = err_ssl(e, EX_SOFTWARE, "response: copy the nonce");
+		goto out;
+	}
+	if ((flags & OCSP_EXTENDED_REVOKE) && !extended_revoke(bs)) {
+		rc = err_ssl(e, EX_SOFTWARE, "response: extended revoke");
 		goto out;
 	}
 	/* EdDSA signs the message itself: no separate digest */

@@ -84,10 +84,12 @@ int ocsp_certid(X509 *issuer, const EVP_MD *md, const char *serial,
 /* A successful response for n CertIDs with their statuses, responder ID
  * by key hash, thisUpdate now, nextUpdate next (0: omitted), the
  * signer's certificate included, the nonce of req echoed (req may be
- * NULL). */
+ * NULL). OCSP_EXTENDED_REVOKE adds the RFC 6960 section 4.4.8
+ * extension (revoked also means "never issued"). */
+#define OCSP_EXTENDED_REVOKE 0x01
 int ocsp_sign(const struct ocsp_signer *s, OCSP_CERTID *const *ids,
     const struct ocsp_status *st, size_t n, time_t now, time_t next,
-    OCSP_REQUEST *req, struct buf *der, struct err *e);
+    OCSP_REQUEST *req, unsigned flags, struct buf *der, struct err *e);
 /* The OCSPResponseStatus of a DER response; internalError when it is
  * not one. */
 int ocsp_status_of(const void *der, size_t len);

@@ -145,8 +145,8 @@ test_sign(void)
 	time_t now = time(NULL);
 
 	ocsp_certid(ca, EVP_sha1(), "ff01", &id, &e);
-	is_int(ocsp_sign(&s, &id, &st, 1, now, now + 7 * 86400, NULL, &der,
-	    &e), 0, "sign: a revoked status");
+	is_int(ocsp_sign(&s, &id, &st, 1, now, now + 7 * 86400, NULL, 0,
+	    &der, &e), 0, "sign: a revoked status");
 	p = (const unsigned char *)der.p;
 	r = d2i_OCSP_RESPONSE(NULL, &p, (long)der.len);
 	bs = r ? OCSP_response_get1_basic(r) : NULL;
@@ -200,7 +200,7 @@ test_store(void)
 	mkreq(EVP_sha256(), "c0ffee", 0, &req);
 	ocsp_query_parse(req.p, req.len, &q, &e);
 	ocsp_certid(ca, EVP_sha256(), "c0ffee", &id, &e);
-	ocsp_sign(&s, &id, &good, 1, now, now + 3600, NULL, &der, &e);
+	ocsp_sign(&s, &id, &good, 1, now, now + 3600, NULL, 0, &der, &e);
 	buf_printf(&path, "%s/%s", root, q.key.dir);
 	fs_mkdirs(path.p, 0755, &e);
 	is_int(ocsp_store_open(root, &st, &e), 0, "store: open");
