@@ -476,6 +476,8 @@ check_opts(int np, int nd, int nl, const char *days, const char *margin,
 		rc = num_u64("--days", days, 1, 366, &x->days, e);
 	if (rc == 0 && margin)
 		rc = num_u64("--margin", margin, 0, 366 * 24, &x->margin_h, e);
+	if (rc != 0)
+		e->code = EX_USAGE;
 	return rc ? EX_USAGE : 0;
 }
 
