@@ -54,6 +54,7 @@ reason(int st)
 		{ 408, "Request Timeout" }, { 409, "Conflict" },
 		{ 411, "Length Required" }, { 413, "Content Too Large" },
 		{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
+		{ 417, "Expectation Failed" },
 		{ 429, "Too Many Requests" },
 		{ 431, "Request Header Fields Too Large" },
 		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
@@ -144,7 +145,7 @@ read_head(struct http_conn *c, int timeout, struct reqst *q)
 		while (!started && c->off < c->rb.len &&
 		    (c->rb.p[c->off] == '\r' || c->rb.p[c->off] == '\n'))
 			c->off++;
-		p = c->rb.p + c->off;
+		p = c->rb.len > 0 ? c->rb.p + c->off : "";
 		avail = c->rb.len - c->off;
 		if (avail > 0 && !started) {
 			started = 1;
@@ -402,6 +403,26 @@ read_body(struct http_conn *c, struct reqst *q, int timeout)
 	return 0;
 }
 
+/* "Expect: 100-continue" (curl sends it before larger bodies): say
+ * go on when the body is wanted and not here yet; 417 for anything
+ * else expected. 0, -1 when the peer is gone, or the status. */
+static int
+expect(struct http_conn *c, struct reqst *q, int timeout)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *x = http_header(&q->r, "Expect");
+
+	if (x == NULL)
+		return 0;
+	if (strcasecmp(x, "100-continue") != 0)
+		return 417;
+	if (q->minor == 0 || q->len == 0 ||
+	    c->rb.len - c->off >= q->head_len + q->len)
+		return 0;
+	return conn_write(c, cont, sizeof cont - 1, NULL, 0,
+	    conn_now() + timeout) == 0 ? 0 : -1;
+}
+
 /*
  * Before any handler: method known, body length acceptable, body read,
  * route and method allowed. 0 with *rt set, -1 when the connection is
@@ -424,7 +445,8 @@ admit(struct http_conn *c, struct reqst *q, const struct http_route *routes,
 		return 411;
 	if (q->len > max)
 		return 413;
-	if ((st = read_body(c, q, timeout)) != 0)
+	if ((st = expect(c, q, timeout)) != 0 ||
+	    (st = read_body(c, q, timeout)) != 0)
 		return st;
 	if (*rt == NULL)
 		return 404;
@@ -447,7 +469,7 @@ static int
 closes(int st)
 {
 	return st == 400 || st == 408 || st == 411 || st == 413 ||
-	    st == 414 || st == 431 || st == 501 || st == 505;
+	    st == 414 || st == 417 || st == 431 || st == 501 || st == 505;
 }
 
 static void

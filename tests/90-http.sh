@@ -112,6 +112,11 @@ long=$(head -c 9000 /dev/zero | tr '\0' a)
 t_is "a target over 8192 bytes: 414" "$(code "$U/ca/$long")" 414
 t_is "a header block over 16 KiB: 431" "$(code -H "X-Big: $(head -c 17000 /dev/zero | tr '\0' b)" "$U/ca/root.crt")" 431
 
+head -c 2000 /dev/zero > mid
+curl -sv -o /dev/null -w '%{http_code} %{time_total}\n' -H 'Expect: 100-continue' --data-binary @mid "$U/ca/root.crt" > cont.out 2> cont.err
+t_grep "Expect: 100-continue is answered" "^< HTTP/1.1 100 Continue" cont.err
+t_is "at once, and then the real answer" "$(awk '{print $1, ($2 < 0.9) ? "fast" : $2}' cont.out)" "405 fast"
+
 # raw REQUEST: the status line of the first answer
 raw() { printf "$1" | socat -t 5 - "TCP:127.0.0.1:$P" | head -1 | tr -d '\r'; }
 t_is "a garbage request line: 400" "$(raw 'garbage\r\n\r\n')" "HTTP/1.1 400 Bad Request"

@@ -180,6 +180,10 @@ test_parse(void)
 		{ "GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
 		  "GET /echo HTTP/1.0\r\n\r\n", "200,200", 0 },
 		{ "GET /broken HTTP/1.1\r\n" H "\r\n", "500", 0 },
+		{ "POST /echo HTTP/1.1\r\n" H "Expect: 100-continue\r\n"
+		  "Content-Length: 1\r\n\r\nx", "200", 0 },
+		{ "GET /echo HTTP/1.1\r\n" H "Expect: later\r\n\r\n", "417",
+		  0 },
 		{ "GET /echo HTTP/1.1\r\n" H "\r\nGET /echo HTTP/1.1\r\n" H
 		  "\r\nGET /echo HTTP/1.1\r\n" H "\r\n", "200,200", 2 },
 		{ "GET /echo HTTP/1.1\r\n" H, "", 0 },
