@@ -35,6 +35,7 @@ struct reqst {
 	int minor;		/* HTTP/1.minor */
 	int keep;		/* keep the connection after the answer */
 	int head_only;		/* HEAD: headers without the body */
+	int bad;		/* the head did not parse */
 	int has_len;
 	uint64_t len;		/* Content-Length */
 	size_t head_len;	/* bytes of the head in the input */
@@ -480,36 +481,44 @@ error_body(struct http_resp *rs, int st)
 	rs->content_type = "text/plain; charset=utf-8";
 }
 
-/* Append s to b for a log line: printable ASCII, at most max bytes. */
+/* Append s[0..n) to b for a log line: printable ASCII and spaces, the
+ * rest as \xHH, at most max bytes. */
 static void
-log_str(struct buf *b, const char *s, size_t max)
+log_mem(struct buf *b, const char *s, size_t n, size_t max)
 {
 	size_t i;
 
-	if (s == NULL || *s == '\0') {
+	if (n == 0) {
 		buf_addc(b, '-');
 		return;
 	}
-	for (i = 0; s[i] && i < max; i++)
-		if (s[i] > 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+	for (i = 0; i < n && i < max; i++)
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
 			buf_addc(b, s[i]);
 		else
 			buf_printf(b, "\\x%02x", (unsigned char)s[i]);
-	if (s[i])
+	if (i < n)
 		buf_adds(b, "...");
 }
 
-/* peer "METHOD target" status bytes ms: one line, one write. */
+/* peer "METHOD target" status bytes ms: one line, one write. A request
+ * that did not parse is logged with its first line as it came. */
 static void
 access_log(const struct http_opts *o, const struct http_conn *c,
     const struct reqst *q, int st, size_t bytes)
 {
+	const char *raw = c->rb.len > 0 ? c->rb.p + c->off : "";
 	struct buf b = {0};
 
 	buf_printf(&b, "%s: %s \"", o->name ? o->name : "http", c->peer);
-	log_str(&b, q->method, 32);
-	buf_addc(&b, ' ');
-	log_str(&b, q->target, 512);
+	if (q->bad)
+		log_mem(&b, raw, strcspn(raw, "\r\n") < c->rb.len - c->off ?
+		    strcspn(raw, "\r\n") : c->rb.len - c->off, 512);
+	else {
+		log_mem(&b, q->method, strlen(q->method), 32);
+		buf_addc(&b, ' ');
+		log_mem(&b, q->target, strlen(q->target), 512);
+	}
 	buf_printf(&b, "\" %d %zu %lldms\n", st, bytes, conn_now() - q->t0);
 	fwrite(b.p, 1, b.len, o->log ? o->log : stderr);
 	fflush(o->log ? o->log : stderr);
@@ -573,13 +582,15 @@ one(struct http_conn *c, const struct http_route *routes, size_t n,
 	memset(&q->r, 0, sizeof q->r);
 	q->nh = 0;
 	q->method = q->target = NULL;
-	q->keep = q->has_len = q->head_only = 0;
+	q->keep = q->has_len = q->head_only = q->bad = 0;
 	q->len = 0;
 	q->head_len = 0;
 	q->minor = 1;
 	if ((st = read_head(c, timeout, q)) < 0)
 		return 0;
-	if (st == 0 && (st = parse_head(c, q)) == 0)
+	if (st != 0 || (st = parse_head(c, q)) != 0)
+		q->bad = 1;
+	else
 		st = admit(c, q, routes, n, timeout, &rt, &rs);
 	if (st < 0)
 		return 0;
