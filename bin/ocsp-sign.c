@@ -223,10 +223,11 @@ row_status(struct db_stmt *st, struct ocsp_status *s, struct err *e)
 	return rc;
 }
 
-/* --due: is the stored response at path current for s? */
+/* --due: is the stored response at path current for s, and signed by
+ * c's active signer? */
 static int
-current(const struct ctx *x, const char *path, const struct ocsp_status *s,
-    time_t now)
+current(const struct ctx *x, const struct cas *c, const char *path,
+    const struct ocsp_status *s, time_t now)
 {
 	struct ocsp_stored old;
 	struct buf b = {0};
@@ -239,7 +240,8 @@ current(const struct ctx *x, const char *path, const struct ocsp_status *s,
 		    old.st.revoked_at == s->revoked_at &&
 		    old.st.reason == s->reason &&
 		    old.st.invalid_since == s->invalid_since &&
-		    old.next_update > now + (time_t)x->margin_h * 3600;
+		    old.next_update > now + (time_t)x->margin_h * 3600 &&
+		    ocsp_stored_by(b.p, b.len, c->s.cert);
 	buf_free(&b);
 	err_free(&e);
 	return yes;
@@ -260,7 +262,7 @@ presign_one(struct ctx *x, const struct cas *c, const char *serial,
 	for (i = 0; i < 2 && rc == 0; i++) {
 		buf_reset(&path);
 		buf_printf(&path, "%s/%s/%s.der", x->root, c->k[i].dir, serial);
-		if (x->due && current(x, path.p, s, now))
+		if (x->due && current(x, c, path.p, s, now))
 			continue;
 		if ((rc = ocsp_certid(c->s.issuer, md_of(i), serial, &id,
 		    e)) == 0 && (rc = ocsp_sign(&c->s, &id, s, 1, now, next,
@@ -363,7 +365,8 @@ stored_status(struct ctx *x, const struct ocsp_key *k, time_t now,
 	return rc;
 }
 
-/* One live request: every CertID must belong to one signer's CA. */
+/* One live request: every CertID must belong to one signer's CA, and
+ * the store must be current for each (else tryLater). */
 static int
 live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 {
@@ -372,36 +375,34 @@ live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 	const struct cas *c = NULL;
 	struct ocsp_query q;
 	struct ocsp_key k;
-	time_t now = clock_now(), thisupd = 0, nextupd = 0, tu, nu;
+	time_t now = clock_now(), thisupd = 0, nextupd = 0, tu = 0, nu = 0;
 	unsigned flags = x->non_issued_revoked ? OCSP_EXTENDED_REVOKE : 0;
-	int i, rc;
+	int i, rc = 0, answer = OCSP_RESPONSE_STATUS_SUCCESSFUL;
 
 	if (ocsp_query_parse(req->p, req->len, &q, e) != 0) {
 		ocsp_error(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out);
 		return 0;
 	}
-	for (i = 0, rc = 0; i < q.n && rc == 0; i++) {
+	for (i = 0; i < q.n && answer == 0; i++) {
 		ids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(q.req, i));
-		if ((rc = ocsp_key_of(ids[i], &k, e)) != 0)
-			break;
-		if (c == NULL)
-			c = signer_for(x, &k);
-		if (c == NULL || signer_for(x, &k) != c)
-			break;
-		if ((rc = stored_status(x, &k, now, &st[i], &tu, &nu, e)) != 0)
-			break;
+		if ((rc = ocsp_key_of(ids[i], &k, e)) != 0 ||
+		    (c != NULL && signer_for(x, &k) != c) ||
+		    (c = signer_for(x, &k)) == NULL)
+			answer = rc ? OCSP_RESPONSE_STATUS_INTERNALERROR :
+			    OCSP_RESPONSE_STATUS_UNAUTHORIZED;
+		else if ((rc = stored_status(x, &k, now, &st[i], &tu, &nu,
+		    e)) != 0)
+			answer = OCSP_RESPONSE_STATUS_INTERNALERROR;
+		else if (nu != 0 && nu <= now)	/* the store is stale */
+			answer = OCSP_RESPONSE_STATUS_TRYLATER;
 		thisupd = i == 0 || tu < thisupd ? tu : thisupd;
 		nextupd = i == 0 || nu < nextupd ? nu : nextupd;
 	}
-	if (rc != 0)
-		ocsp_error(OCSP_RESPONSE_STATUS_INTERNALERROR, out);
-	else if (i < q.n)
-		ocsp_error(OCSP_RESPONSE_STATUS_UNAUTHORIZED, out);
-	else if (ocsp_sign(&c->s, ids, st, (size_t)q.n, thisupd, nextupd,
-	    q.req, flags, out, e) != 0) {
-		rc = e->code;
-		ocsp_error(OCSP_RESPONSE_STATUS_INTERNALERROR, out);
-	}
+	if (answer == 0 && (rc = ocsp_sign(&c->s, ids, st, (size_t)q.n,
+	    thisupd, nextupd, q.req, flags, out, e)) != 0)
+		answer = OCSP_RESPONSE_STATUS_INTERNALERROR;
+	if (answer != 0)
+		ocsp_error(answer, out);
 	ocsp_query_free(&q);
 	return rc;
 }

@@ -457,6 +457,18 @@ out:
 }
 
 int
+ocsp_stored_by(const void *der, size_t len, X509 *signer)
+{
+	RAW_BASIC *bs = NULL;
+	int yes = first_single(der, len, &bs) != NULL &&
+	    OCSP_RESPID_match(bs->tbs->rid, signer) == 1;
+
+	ASN1_item_free((ASN1_VALUE *)bs, ASN1_ITEM_rptr(RAW_BASIC));
+	ERR_clear_error();
+	return yes;
+}
+
+int
 ocsp_store_open(const char *root, struct ocsp_store *s, struct err *e)
 {
 	s->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

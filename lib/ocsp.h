@@ -104,6 +104,10 @@ struct ocsp_stored {
 /* Read a stored successful response (EX_DATAERR: not one). */
 int ocsp_stored_read(const void *der, size_t len, struct ocsp_stored *out,
     struct err *e);
+/* 1 when the stored response's responder ID names signer (0 otherwise,
+ * or when it is not a successful response): a rotated signer makes its
+ * responses due. */
+int ocsp_stored_by(const void *der, size_t len, X509 *signer);
 
 /* The store: a directory fd on the root. */
 struct ocsp_store {

@@ -165,6 +165,9 @@ test_sign(void)
 	is_int(got.st.invalid_since, 1690000000, "  invalidity date");
 	is_int(got.this_update, now, "  thisUpdate");
 	is_int(got.next_update, now + 7 * 86400, "  nextUpdate");
+	is_int(ocsp_stored_by(der.p, der.len, resp), 1,
+	    "stored_by: the signer that made it");
+	is_int(ocsp_stored_by(der.p, der.len, ca), 0, "stored_by: not another");
 	ocsp_error(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &der);
 	is_int(ocsp_status_of(der.p, der.len), OCSP_RESPONSE_STATUS_UNAUTHORIZED,
 	    "an unauthorized response reads as such");
