@@ -45,8 +45,8 @@ struct cas {
 	char *name;
 	int64_t realm, id;
 	struct ocsp_signer s;
-	time_t signer_until;		/* the signer certificate's notAfter */
-	struct ocsp_key k[2];		/* its store directories: SHA-1, SHA-256 */
+	time_t signer_until;		/* its certificate's notAfter */
+	struct ocsp_key k[2];		/* store directories: SHA-1, -256 */
 };
 
 struct ctx {
@@ -164,7 +164,7 @@ open_realm(struct ctx *x, int64_t realm, const char *only,
 	for (i = 0; i < n && rc == 0; i++)
 		if ((rc = open_ca(x, realm, names[i], pass, &none, e)) != 0 &&
 		    none && only == NULL) {
-			err_free(e);	/* no signer: nothing to answer for it */
+			err_free(e);	/* no signer: nothing to sign */
 			rc = 0;
 		}
 	for (i = 0; i < n; i++)
@@ -216,7 +216,7 @@ row_status(struct db_stmt *st, struct ocsp_status *s, struct err *e)
 	if (strcmp(status, "suspended") == 0)
 		s->reason = REVOKE_HOLD;
 	else if (why && (r = revoke_reason(why)) != NULL && r->code != 0)
-		s->reason = r->code;	/* unspecified is left out, as in CRLs */
+		s->reason = r->code;	/* unspecified: left out */
 	if (!db_isnull(st, 4))
 		rc = clock_parse("invalidity_date", db_text(st, 4),
 		    &s->invalid_since, e);
@@ -257,7 +257,7 @@ presign_one(struct ctx *x, const struct cas *c, const char *serial,
 	time_t next = now + (time_t)x->days * 86400;
 	int i, rc = 0;
 
-	if (next > c->signer_until)	/* never past the signer's validity */
+	if (next > c->signer_until)	/* not past the signer's */
 		next = c->signer_until;
 	for (i = 0; i < 2 && rc == 0; i++) {
 		buf_reset(&path);
@@ -384,7 +384,8 @@ live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 		return 0;
 	}
 	for (i = 0; i < q.n && answer == 0; i++) {
-		ids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(q.req, i));
+		ids[i] = OCSP_onereq_get0_id(OCSP_request_onereq_get0(q.req,
+		    i));
 		if ((rc = ocsp_key_of(ids[i], &k, e)) != 0 ||
 		    (c != NULL && signer_for(x, &k) != c) ||
 		    (c = signer_for(x, &k)) == NULL)
@@ -417,7 +418,7 @@ live(struct ctx *x, struct err *e)
 
 	while ((rc = ocsp_frame_read(0, OCSP_MAX_REQUEST, &req, e)) == 0) {
 		if (live_one(x, &req, &resp, &e1) != 0) {
-			diag("live: %s", err_str(&e1));	/* answered internalError */
+			diag("live: %s", err_str(&e1));	/* internalError */
 			err_free(&e1);
 		}
 		if ((rc = ocsp_frame_write(1, resp.p, resp.len, e)) != 0)

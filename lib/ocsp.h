@@ -33,14 +33,14 @@
 #include "buf.h"
 #include "err.h"
 
-#define OCSP_MAX_REQUEST 8192	/* bytes of DER; RFC 5019 requests are ~100 */
+#define OCSP_MAX_REQUEST 8192	/* bytes of DER (RFC 5019 ones are ~100) */
 #define OCSP_MAX_IDS     16	/* CertIDs in one request */
 #define OCSP_MAX_NONCE   32	/* RFC 8954 */
 #define OCSP_MAX_RESPONSE (64 * 1024)
 
 /* Where one CertID's response lives in the store. */
 struct ocsp_key {
-	char dir[8 + 2 * 64 + 1 + 2 * 64 + 1];	/* "sha256/<name>-<key>" */
+	char dir[8 + 2 * 64 + 1 + 2 * 64 + 1];	/* "sha256/<nh>-<kh>" */
 	char serial[2 * 64 + 1];		/* hex, "" when not positive */
 };
 
@@ -62,7 +62,7 @@ int ocsp_key_of(OCSP_CERTID *id, struct ocsp_key *k, struct err *e);
 
 /* The status to state for one certificate. */
 struct ocsp_status {
-	int status;		/* V_OCSP_CERTSTATUS_GOOD, _REVOKED, _UNKNOWN */
+	int status;		/* V_OCSP_CERTSTATUS_GOOD, _REVOKED, ... */
 	time_t revoked_at;	/* revoked */
 	int reason;		/* CRLReason, -1: none stated */
 	time_t invalid_since;	/* 0: no invalidityDate */
@@ -117,7 +117,7 @@ int ocsp_store_open(const char *root, struct ocsp_store *s, struct err *e);
 void ocsp_store_close(struct ocsp_store *s);
 
 #define OCSP_HIT      0
-#define OCSP_NOSERIAL 1		/* known issuer, no response for the serial */
+#define OCSP_NOSERIAL 1		/* known issuer, serial not stored */
 #define OCSP_NOISSUER 2		/* issuer not in the store */
 /* Look k up: OCSP_HIT with the response in out, OCSP_NOSERIAL,
  * OCSP_NOISSUER, or -1 with e filled (I/O). */

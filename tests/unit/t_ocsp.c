@@ -169,7 +169,8 @@ test_sign(void)
 	    "stored_by: the signer that made it");
 	is_int(ocsp_stored_by(der.p, der.len, ca), 0, "stored_by: not another");
 	ocsp_error(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &der);
-	is_int(ocsp_status_of(der.p, der.len), OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+	is_int(ocsp_status_of(der.p, der.len),
+	    OCSP_RESPONSE_STATUS_UNAUTHORIZED,
 	    "an unauthorized response reads as such");
 	is_int(ocsp_stored_read(der.p, der.len, &got, &e), EX_DATAERR,
 	    "and is no stored response");
