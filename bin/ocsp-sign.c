@@ -518,7 +518,8 @@ main(int argc, char **argv)
 		{ "presign", '\0', POPT_ARG_NONE, &np, 0,
 		  "sign a response for every unexpired certificate", NULL },
 		{ "realm", '\0', POPT_ARG_STRING, &realm, 0,
-		  "the realm to presign for (default: default)", "NAME" },
+		  "only this realm (default: every realm; with --ca, default)",
+		  "NAME" },
 		{ "store", '\0', POPT_ARG_STRING, &store, 0,
 		  "the pre-signed store (default: <home>/pub/ocsp)", "DIR" },
 		POPT_AUTOHELP
@@ -550,7 +551,7 @@ main(int argc, char **argv)
 	    (rc = open_instance(&x, home, store, &e)) != 0 ||
 	    (rc = secret_get(&src, &x.conf, &pass, &e)) != 0)
 		goto fail;
-	if (nl)
+	if (nl || (realm == NULL && ca == NULL))
 		rc = open_all(&x, &pass, &e);
 	else if ((rc = realm_id(x.db, realm ? realm : "default", &rid,
 	    &e)) == 0)

@@ -65,6 +65,7 @@ static const char *const stages[NSTAGES] = {
  * what is due (exit 1: nothing) and takes its own lock. */
 static const char *const publishers[][3] = {
 	{ "publish-crl", "--due", NULL },
+	{ "ocsp-sign", "--due", NULL },
 };
 #define NPUBLISHERS (sizeof publishers / sizeof publishers[0])
 
@@ -1000,7 +1001,8 @@ publisher(struct run *rn, const char *const *argv)
 	return status;
 }
 
-/* What the status services publish (CRLs), when due: once a pass with
+/* What the status services publish (CRLs, pre-signed OCSP responses),
+ * when due: once a pass with
  * --once, at most every PUBLISH_EVERY seconds as a daemon. A failure is
  * reported and counted; the next run tries again. */
 static void

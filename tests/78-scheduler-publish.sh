@@ -1,8 +1,9 @@
 #!/bin/sh
 # scheduler and the status services: --once publishes what is due (the
-# first CRL of every CA), a revocation pokes the daemon, which publishes
-# a CRL that lists the certificate within seconds; a publisher that
-# cannot run is reported in the exit status.
+# first CRL of every CA, OCSP responses once a responder exists), a
+# revocation pokes the daemon, which publishes a CRL and an OCSP response
+# that say so within seconds; a publisher that cannot run is reported in
+# the exit status.
 . "$(dirname "$0")/lib.sh"
 new_home
 H=$CERTPIPE_HOME
@@ -29,6 +30,20 @@ certpipe cert export "$id" > leaf.pem
 t_ok "the certificate verifies against the published CRL" \
 	openssl verify -crl_check -CAfile chain.pem -CRLfile "$H/pub/crl/issuing.crl" leaf.pem
 
+# OCSP: a responder certificate for the issuing CA, issued by the same
+# pass; the publish step then pre-signs a response for the leaf.
+ocsp_status() { # what the pre-signed store answers for leaf.pem now
+	openssl ocsp -issuer issuing.pem -cert leaf.pem -no_nonce -reqout req.der >/dev/null 2>&1 &&
+	ocsp --no-live < req.der > resp.der &&
+	openssl ocsp -respin resp.der -issuer issuing.pem -cert leaf.pem -CAfile chain.pem 2>/dev/null |
+		sed -n 's/^leaf.pem: //p'
+}
+certpipe ca export issuing > issuing.pem || t_bail "export issuing"
+t_ok "ocsp create" certpipe ocsp create --ca issuing
+t_exit "--once issues the responder certificate" 0 scheduler --once -v
+t_grep "... and ocsp-sign publishes" "ocsp-sign: published" "$T_TMP/err"
+t_is "the store answers good for the leaf" "$(ocsp_status)" good
+
 # The daemon: a revocation pulls the trigger; the CRL follows.
 scheduler --interval 3600 2>daemon.err &
 spid=$!
@@ -47,6 +62,12 @@ until openssl crl -inform DER -in "$H/pub/crl/issuing.crl" -noout -text 2>/dev/n
 	sleep 0.1
 done
 t_ok "the daemon published a CRL that lists it within 30 s" test $i -lt 300
+i=0
+until [ "$(ocsp_status)" = revoked ]; do
+	i=$((i + 1)); [ $i -lt 300 ] || break
+	sleep 0.1
+done
+t_is "and an OCSP response that says revoked" "$(ocsp_status)" revoked
 t_exit "which openssl now refuses it with" 2 \
 	openssl verify -crl_check -CAfile chain.pem -CRLfile "$H/pub/crl/issuing.crl" leaf.pem
 kill -TERM $spid
