@@ -9,6 +9,7 @@
 
 #define TOKEN_MAX   256
 #define KEYAUTH_MAX 1024
+#define CONNECT_MS  5000	/* for one connection, within the timeout */
 
 /* One hop's response body, refused (not truncated) past the cap. */
 struct body {
@@ -325,6 +326,8 @@ dcv_http01(const struct dcv_conf *c, const char *name, const char *token,
 		errbuf[0] = '\0';
 		curl_easy_setopt(h, CURLOPT_URL, url.p);
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+		    (long)(left < CONNECT_MS ? left : CONNECT_MS));
 		cc = curl_easy_perform(h);
 		if (!judge(h, cc, &b, errbuf, hop, name, keyauth, &next, &rc,
 		    e))

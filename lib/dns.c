@@ -17,7 +17,7 @@
 
 #define HDR      12
 #define WIRE_MAX 255		/* bytes of a name on the wire */
-#define UDP_MAX  512		/* no EDNS: larger answers come by TCP */
+#define UDP_MAX  4096		/* no EDNS asks for 512; take a bit more */
 #define TCP_MAX  65535
 #define RESEND_MS 1000		/* UDP retransmit interval */
 
@@ -609,6 +609,7 @@ dns_txt(const char *spec, const char *name, int timeout_ms,
     struct dns_txt *t, struct err *e)
 {
 	struct dns_msg m = {0};
+	struct buf probe = {0};
 	struct server s;
 	char *sys = NULL, *cur = canonical(name), *asked = NULL;
 	long long deadline = now_ms() + timeout_ms;
@@ -622,6 +623,12 @@ dns_txt(const char *spec, const char *name, int timeout_ms,
 	while (!found) {
 		free(asked);
 		asked = xstrdup(cur);
+		/* a CNAME target the server made up may be no name to ask
+		 * about: then there is no TXT record to be had */
+		if (hops > 0 && dns_query(cur, DNS_T_TXT, 0, &probe, e) != 0) {
+			err_free(e);
+			break;
+		}
 		if ((rc = ask(&s, cur, deadline, &m, e)) != 0)
 			goto out;
 		if ((found = walk(&m, &cur, &hops, t, e)) < 0) {
@@ -640,6 +647,7 @@ dns_txt(const char *spec, const char *name, int timeout_ms,
 	cur = NULL;
 out:
 	dns_msg_free(&m);
+	buf_free(&probe);
 	if (rc != 0)
 		dns_txt_free(t);
 	free(cur);
