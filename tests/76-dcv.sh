@@ -18,7 +18,7 @@ trap stop EXIT
 # listens), and a UDP socket that never answers (silent.port), for a
 # resolver that times out.
 cat >"$T_TMP/srv.py" <<'EOF'
-import http.server, socket, sys, time, threading
+import http.server, socket, struct, sys, time, threading
 KA = "good.thumb"
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
@@ -47,11 +47,31 @@ class H(http.server.BaseHTTPRequestHandler):
             if n >= int(sys.argv[2]): self.send(200, KA.encode())
             else: self.send(307, b"", "hop%d" % (n + 1))
         else: self.send(404, b"not found")
+def udp(answer):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    def loop():
+        while True:
+            q, peer = s.recvfrom(512)
+            for r in answer(q): s.sendto(r, peer)
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+def servfail(q): return [q[:2] + b"\x81\x82" + q[4:]]
+# a forged TXT "good" (wrong id, then right id but another question)
+# before the real answer, NXDOMAIN
+def forged(q):
+    rr = b"\xc0\x0c" + struct.pack(">HHIH", 16, 1, 60, 5) + b"\x04good"
+    ok = b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+    other = q[12:].replace(b"\x01x\x04test", b"\x01y\x04test")
+    return [bytes([q[0] ^ 1, q[1]]) + ok + q[12:] + rr,
+            q[:2] + ok + other + rr,
+            q[:2] + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + q[12:]]
 silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 silent.bind(("127.0.0.1", 0))
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 srv.daemon_threads = True
 d = sys.argv[1]
+open(d + "/sf.port", "w").write("%d %d" % (udp(servfail), udp(forged)))
 open(d + "/silent.port.tmp", "w").write(str(silent.getsockname()[1]))
 open(d + "/http.port.tmp", "w").write(str(srv.server_address[1]))
 import os
@@ -68,6 +88,7 @@ done
 [ -s "$T_TMP/http.port" ] || t_bail "token server did not start"
 HP=$(cat "$T_TMP/http.port")
 SILENT=$(cat "$T_TMP/silent.port")
+read -r SERVFAIL FORGED <"$T_TMP/sf.port"
 
 # dnsmasq on a free port (asked of the kernel, then given to dnsmasq)
 DP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -123,6 +144,12 @@ t_exit "dns-01: a server that never answers times out (75)" 75 \
 	dcv --resolver 127.0.0.1:"$SILENT" --timeout 1 dns-01 x.test good
 t_grep "timeout named" 'udp: timed out$' "$T_TMP/err"
 t_oneline "timeout"
+t_exit "dns-01: SERVFAIL is transient" 75 \
+	dcv --resolver 127.0.0.1:"$SERVFAIL" dns-01 x.test good
+t_grep "SERVFAIL named" 'rcode 2 \(SERVFAIL\)' "$T_TMP/err"
+t_exit "dns-01: replies with another id or question are ignored" 1 \
+	dcv --resolver 127.0.0.1:"$FORGED" dns-01 x.test good
+t_grep "the real answer counted" 'NXDOMAIN' "$T_TMP/err"
 kill_port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 t_exit "dns-01: connection refused (75)" 75 \
 	dcv --resolver 127.0.0.1:"$kill_port" dns-01 x.test good
@@ -209,6 +236,16 @@ t_is "filter: one diagnostic line per failed check" "$(wc -l <"$T_TMP/filter.err
 rec $I1 "Type: challenge" "Challenge-Type: http-01" "Challenge-Name: x.test" \
 	"Challenge-Token: good" "Challenge-Expect: good.thumb" >"$T_TMP/one.rec"
 t_ok "filter: exit 0 when every check completed" dcv $H "$T_TMP/one.rec"
+rec $I2 "Type: challenge" "Challenge-Type: dns-01" "Challenge-Name: x.test" \
+	"Challenge-Expect: good" "Status: failed" "Error: refused" \
+	"Error-Code: 77" >"$T_TMP/failed.rec"
+dcv $R "$T_TMP/failed.rec" >"$T_TMP/failed.out" 2>/dev/null
+t_is "filter: a failed record passes with its code" "$?" 77
+t_ok "filter: ... unchanged" cmp "$T_TMP/failed.rec" "$T_TMP/failed.out"
+rec $I2 "Type: challenge" "Challenge-Type: dns-01" "Challenge-Expect: good" \
+	>"$T_TMP/noname.rec"
+t_exit "filter: a challenge without a name fails with 65" 65 dcv $R "$T_TMP/noname.rec"
+t_grep "filter: ... kept with its reason" '^Error: dns-01: no Challenge-Name' "$T_TMP/out"
 
 t_exit "usage: unknown option" 64 dcv --nope
 t_exit "usage: bad port" 64 dcv --http-port 0 http-01 x.test good good.thumb
