@@ -263,7 +263,8 @@ judge(CURL *h, CURLcode cc, const struct body *b, const char *errbuf,
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
-	if (status >= 300 && status < 400 && loc != NULL) {
+	if (loc != NULL && (status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308)) {
 		if (hop >= DCV_REDIRS_MAX)
 			*rc = err_set(e, DCV_INVALID, "http-01 %s: more than "
 			    "%d redirects", name, DCV_REDIRS_MAX);
