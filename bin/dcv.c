@@ -229,7 +229,8 @@ main(int argc, char **argv)
 		o.c.resolver = resolver;
 	if (o.resolve)
 		o.c.resolve = o.resolve;
-	if ((rc = dcv_init(&e)) != 0) {
+	if ((rc = dcv_conf_check(&o.c, &e)) != 0 ||
+	    (rc = dcv_init(&e)) != 0) {
 		rc = diag_err(&e);
 		goto out;
 	}

@@ -165,6 +165,20 @@ host_lists(const struct dcv_conf *c, struct curl_slist **res,
 	return rc;
 }
 
+int
+dcv_conf_check(const struct dcv_conf *c, struct err *e)
+{
+	struct curl_slist *res = NULL, *to = NULL;
+	int rc;
+
+	if (c->resolver && (rc = dns_server_check(c->resolver, e)) != 0)
+		return rc;
+	rc = host_lists(c, &res, &to, e);
+	curl_slist_free_all(res);
+	curl_slist_free_all(to);
+	return rc;
+}
+
 /*
  * A handle that fetches one URL at a time, never following a redirect
  * itself (the caller checks each target), never through a proxy from

@@ -34,6 +34,11 @@ struct dcv_conf {
 };
 #define DCV_CONF_INIT { NULL, 80, 443, NULL, 10000 }
 
+/* Are the settings usable (the resolver an address, each resolve entry
+ * NAME:ADDR)? 0 or EX_USAGE, so a bad setting fails a run at its start
+ * rather than each check. */
+int dcv_conf_check(const struct dcv_conf *c, struct err *e);
+
 /* GET http://NAME/.well-known/acme-challenge/TOKEN: the body, trailing
  * whitespace aside, must equal keyauth. */
 int dcv_http01(const struct dcv_conf *c, const char *name,

@@ -339,7 +339,7 @@ server_parse(const char *spec, struct server *s, struct err *e)
 		goto bad;
 	host[n] = '\0';
 	if (port && num_u64("resolver port", port, 1, 65535, &pn, e) != 0)
-		return EX_USAGE;
+		return e->code = EX_USAGE;
 	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)pn);
@@ -356,6 +356,14 @@ server_parse(const char *spec, struct server *s, struct err *e)
 	return 0;
 bad:
 	return err_set(e, EX_USAGE, "resolver '%.80s': not ADDR[:PORT]", spec);
+}
+
+int
+dns_server_check(const char *spec, struct err *e)
+{
+	struct server s;
+
+	return server_parse(spec, &s, e);
 }
 
 static long long

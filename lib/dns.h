@@ -76,5 +76,7 @@ void dns_msg_free(struct dns_msg *m);
 int dns_txt(const char *server, const char *name, int timeout_ms,
     struct dns_txt *t, struct err *e);
 void dns_txt_free(struct dns_txt *t);
+/* Is server (as for dns_txt, not NULL) an address? 0 or EX_USAGE. */
+int dns_server_check(const char *server, struct err *e);
 
 #endif

@@ -250,4 +250,8 @@ t_grep "filter: ... kept with its reason" '^Error: dns-01: no Challenge-Name' "$
 t_exit "usage: unknown option" 64 dcv --nope
 t_exit "usage: bad port" 64 dcv --http-port 0 http-01 x.test good good.thumb
 t_exit "usage: wrong argument count" 64 dcv http-01 x.test good
+t_exit "usage: a bad --resolve fails the run, not each record" 64 \
+	dcv --resolve x.test "$T_TMP/one.rec"
+t_is "... and writes no record" "$(wc -c <"$T_TMP/out" | tr -d ' ')" 0
+t_oneline "bad --resolve"
 t_done
