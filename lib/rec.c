@@ -14,7 +14,9 @@
 /* Allowed header names, sorted (bsearch). Each is described in
  * certpipe-envelope(5). */
 static const char *const names[] = {
-	"Approval", "Approved-By", "Attempt", "C", "CA", "CN", "Created",
+	"Approval", "Approved-By", "Attempt", "C", "CA", "CN",
+	"Challenge-Error", "Challenge-Expect", "Challenge-Name",
+	"Challenge-Result", "Challenge-Token", "Challenge-Type", "Created",
 	"Days", "Digest", "Error", "Error-Code", "Fingerprint", "Id",
 	"Key-Alg", "Key-Bits", "L", "Not-After", "Not-Before", "O", "OU",
 	"Order", "Profile", "Realm", "Rekey", "Renewal-Of", "Requested-By",
