@@ -74,6 +74,20 @@ int tsa_authenticode_decode(const unsigned char *body, size_t len,
 int tsa_authenticode(struct tsa *t, const unsigned char *body, size_t len,
     struct buf *out, struct err *e);
 
+/*
+ * The HTTP handler (lib/http.h) over a struct tsa given as arg, on POST:
+ *   application/timestamp-query  -> 200 application/timestamp-reply, a
+ *                                   TimeStampResp granted or rejected
+ *   application/octet-stream     -> Authenticode: 200 base64 PKCS#7
+ *                                   (application/octet-stream, which
+ *                                   osslsigncode insists on), or 400
+ *   anything else                -> 415
+ * A TSA that cannot sign answers 500 (logged once on stderr).
+ */
+struct http_req;
+struct http_resp;
+int tsa_http(const struct http_req *r, struct http_resp *rs, void *arg);
+
 /* Parse an accuracy "250ms", "1s", "1500ms" or "0" into milliseconds
  * (at most one hour). EX_DATAERR naming what. */
 int tsa_accuracy_parse(const char *what, const char *s, int64_t *ms,
