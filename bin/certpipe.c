@@ -31,6 +31,7 @@ static const struct cli_sub cmds[] = {
 	{ "decline", cmd_decline, "decline an order held for approval" },
 	{ "domain", cmd_domain, "register the domains certificates may name" },
 	{ "init", cmd_init, "create or upgrade an instance" },
+	{ "ocsp", cmd_ocsp, "the CAs' delegated OCSP responder certificates" },
 	{ "order", cmd_order, "list and show orders" },
 	{ "policy", cmd_policy, "issuance policies: rules, approval" },
 	{ "realm", cmd_realm, "create and list realms (tenants)" },
@@ -40,6 +41,7 @@ static const struct cli_sub cmds[] = {
 	{ "status", cmd_status, "summarise the instance" },
 	{ "submit", cmd_submit, "request a certificate for a CSR" },
 	{ "template", cmd_template, "manage certificate templates" },
+	{ "tsa", cmd_tsa, "the CAs' timestamping authority certificates" },
 	{ NULL, NULL, NULL }
 };
 

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/x509v3.h>
 #include "domain.h"
 #include "issue.h"
 #include "keys.h"
@@ -32,6 +33,36 @@ cn_san(const char *cn)
 	return ok ? buf_steal(&b) : NULL;
 }
 
+static int
+is_starter(const struct tmpl *t, const char *name)
+{
+	return t->starter != NULL && strcmp(t->starter, name) == 0;
+}
+
+/* An OCSP responder certificate carries id-pkix-ocsp-nocheck (RFC 6960
+ * 4.2.2.2.1), which x509_issue has no slot for: add it and sign again.
+ * One responder certificate a month per CA: not a hot path. */
+static int
+ocsp_nocheck(const struct issue_req *r, X509 *x, struct err *e)
+{
+	const EVP_MD *md = NULL;
+	ASN1_NULL *null = NULL;
+	int ok;
+
+	if (!keys_is_eddsa(r->ca_key) &&
+	    (md = EVP_get_digestbyname(r->tmpl->digest)) == NULL)
+		return err_set(e, EX_DATAERR, "digest: unknown '%s'",
+		    r->tmpl->digest);
+	ok = (null = ASN1_NULL_new()) != NULL &&
+	    X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck, null, 0,
+	    X509V3_ADD_APPEND) == 1 && X509_sign(x, r->ca_key, md) > 0;
+	ASN1_NULL_free(null);
+	if (!ok)
+		return err_ssl(e, EX_SOFTWARE, "certificate: "
+		    "id-pkix-ocsp-nocheck");
+	return 0;
+}
+
 int
 issue_cert(const struct issue_req *r, X509 **out, int *capped,
     struct err *e)
@@ -40,6 +71,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	struct x509_issue in;
 	const char **san = NULL;
 	char *cnsan = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL;
+	struct buf eku = {0};
 	int64_t days = r->days ? r->days : t->days;
 	unsigned ku = 0;
 	size_t i, n = 0;
@@ -68,7 +100,9 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	for (i = 0; i < r->nsan; i++)
 		san[n++] = r->san[i];
 	aia = tmpl_url(t, "aia", r->base_url, r->ca_name);
-	ocsp = tmpl_url(t, "ocsp", r->base_url, r->ca_name);
+	/* a responder is not asked about itself */
+	if (!is_starter(t, "ocsp-signing"))
+		ocsp = tmpl_url(t, "ocsp", r->base_url, r->ca_name);
 	crl = tmpl_url(t, "crl", r->base_url, r->ca_name);
 	memset(&in, 0, sizeof in);
 	in.subject = r->subject;
@@ -83,6 +117,11 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	in.path_len = (int)t->path_len;
 	in.ku = ku;
 	in.eku = t->eku;
+	/* RFC 3161 2.3: the TSA's only EKU, and critical */
+	if (is_starter(t, "timestamping") && t->eku) {
+		buf_printf(&eku, "critical,%s", t->eku);
+		in.eku = eku.p;
+	}
 	in.san = san;
 	in.nsan = n;
 	in.aia_issuer_url = aia;
@@ -91,8 +130,14 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	in.policy_oid = t->policy ? t->policy_oid : NULL;
 	in.cps_url = t->policy ? t->cps_url : NULL;
 	rc = x509_issue(&in, out, capped, e);
+	if (rc == 0 && is_starter(t, "ocsp-signing") &&
+	    (rc = ocsp_nocheck(r, *out, e)) != 0) {
+		X509_free(*out);
+		*out = NULL;
+	}
 	if (rc == 0 && capped && cut)
 		*capped = 1;
+	buf_free(&eku);
 	free(san);
 	free(cnsan);
 	free(aia);

@@ -32,8 +32,11 @@ static const struct starter {
 	  "digitalSignature,keyEncipherment,nonRepudiation",
 	  "emailProtection", 0, -1 },
 	{ "sub-ca", 1825, 3650, ALL_ALGS, "keyCertSign,cRLSign", NULL, 1, 0 },
+	/* delegated signers (lib/signer.h): short-lived, one usage each */
 	{ "ocsp-signing", 30, 90, ALL_ALGS, "digitalSignature", "OCSPSigning",
 	  0, -1 },
+	{ "timestamping", 365, 1095, ALL_ALGS,
+	  "digitalSignature,nonRepudiation", "timeStamping", 0, -1 },
 };
 #define NSTARTERS (sizeof starters / sizeof starters[0])
 
@@ -46,7 +49,8 @@ dup_or_null(const char *s)
 const char *
 tmpl_starter_list(void)
 {
-	return "web-server, client, code-signing, email, sub-ca, ocsp-signing";
+	return "web-server, client, code-signing, email, sub-ca, ocsp-signing, "
+	    "timestamping";
 }
 
 int
@@ -74,6 +78,10 @@ tmpl_starter(const char *starter, struct tmpl *t, struct err *e)
 	t->subject_mode = xstrdup("request");
 	t->allow_ip = 0;
 	t->aia = t->ocsp = t->cdp = 1;
+	/* an OCSP responder's own status is not asked of itself
+	 * (id-pkix-ocsp-nocheck instead, RFC 6960 4.2.2.2.1) */
+	if (strcmp(s->name, "ocsp-signing") == 0)
+		t->ocsp = 0;
 	t->policy = 0;
 	return 0;
 }
@@ -309,6 +317,12 @@ check(const struct tmpl *t, struct err *e)
 		return err_set(e, EX_DATAERR, "policy: on needs a policy-oid");
 	if (t->cps_url && t->policy_oid == NULL)
 		return err_set(e, EX_DATAERR, "cps-url: needs a policy-oid");
+	/* RFC 3161 2.3: the TSA certificate has timeStamping as its only
+	 * extended key usage (issue.c marks it critical) */
+	if (t->starter && strcmp(t->starter, "timestamping") == 0 &&
+	    (t->eku == NULL || strcmp(t->eku, "timeStamping") != 0))
+		return err_set(e, EX_DATAERR, "eku: a timestamping template has "
+		    "timeStamping only");
 	return 0;
 }
 

@@ -23,7 +23,7 @@ struct tmpl {
 	int64_t id, realm_id, ca_id;
 	char *name;
 	char *starter;		/* web-server, client, code-signing, email,
-				   sub-ca, ocsp-signing */
+				   sub-ca, ocsp-signing, timestamping */
 	int enabled;
 	int64_t days;		/* default validity */
 	int64_t max_days;	/* cap */

@@ -94,6 +94,7 @@ int cmd_cert(struct cli *c, int argc, const char **argv);
 int cmd_decline(struct cli *c, int argc, const char **argv);
 int cmd_domain(struct cli *c, int argc, const char **argv);
 int cmd_init(struct cli *c, int argc, const char **argv);
+int cmd_ocsp(struct cli *c, int argc, const char **argv);
 int cmd_order(struct cli *c, int argc, const char **argv);
 int cmd_policy(struct cli *c, int argc, const char **argv);
 int cmd_realm(struct cli *c, int argc, const char **argv);
@@ -102,5 +103,6 @@ int cmd_request(struct cli *c, int argc, const char **argv);
 int cmd_status(struct cli *c, int argc, const char **argv);
 int cmd_submit(struct cli *c, int argc, const char **argv);
 int cmd_template(struct cli *c, int argc, const char **argv);
+int cmd_tsa(struct cli *c, int argc, const char **argv);
 
 #endif
