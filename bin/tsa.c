@@ -26,24 +26,27 @@
 #include "fs.h"
 #include "http.h"
 #include "keys.h"
+#include "num.h"
 #include "realm.h"
 #include "sandbox.h"
 #include "signer.h"
 #include "tsa.h"
 
 struct opts {
-	char *accuracy, *ca, *home, *passfile, *realm;
+	char *accuracy, *ca, *home, *passfile, *realm, *timeout, *tls_cert,
+	    *tls_key;
 	int filter, passfd;
+	int64_t accuracy_ms;		/* -1: the signer's */
+	struct http_opts http;
 };
 
 /* The CA's active TSA signer and its key; the database is closed again
  * before any request is read. */
 static int
 open_signer(const struct opts *o, struct signer *s, EVP_PKEY **key,
-    struct err *e)
+    struct secret *pass, struct err *e)
 {
 	struct conf c = {0};
-	struct secret pass = {0};
 	struct secret_src src = { o->passfile, o->passfd };
 	struct db *db = NULL;
 	char *home = conf_home(o->home), *path = NULL;
@@ -70,10 +73,9 @@ open_signer(const struct opts *o, struct signer *s, EVP_PKEY **key,
 		    "policy OID", o->ca);
 		goto out;
 	}
-	if ((rc = secret_get(&src, &c, &pass, e)) == 0)
-		rc = signer_key(&c, s, &pass, key, e);
+	if ((rc = secret_get(&src, &c, pass, e)) == 0)
+		rc = signer_key(&c, s, pass, key, e);
 out:
-	secret_free(&pass);
 	db_close(db);
 	conf_free(&c);
 	free(home);
@@ -114,24 +116,51 @@ out:
 	return rc;
 }
 
+/* One connection; every path is the TSA's (clients are configured
+ * with a URL, and some post to "/"). */
 static int
-serve(struct tsa *t)
+serve(struct tsa *t, const struct http_opts *ho)
 {
 	const struct http_route routes[] = {
 		{ "/", HTTP_POST, TSA_MAX_QUERY, tsa_http, t },
 	};
-	const struct http_opts ho = { .name = "tsa" };
 	struct err e = {0};
 	int rc;
 
-	if ((rc = http_serve(0, 1, routes, 1, &ho, &e)) != 0)
+	if ((rc = http_serve(0, 1, routes, 1, ho, &e)) != 0)
 		diag_err(&e);
 	err_free(&e);
 	return rc;
 }
 
+/* Check what popt cannot: 0 or EX_USAGE with e filled. */
 static int
-options(int argc, char **argv, struct opts *o, int64_t *acc)
+check(struct opts *o, struct err *e)
+{
+	uint64_t t = 10;
+
+	if (o->ca == NULL)
+		return err_set(e, EX_USAGE, "--ca: required");
+	if (o->accuracy && tsa_accuracy_parse("--accuracy", o->accuracy,
+	    &o->accuracy_ms, e) != 0)
+		return EX_USAGE;
+	if (o->timeout && num_u64("--timeout", o->timeout, 1, 3600, &t, e) !=
+	    0)
+		return EX_USAGE;
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		return err_set(e, EX_USAGE, "--tls-cert and --tls-key go "
+		    "together");
+	if (o->filter && o->tls_cert)
+		return err_set(e, EX_USAGE, "--filter speaks no HTTP, no TLS");
+	o->http.name = "tsa";
+	o->http.timeout_ms = (int)t * 1000;
+	o->http.tls_cert = o->tls_cert;
+	o->http.tls_key = o->tls_key;
+	return 0;
+}
+
+static int
+options(int argc, char **argv, struct opts *o)
 {
 	struct poptOption table[] = {
 		{ "accuracy", '\0', POPT_ARG_STRING, &o->accuracy, 0,
@@ -151,6 +180,13 @@ options(int argc, char **argv, struct opts *o, int64_t *acc)
 		  "read the key passphrase from FILE", "FILE" },
 		{ "realm", '\0', POPT_ARG_STRING, &o->realm, 0,
 		  "the CA's realm (default: default)", "NAME" },
+		{ "timeout", '\0', POPT_ARG_STRING, &o->timeout, 0,
+		  "idle and per-request time limit (1..3600, default 10)",
+		  "SECONDS" },
+		{ "tls-cert", '\0', POPT_ARG_STRING, &o->tls_cert, 0,
+		  "speak TLS with this PEM certificate (and chain)", "FILE" },
+		{ "tls-key", '\0', POPT_ARG_STRING, &o->tls_key, 0,
+		  "the TLS certificate's PEM key (mode 0600)", "FILE" },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -166,15 +202,8 @@ options(int argc, char **argv, struct opts *o, int64_t *acc)
 	} else if (poptPeekArg(pc) != NULL) {
 		diag("%s: no arguments expected", poptPeekArg(pc));
 		rc = EX_USAGE;
-	} else if (o->ca == NULL) {
-		diag("--ca: required");
-		rc = EX_USAGE;
-	} else if (o->accuracy && tsa_accuracy_parse("--accuracy",
-	    o->accuracy, acc, &e) != 0) {
+	} else if ((rc = check(o, &e)) != 0)
 		diag_err(&e);
-		rc = EX_USAGE;
-	} else
-		rc = 0;
 	poptFreeContext(pc);
 	err_free(&e);
 	return rc;
@@ -183,25 +212,31 @@ options(int argc, char **argv, struct opts *o, int64_t *acc)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { .passfd = -1 };
+	struct opts o = { .passfd = -1, .accuracy_ms = -1 };
 	struct signer s = {0};
+	struct secret pass = {0};
 	struct tsa_opts to = {0};
 	struct tsa *t = NULL;
 	struct err e = {0};
 	EVP_PKEY *key = NULL;
-	int64_t acc = -1;
 	int rc;
 
 	diag_init(argv[0]);
-	if ((rc = options(argc, argv, &o, &acc)) != 0)
+	if ((rc = options(argc, argv, &o)) != 0)
 		goto out;
-	if ((rc = open_signer(&o, &s, &key, &e)) != 0) {
+	if ((rc = open_signer(&o, &s, &key, &pass, &e)) != 0) {
 		err_prefix(&e, "CA %s", o.ca);
 		rc = diag_err(&e);
 		goto out;
 	}
+	/* one passphrase opens every key: the TLS key's too, which
+	 * http_serve loads; otherwise it is wiped now */
+	if (o.tls_key)
+		o.http.tls_pass = buf_str(&pass.b);
+	else
+		secret_free(&pass);
 	to = (struct tsa_opts){ s.cert, key, s.chain, s.policy_oid,
-	    acc >= 0 ? acc : s.accuracy_ms };
+	    o.accuracy_ms >= 0 ? o.accuracy_ms : s.accuracy_ms };
 	if ((rc = tsa_new(&to, &t, &e)) != 0) {
 		rc = diag_err(&e);
 		goto out;
@@ -211,8 +246,9 @@ main(int argc, char **argv)
 		diag("warning: %s; serving without it", err_str(&e));
 		err_free(&e);
 	}
-	rc = o.filter ? filter(t) : serve(t);
+	rc = o.filter ? filter(t) : serve(t, &o.http);
 out:
+	secret_free(&pass);
 	tsa_free(t);
 	EVP_PKEY_free(key);
 	signer_free(&s);
@@ -221,6 +257,9 @@ out:
 	free(o.home);
 	free(o.passfile);
 	free(o.realm);
+	free(o.timeout);
+	free(o.tls_cert);
+	free(o.tls_key);
 	err_free(&e);
 	return rc;
 }

@@ -8,9 +8,24 @@
 new_home
 cd "$T_TMP" || exit 1
 POLICY=1.3.6.1.4.1.99999.7.1
-PID=
-stop() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; PID=; t_cleanup; }
+PIDS=
+stop() { for p in $PIDS; do kill "$p" 2>/dev/null; done; t_cleanup; }
 trap stop EXIT
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# start URL LOG ARGS...: tsa ARGS under tcpserver, waiting until it answers
+start() {
+	url=$1; log=$2; port=${url##*:}; port=${port%/}; shift 2
+	tcpserver -q -R -H 127.0.0.1 "$port" tsa "$@" 2> "$log" &
+	PIDS="$PIDS $!"
+	i=0
+	while [ "$(curl -s -k -o /dev/null -w '%{http_code}' "$url")" = 000 ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || t_bail "tsa under tcpserver did not come up"
+		sleep 0.05
+	done
+}
 
 certpipe ca create root --cn Root >/dev/null || t_bail root
 certpipe ca export root > root.pem || t_bail "export root"
@@ -107,16 +122,8 @@ t_exit "a CA without a TSA signer" 66 sh -c \
 	'certpipe ca create other --cn Other >/dev/null && tsa --ca other --filter < q.der'
 
 # --- HTTP under tcpserver ---------------------------------------------
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-tcpserver -q -R -H 127.0.0.1 "$PORT" tsa --ca root 2> srv.err &
-PID=$!
-URL=http://127.0.0.1:$PORT/
-i=0
-while [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" = 000 ]; do
-	i=$((i + 1))
-	[ $i -lt 200 ] || t_bail "tsa under tcpserver did not come up"
-	sleep 0.05
-done
+URL=http://127.0.0.1:$(free_port)/
+start "$URL" srv.err --ca root
 post() { # post CONTENT-TYPE FILE OUT: HTTP status on stdout
 	curl -s -o "$3" -D "$3.hdr" -w '%{http_code}' -H "Content-Type: $1" \
 		--data-binary "@$2" "$URL"
@@ -140,6 +147,18 @@ t_is "keep-alive: two answers on one connection" \
 	"$(grep '"POST /" 200' srv.err | tail -2 | awk '{ print $2 }' | uniq | wc -l | tr -d ' ')" 1
 t_ok "keep-alive: the second verifies" openssl ts -verify -data data.txt -in k2.der -CAfile root.pem
 t_grep "access log" "^tsa: 127\\.0\\.0\\.1:[0-9]+ \"POST /\" 200 " srv.err
+
+# TLS on the same front end (the instance's passphrase opens no
+# unencrypted key: it is simply not needed)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 -out tls.pem 2>/dev/null
+chmod 600 tls.key
+TLS_URL=https://127.0.0.1:$(free_port)/
+start "$TLS_URL" tls.err --ca root --tls-cert tls.pem --tls-key tls.key
+t_is "TLS: 200" "$(curl -s --cacert tls.pem -o ht.der -w '%{http_code}' \
+	-H 'Content-Type: application/timestamp-query' --data-binary @q.der "$TLS_URL")" 200
+t_ok "TLS: the token verifies" openssl ts -verify -data data.txt -in ht.der -CAfile root.pem
+t_exit "--tls-cert without --tls-key: usage" 64 tsa --ca root --tls-cert tls.pem
 
 # --- osslsigncode: RFC 3161 (-ts) and Authenticode (-t) ----------------
 certpipe template create --ca root --from code-signing codesign >/dev/null || t_bail template
