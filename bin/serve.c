@@ -47,7 +47,7 @@ check(const struct opts *op, struct http_opts *ho, struct err *e)
 
 	if (op->timeout && num_u64("--timeout", op->timeout, 1, 3600, &t,
 	    e) != 0)
-		return EX_USAGE;
+		return e->code = EX_USAGE;
 	ho->timeout_ms = (int)t * 1000;
 	if ((op->tls_cert == NULL) != (op->tls_key == NULL))
 		return err_set(e, EX_USAGE, "--tls-cert and --tls-key go "

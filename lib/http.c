@@ -35,6 +35,7 @@ struct reqst {
 	int minor;		/* HTTP/1.minor */
 	int keep;		/* keep the connection after the answer */
 	int head_only;		/* HEAD: headers without the body */
+	int bad;		/* the head did not parse */
 	int has_len;
 	uint64_t len;		/* Content-Length */
 	size_t head_len;	/* bytes of the head in the input */
@@ -54,6 +55,7 @@ reason(int st)
 		{ 408, "Request Timeout" }, { 409, "Conflict" },
 		{ 411, "Length Required" }, { 413, "Content Too Large" },
 		{ 414, "URI Too Long" }, { 415, "Unsupported Media Type" },
+		{ 417, "Expectation Failed" },
 		{ 429, "Too Many Requests" },
 		{ 431, "Request Header Fields Too Large" },
 		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
@@ -144,7 +146,7 @@ read_head(struct http_conn *c, int timeout, struct reqst *q)
 		while (!started && c->off < c->rb.len &&
 		    (c->rb.p[c->off] == '\r' || c->rb.p[c->off] == '\n'))
 			c->off++;
-		p = c->rb.p + c->off;
+		p = c->rb.len > 0 ? c->rb.p + c->off : "";
 		avail = c->rb.len - c->off;
 		if (avail > 0 && !started) {
 			started = 1;
@@ -402,6 +404,26 @@ read_body(struct http_conn *c, struct reqst *q, int timeout)
 	return 0;
 }
 
+/* "Expect: 100-continue" (curl sends it before larger bodies): say
+ * go on when the body is wanted and not here yet; 417 for anything
+ * else expected. 0, -1 when the peer is gone, or the status. */
+static int
+expect(struct http_conn *c, struct reqst *q, int timeout)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *x = http_header(&q->r, "Expect");
+
+	if (x == NULL)
+		return 0;
+	if (strcasecmp(x, "100-continue") != 0)
+		return 417;
+	if (q->minor == 0 || q->len == 0 ||
+	    c->rb.len - c->off >= q->head_len + q->len)
+		return 0;
+	return conn_write(c, cont, sizeof cont - 1, NULL, 0,
+	    conn_now() + timeout) == 0 ? 0 : -1;
+}
+
 /*
  * Before any handler: method known, body length acceptable, body read,
  * route and method allowed. 0 with *rt set, -1 when the connection is
@@ -424,7 +446,8 @@ admit(struct http_conn *c, struct reqst *q, const struct http_route *routes,
 		return 411;
 	if (q->len > max)
 		return 413;
-	if ((st = read_body(c, q, timeout)) != 0)
+	if ((st = expect(c, q, timeout)) != 0 ||
+	    (st = read_body(c, q, timeout)) != 0)
 		return st;
 	if (*rt == NULL)
 		return 404;
@@ -447,7 +470,7 @@ static int
 closes(int st)
 {
 	return st == 400 || st == 408 || st == 411 || st == 413 ||
-	    st == 414 || st == 431 || st == 501 || st == 505;
+	    st == 414 || st == 417 || st == 431 || st == 501 || st == 505;
 }
 
 static void
@@ -458,36 +481,44 @@ error_body(struct http_resp *rs, int st)
 	rs->content_type = "text/plain; charset=utf-8";
 }
 
-/* Append s to b for a log line: printable ASCII, at most max bytes. */
+/* Append s[0..n) to b for a log line: printable ASCII and spaces, the
+ * rest as \xHH, at most max bytes. */
 static void
-log_str(struct buf *b, const char *s, size_t max)
+log_mem(struct buf *b, const char *s, size_t n, size_t max)
 {
 	size_t i;
 
-	if (s == NULL || *s == '\0') {
+	if (n == 0) {
 		buf_addc(b, '-');
 		return;
 	}
-	for (i = 0; s[i] && i < max; i++)
-		if (s[i] > 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
+	for (i = 0; i < n && i < max; i++)
+		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
 			buf_addc(b, s[i]);
 		else
 			buf_printf(b, "\\x%02x", (unsigned char)s[i]);
-	if (s[i])
+	if (i < n)
 		buf_adds(b, "...");
 }
 
-/* peer "METHOD target" status bytes ms: one line, one write. */
+/* peer "METHOD target" status bytes ms: one line, one write. A request
+ * that did not parse is logged with its first line as it came. */
 static void
 access_log(const struct http_opts *o, const struct http_conn *c,
     const struct reqst *q, int st, size_t bytes)
 {
+	const char *raw = c->rb.len > 0 ? c->rb.p + c->off : "";
 	struct buf b = {0};
 
 	buf_printf(&b, "%s: %s \"", o->name ? o->name : "http", c->peer);
-	log_str(&b, q->method, 32);
-	buf_addc(&b, ' ');
-	log_str(&b, q->target, 512);
+	if (q->bad)
+		log_mem(&b, raw, strcspn(raw, "\r\n") < c->rb.len - c->off ?
+		    strcspn(raw, "\r\n") : c->rb.len - c->off, 512);
+	else {
+		log_mem(&b, q->method, strlen(q->method), 32);
+		buf_addc(&b, ' ');
+		log_mem(&b, q->target, strlen(q->target), 512);
+	}
 	buf_printf(&b, "\" %d %zu %lldms\n", st, bytes, conn_now() - q->t0);
 	fwrite(b.p, 1, b.len, o->log ? o->log : stderr);
 	fflush(o->log ? o->log : stderr);
@@ -551,13 +582,15 @@ one(struct http_conn *c, const struct http_route *routes, size_t n,
 	memset(&q->r, 0, sizeof q->r);
 	q->nh = 0;
 	q->method = q->target = NULL;
-	q->keep = q->has_len = q->head_only = 0;
+	q->keep = q->has_len = q->head_only = q->bad = 0;
 	q->len = 0;
 	q->head_len = 0;
 	q->minor = 1;
 	if ((st = read_head(c, timeout, q)) < 0)
 		return 0;
-	if (st == 0 && (st = parse_head(c, q)) == 0)
+	if (st != 0 || (st = parse_head(c, q)) != 0)
+		q->bad = 1;
+	else
 		st = admit(c, q, routes, n, timeout, &rt, &rs);
 	if (st < 0)
 		return 0;
