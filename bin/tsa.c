@@ -40,6 +40,48 @@ struct opts {
 	struct http_opts http;
 };
 
+/* Without --ca: the one active CA of the realm that has an active TSA
+ * signer (EX_NOINPUT: none, EX_USAGE: several). */
+static int
+only_ca(struct db *db, int64_t realm, const char *rname, struct signer *s,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct signer t;
+	struct buf names = {0};
+	size_t found = 0;
+	int rc;
+
+	if ((rc = db_prep(db, &st, e, "SELECT name FROM cas WHERE realm_id = ? "
+	    "AND status = 'active' ORDER BY name", "i", realm)) != 0)
+		return rc;
+	while ((rc = db_step(st, e)) == 1) {
+		if ((rc = signer_find(db, realm, db_text(st, 0), "tsa", &t,
+		    e)) == EX_NOINPUT) {
+			signer_free(&t);
+			continue;
+		}
+		if (rc != 0)
+			break;
+		buf_printf(&names, "%s%s", found ? ", " : "", db_text(st, 0));
+		if (found++ == 0)
+			*s = t;
+		else
+			signer_free(&t);
+	}
+	db_finish(st);
+	if (rc < 0)
+		rc = e->code;
+	else if (rc == 0 && found == 0)
+		rc = err_set(e, EX_NOINPUT, "realm %s: no CA has an active TSA "
+		    "signer", rname);
+	else if (rc == 0 && found > 1)
+		rc = err_set(e, EX_USAGE, "realm %s: CAs %s have a TSA signer: "
+		    "name one with --ca", rname, names.p);
+	buf_free(&names);
+	return rc;
+}
+
 /* The CA's active TSA signer and its key; the database is closed again
  * before any request is read. */
 static int
@@ -49,6 +91,7 @@ open_signer(const struct opts *o, struct signer *s, EVP_PKEY **key,
 	struct conf c = {0};
 	struct secret_src src = { o->passfile, o->passfd };
 	struct db *db = NULL;
+	const char *rname = o->realm ? o->realm : REALM_DEFAULT;
 	char *home = conf_home(o->home), *path = NULL;
 	int64_t realm = 0, v = 0;
 	int rc;
@@ -64,13 +107,17 @@ open_signer(const struct opts *o, struct signer *s, EVP_PKEY **key,
 		    "wants %d", path, (int)v, db_schema_latest());
 		goto out;
 	}
-	if ((rc = realm_id(db, o->realm ? o->realm : REALM_DEFAULT, &realm,
-	    e)) != 0 ||
-	    (rc = signer_find(db, realm, o->ca, "tsa", s, e)) != 0)
+	if ((rc = realm_id(db, rname, &realm, e)) != 0)
+		goto out;
+	if (o->ca)
+		rc = signer_find(db, realm, o->ca, "tsa", s, e);
+	else
+		rc = only_ca(db, realm, rname, s, e);
+	if (rc != 0)
 		goto out;
 	if (s->policy_oid == NULL) {
-		rc = err_set(e, EX_CONFIG, "CA %s: its TSA signer has no "
-		    "policy OID", o->ca);
+		rc = err_set(e, EX_CONFIG, "TSA signer %lld: no policy OID",
+		    (long long)s->cert_id);
 		goto out;
 	}
 	if ((rc = secret_get(&src, &c, pass, e)) == 0)
@@ -139,8 +186,6 @@ check(struct opts *o, struct err *e)
 {
 	uint64_t t = 10;
 
-	if (o->ca == NULL)
-		return err_set(e, EX_USAGE, "--ca: required");
 	if (o->accuracy && tsa_accuracy_parse("--accuracy", o->accuracy,
 	    &o->accuracy_ms, e) != 0)
 		return EX_USAGE;
@@ -167,7 +212,8 @@ options(int argc, char **argv, struct opts *o)
 		  "accuracy stated in tokens, e.g. 250ms or 1s (default: the "
 		  "signer's; 0: none)", "TIME" },
 		{ "ca", '\0', POPT_ARG_STRING, &o->ca, 0,
-		  "the CA whose active TSA signer signs (required)", "NAME" },
+		  "the CA whose active TSA signer signs (default: the one CA "
+		  "of the realm that has one)", "NAME" },
 		{ "filter", '\0', POPT_ARG_NONE, &o->filter, 0,
 		  "answer one DER query on stdin with a DER reply on stdout",
 		  NULL },
@@ -195,7 +241,7 @@ options(int argc, char **argv, struct opts *o)
 	int rc;
 
 	pc = poptGetContext("tsa", argc, (const char **)argv, table, 0);
-	poptSetOtherOptionHelp(pc, "--ca NAME [OPTION...]");
+	poptSetOtherOptionHelp(pc, "[OPTION...]");
 	if ((rc = poptGetNextOpt(pc)) < -1) {
 		diag("%s: %s", poptBadOption(pc, 0), poptStrerror(rc));
 		rc = EX_USAGE;
@@ -225,7 +271,6 @@ main(int argc, char **argv)
 	if ((rc = options(argc, argv, &o)) != 0)
 		goto out;
 	if ((rc = open_signer(&o, &s, &key, &pass, &e)) != 0) {
-		err_prefix(&e, "CA %s", o.ca);
 		rc = diag_err(&e);
 		goto out;
 	}

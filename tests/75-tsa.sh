@@ -112,7 +112,8 @@ head -c 20000 /dev/zero > big.der
 t_exit "oversize query: refused" 65 sh -c 'tsa --ca root --filter < big.der > rbig.der'
 t_oneline "oversize"
 
-t_exit "no --ca: usage" 64 tsa --filter
+t_ok "no --ca: the realm's one CA with a TSA signer" sh -c 'tsa --filter < q.der > rn.der'
+t_ok "no --ca: its token verifies" openssl ts -verify -data data.txt -in rn.der -CAfile root.pem
 t_exit "an unknown CA: no input" 66 sh -c 'tsa --ca nosuch --filter < q.der'
 t_oneline "unknown CA"
 t_exit "a wrong passphrase: no permission" 77 sh -c \
@@ -120,6 +121,21 @@ t_exit "a wrong passphrase: no permission" 77 sh -c \
 t_oneline "wrong passphrase"
 t_exit "a CA without a TSA signer" 66 sh -c \
 	'certpipe ca create other --cn Other >/dev/null && tsa --ca other --filter < q.der'
+t_oneline "no TSA signer"
+t_ok "no --ca: a CA without one is no rival" sh -c 'tsa --filter < q.der > /dev/null'
+t_exit "another realm: no TSA signer there" 66 sh -c \
+	'certpipe realm create lab >/dev/null && tsa --realm lab --filter < q.der'
+certpipe tsa create --ca other --policy 1.3.6.1.4.1.99999.7.2 >/dev/null 2>&1
+scheduler --once >/dev/null 2>&1 || t_bail "scheduler (second signer)"
+t_exit "no --ca with two TSA signers: usage" 64 sh -c 'tsa --filter < q.der'
+t_oneline "two TSA signers"
+t_grep "both named" "CAs other, root have" "$T_TMP/err"
+certpipe ca export other > other-ca.pem
+tsa --ca other --filter < q.der > ro.der 2>/dev/null
+t_grep "--ca other: its policy" "^Policy OID: 1\\.3\\.6\\.1\\.4\\.1\\.99999\\.7\\.2\$" \
+	"$(reply_text ro.der > ro.txt; echo ro.txt)"
+t_ok "--ca other: verifies under its CA" openssl ts -verify -data data.txt -in ro.der -CAfile other-ca.pem
+t_exit "--ca other: not under root" 1 openssl ts -verify -data data.txt -in ro.der -CAfile root.pem
 
 # --- HTTP under tcpserver ---------------------------------------------
 URL=http://127.0.0.1:$(free_port)/
@@ -146,6 +162,7 @@ curl -s -H 'Content-Type: application/timestamp-query' --data-binary @q.der \
 t_is "keep-alive: two answers on one connection" \
 	"$(grep '"POST /" 200' srv.err | tail -2 | awk '{ print $2 }' | uniq | wc -l | tr -d ' ')" 1
 t_ok "keep-alive: the second verifies" openssl ts -verify -data data.txt -in k2.der -CAfile root.pem
+t_nogrep "sandboxed: no warning" "warning" srv.err
 t_grep "access log" "^tsa: 127\\.0\\.0\\.1:[0-9]+ \"POST /\" 200 " srv.err
 
 # TLS on the same front end (the instance's passphrase opens no
