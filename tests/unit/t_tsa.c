@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/ts.h>
+#include "http.h"
 #include "keys.h"
 #include "tap.h"
 #include "tsa.h"
@@ -502,6 +503,68 @@ test_authenticode(struct tsa *t)
 	err_free(&e);
 }
 
+/* The handler: content type picks the protocol. */
+static void
+test_http(struct tsa *t)
+{
+	static const struct {
+		const char *what, *ct, *body;
+		int want;
+		const char *want_ct;
+	} v[] = {
+		{ "query", "application/timestamp-query", "Q", 200,
+		  "application/timestamp-reply" },
+		{ "query, any case", "Application/TimeStamp-Query", "Q", 200,
+		  "application/timestamp-reply" },
+		{ "garbage query: a rejection", "application/timestamp-query",
+		  "garbage", 200, "application/timestamp-reply" },
+		{ "Authenticode", "application/octet-stream", "A", 200,
+		  "application/octet-stream" },
+		{ "garbage Authenticode", "application/octet-stream", "!!",
+		  400, "text/plain" },
+		{ "another type", "text/plain", "Q", 415, "text/plain" },
+		{ "no type", NULL, "Q", 415, "text/plain" },
+	};
+	TS_REQ *r = mkreq(EVP_sha256(), 0, 99, 1, NULL);
+	unsigned char *q = NULL, sig[64];
+	struct buf ac = {0};
+	struct http_req req;
+	struct http_resp rs;
+	size_t i;
+	int qlen = i2d_TS_REQ(r, &q), code;
+
+	memset(sig, 0x5a, sizeof sig);
+	mkac(sig, 0, &ac);
+	for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+		memset(&req, 0, sizeof req);
+		memset(&rs, 0, sizeof rs);
+		req.method = "POST";
+		req.path = req.target = req.route = "/";
+		req.rest = "";
+		req.peer = "127.0.0.1:1";
+		req.content_type = v[i].ct;
+		if (strcmp(v[i].body, "Q") == 0) {
+			req.body = q;
+			req.body_len = (size_t)qlen;
+		} else if (strcmp(v[i].body, "A") == 0) {
+			req.body = (unsigned char *)ac.p;
+			req.body_len = ac.len;
+		} else {
+			req.body = (const unsigned char *)v[i].body;
+			req.body_len = strlen(v[i].body);
+		}
+		code = tsa_http(&req, &rs, t);
+		is_int(code, v[i].want, "http %s: status", v[i].what);
+		is_str(rs.content_type, v[i].want_ct, "http %s: type",
+		    v[i].what);
+		ok(rs.body.len > 0, "http %s: a body", v[i].what);
+		http_resp_free(&rs);
+	}
+	OPENSSL_free(q);
+	buf_free(&ac);
+	TS_REQ_free(r);
+}
+
 static void
 test_accuracy_parse(void)
 {
@@ -543,6 +606,7 @@ main(void)
 		test_rejections(t);
 		test_garbage(t);
 		test_authenticode(t);
+		test_http(t);
 	}
 	tsa_free(t);
 	test_gentime();
