@@ -57,12 +57,12 @@ only_ca(struct db *db, int64_t realm, const char *rname, struct signer *s,
 		return rc;
 	while ((rc = db_step(st, e)) == 1) {
 		if ((rc = signer_find(db, realm, db_text(st, 0), "tsa", &t,
-		    e)) == EX_NOINPUT) {
+		    e)) != 0) {
 			signer_free(&t);
-			continue;
-		}
-		if (rc != 0)
+			if (rc == EX_NOINPUT)
+				continue;
 			break;
+		}
 		buf_printf(&names, "%s%s", found ? ", " : "", db_text(st, 0));
 		if (found++ == 0)
 			*s = t;
@@ -151,9 +151,11 @@ filter(struct tsa *t)
 		rc = err_set(&e, EX_IOERR, "stdout: %s", strerror(errno));
 		goto out;
 	}
-	if (rc == 0 && status != TSA_GRANTED)
-		rc = err_set(&e, EX_DATAERR, "stdin: request rejected (PKIStatus "
-		    "%d)", status);
+	if (rc == 0 && status != TSA_GRANTED) {
+		buf_reset(&in);
+		tsa_reply_text((unsigned char *)out.p, out.len, &in);
+		rc = err_set(&e, EX_DATAERR, "stdin: %s", in.p);
+	}
 out:
 	if (rc != 0)
 		diag_err(&e);

@@ -233,6 +233,31 @@ out:
 	return rc;
 }
 
+void
+tsa_reply_text(const unsigned char *resp, size_t len, struct buf *out)
+{
+	const unsigned char *p = resp;
+	const STACK_OF(ASN1_UTF8STRING) *text;
+	const ASN1_UTF8STRING *s;
+	TS_RESP *r = NULL;
+	size_t before = out->len;
+	int i, c;
+
+	if (len <= LONG_MAX && (r = d2i_TS_RESP(NULL, &p, (long)len)) != NULL &&
+	    (text = TS_STATUS_INFO_get0_text(TS_RESP_get_status_info(r))))
+		for (i = 0; i < sk_ASN1_UTF8STRING_num(text); i++) {
+			s = sk_ASN1_UTF8STRING_value(text, i);
+			buf_adds(out, i ? " " : "");
+			for (c = 0; c < ASN1_STRING_length(s); c++)	/* one line */
+				buf_addc(out, (char)(ASN1_STRING_get0_data(s)[c]
+				    < 0x20 ? '?' : ASN1_STRING_get0_data(s)[c]));
+		}
+	if (out->len == before)
+		buf_adds(out, "rejected");
+	TS_RESP_free(r);
+	ERR_clear_error();
+}
+
 /* Base64 (lines, blanks and all) into out; EX_DATAERR when it is not. */
 static int
 unbase64(const unsigned char *s, size_t len, struct buf *out, struct err *e)

@@ -66,6 +66,11 @@ void tsa_free(struct tsa *t);
 int tsa_reply(struct tsa *t, const unsigned char *req, size_t len,
     struct buf *out, int *status, struct err *e);
 
+/* The status text of a DER TimeStampResp (for diagnostics: "Message
+ * digest algorithm is not supported."), appended to out; "rejected"
+ * when it carries none or does not decode. */
+void tsa_reply_text(const unsigned char *resp, size_t len, struct buf *out);
+
 /* The signature an Authenticode request asks to countersign (decoded
  * from the base64 body; whitespace is allowed), into sig. */
 int tsa_authenticode_decode(const unsigned char *body, size_t len,

@@ -227,7 +227,24 @@ test_garbage(struct tsa *t)
 		    "%s: badDataFormat", v[i].what);
 		TS_RESP_free(resp);
 	}
+	buf_reset(&out);
+	tsa_reply_text((const unsigned char *)"xx", 2, &out);
+	is_str(out.p, "rejected", "status text of no reply");
 	buf_free(&out);
+	err_free(&e);
+}
+
+static void
+test_reply_text(struct tsa *t)
+{
+	struct buf out = {0}, text = {0};
+	struct err e = {0};
+
+	tsa_reply(t, (const unsigned char *)"junk", 4, &out, NULL, &e);
+	tsa_reply_text((unsigned char *)out.p, out.len, &text);
+	is_str(text.p, "Bad request format or system error.", "status text");
+	buf_free(&out);
+	buf_free(&text);
 	err_free(&e);
 }
 
@@ -605,6 +622,7 @@ main(void)
 		test_token(t);
 		test_rejections(t);
 		test_garbage(t);
+		test_reply_text(t);
 		test_authenticode(t);
 		test_http(t);
 	}
