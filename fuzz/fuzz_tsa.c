@@ -2,7 +2,8 @@
  * fuzz_tsa - libFuzzer target for what the timestamp authority reads
  * from the network: RFC 3161 queries (tsa_reply, which must answer
  * anything with a TimeStampResp) and Authenticode requests
- * (tsa_authenticode_decode). The first byte picks which.
+ * (tsa_authenticode_decode), and the status text reader over what it
+ * is given. The first byte picks which.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +64,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 
 	if (len == 0)
 		return 0;
-	if (data[0] & 1) {
+	if (data[0] & 2) {
+		tsa_reply_text(data + 1, len - 1, &out);
+		if (out.len == 0 || strchr(out.p, '\n'))
+			__builtin_trap();	/* one line, never empty */
+	} else if (data[0] & 1) {
 		if (tsa_authenticode_decode(data + 1, len - 1, &out, &e) != 0 &&
 		    (e.code != EX_DATAERR || strchr(err_str(&e), '\n')))
 			__builtin_trap();	/* bad input is EX_DATAERR */
