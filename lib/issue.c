@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/x509v3.h>
 #include "domain.h"
 #include "issue.h"
 #include "keys.h"
@@ -69,9 +68,9 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 {
 	const struct tmpl *t = r->tmpl;
 	struct x509_issue in;
+	struct buf eku = {0};
 	const char **san = NULL;
 	char *cnsan = NULL, *aia = NULL, *ocsp = NULL, *crl = NULL;
-	struct buf eku = {0};
 	int64_t days = r->days ? r->days : t->days;
 	unsigned ku = 0;
 	size_t i, n = 0;
@@ -100,9 +99,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	for (i = 0; i < r->nsan; i++)
 		san[n++] = r->san[i];
 	aia = tmpl_url(t, "aia", r->base_url, r->ca_name);
-	/* a responder is not asked about itself */
-	if (!is_starter(t, "ocsp-signing"))
-		ocsp = tmpl_url(t, "ocsp", r->base_url, r->ca_name);
+	ocsp = tmpl_url(t, "ocsp", r->base_url, r->ca_name);
 	crl = tmpl_url(t, "crl", r->base_url, r->ca_name);
 	memset(&in, 0, sizeof in);
 	in.subject = r->subject;
@@ -121,6 +118,11 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	if (is_starter(t, "timestamping") && t->eku) {
 		buf_printf(&eku, "critical,%s", t->eku);
 		in.eku = eku.p;
+	}
+	/* a responder is not asked about itself */
+	if (is_starter(t, "ocsp-signing")) {
+		free(ocsp);
+		ocsp = NULL;
 	}
 	in.san = san;
 	in.nsan = n;

@@ -8,13 +8,14 @@
  *   - the CN, when it is a DNS name or IP address, is also in the SAN;
  *   - keyEncipherment only for RSA keys; the digest from the template
  *     (ignored by EdDSA issuers, which sign pure);
- *   - extensions and URLs from the template's include switches;
- *   - delegated signers (lib/signer.h): starter ocsp-signing gets
- *     id-pkix-ocsp-nocheck and no OCSP URL, starter timestamping a
- *     critical extendedKeyUsage.
+ *   - extensions and URLs from the template's include switches.
  *
  * Contract: 0 or a sysexits code with e filled; *out belongs to the
  * caller. *capped (may be NULL) is set when validity was shortened.
+ *
+ * Delegated signers (lib/signer.h): a certificate under the starter
+ * ocsp-signing gets id-pkix-ocsp-nocheck and no OCSP URL, one under
+ * timestamping a critical extendedKeyUsage.
  */
 #ifndef CERTPIPE_ISSUE_H
 #define CERTPIPE_ISSUE_H

@@ -46,7 +46,7 @@ struct signer {
 	char *key_ref;
 	char *not_after;		/* of the signer certificate */
 	char *policy_oid;		/* tsa: the TSA policy; NULL otherwise */
-	int64_t accuracy_ms;		/* tsa: 0 when not stated (no
+	int64_t accuracy_ms;		/* tsa: 0, not stated (no
 					   setting holds one yet) */
 	X509 *cert;			/* the signer's certificate */
 	STACK_OF(X509) *chain;		/* the issuing CA up to the root */

@@ -321,8 +321,8 @@ check(const struct tmpl *t, struct err *e)
 	 * extended key usage (issue.c marks it critical) */
 	if (t->starter && strcmp(t->starter, "timestamping") == 0 &&
 	    (t->eku == NULL || strcmp(t->eku, "timeStamping") != 0))
-		return err_set(e, EX_DATAERR, "eku: a timestamping template has "
-		    "timeStamping only");
+		return err_set(e, EX_DATAERR, "eku: a timestamping template "
+		    "has timeStamping only");
 	return 0;
 }
 

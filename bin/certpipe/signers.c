@@ -35,7 +35,7 @@
 #include "x509.h"
 
 #define WAIT_MAX	86400		/* --wait: one day at most */
-#define POLL_NS		50000000L	/* 50 ms between looks at the order */
+#define POLL_NS		50000000L	/* 50 ms between looks */
 #define DAYS_MAX	3650
 
 /* One create or rotate, from its checked options to the queued job. */
@@ -43,7 +43,8 @@ struct sjob {
 	const char *kind;
 	struct ca ca;
 	struct tmpl t;
-	int tmpl_new, tmpl_changed;	/* insert / update it with the order */
+	int tmpl_new, tmpl_changed;	/* insert / update it with the
+					   order */
 	struct rec *r;
 	const char *otype;		/* automated | renewal */
 	int64_t renewal_of;		/* rotate: the active signer's row */
@@ -100,13 +101,15 @@ pick_template(struct cli *c, struct sjob *j, const char *policy,
 		j->tmpl_new = 1;
 	} else if (rc != 0)
 		goto out;
-	else if (strcmp(j->t.starter, starter) != 0 || j->t.ca_id != j->ca.id) {
-		rc = err_set(e, EX_DATAERR, "template '%s': not the %s template "
-		    "of CA '%s' (starter %s)", j->t.name, starter, j->ca.name,
-		    j->t.starter);
+	else if (strcmp(j->t.starter, starter) != 0 ||
+	    j->t.ca_id != j->ca.id) {
+		rc = err_set(e, EX_DATAERR, "template '%s': not the %s "
+		    "template of CA '%s' (starter %s)", j->t.name, starter,
+		    j->ca.name, j->t.starter);
 		goto out;
 	} else if (!j->t.enabled) {
-		rc = err_set(e, EX_NOPERM, "template '%s': disabled", j->t.name);
+		rc = err_set(e, EX_NOPERM, "template '%s': disabled",
+		    j->t.name);
 		goto out;
 	}
 	if (policy && (j->t.policy_oid == NULL ||
@@ -430,6 +433,27 @@ open_ca(struct cli *c, struct sjob *j, const char *name, struct err *e)
 	return 0;
 }
 
+/* create makes the first signer; a second is rotate's job, which
+ * supersedes the first. */
+static int
+no_signer(struct cli *c, const struct sjob *j, struct err *e)
+{
+	struct signer s = {0};
+	int rc;
+
+	rc = signer_find(c->db, c->realm_id, j->ca.name, j->kind, &s, e);
+	if (rc == 0)
+		rc = err_set(e, EX_DATAERR, "CA '%s': has an active %s signer "
+		    "(certificate %lld): use rotate", j->ca.name, j->kind,
+		    (long long)s.cert_id);
+	else if (rc == EX_NOINPUT) {
+		err_free(e);
+		rc = 0;
+	}
+	signer_free(&s);
+	return rc;
+}
+
 /* A new key and its CSR for "<ca> OCSP Responder" (no DNS name, so no
  * SAN and no domain to cover). */
 static int
@@ -493,11 +517,15 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 	struct buf name = {0};
 	struct err e = {0};
 	EVP_PKEY *key = NULL;
+	size_t i;
 	int rc;
 
-	/* the TSA policy is a tsa option only */
-	if (strcmp(kind, "tsa") != 0)
-		memmove(&opts[3], &opts[4], sizeof opts - 4 * sizeof opts[0]);
+	/* --policy is for the TSA only: drop it from the table otherwise
+	 * (the entries before the included tables all have long names) */
+	for (i = 0; strcmp(kind, "tsa") != 0 && opts[i].longName; i++)
+		if (strcmp(opts[i].longName, "policy") == 0)
+			memmove(&opts[i], &opts[i + 1], sizeof opts -
+			    (i + 1) * sizeof opts[0]);
 	cmd_name(kind, "create", &name);
 	j.kind = kind;
 	j.otype = "automated";
@@ -506,10 +534,9 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 		goto out;
 	if (o.ca == NULL)
 		rc = err_set(&e, EX_USAGE, "--ca: required");
-	else if (o.policy && (rc = x509_oid_check("--policy", o.policy,
-	    &e)) != 0)
-		;
-	else
+	else if (o.policy)
+		rc = x509_oid_check("--policy", o.policy, &e);
+	if (rc == 0)
 		rc = check_opts(o.days, o.wait, &j.wait, &e);
 	if (rc != 0)
 		goto fail;
@@ -517,6 +544,7 @@ sgn_create(struct cli *c, const char *kind, int argc, const char **argv)
 		goto out;
 	j.r = rec_new();
 	if ((rc = open_ca(c, &j, o.ca, &e)) != 0 ||
+	    (rc = no_signer(c, &j, &e)) != 0 ||
 	    (rc = pick_template(c, &j, o.policy, &e)) != 0 ||
 	    (rc = new_request(c, &j, o.alg, o.days, &key, &e)) != 0 ||
 	    (rc = run(c, &j, key, &e)) != 0)
@@ -556,7 +584,8 @@ static int
 rotate_request(struct cli *c, struct sjob *j, const struct signer *s,
     const char *algname, EVP_PKEY **key, struct err *e)
 {
-	const struct key_alg *alg, *old = keys_alg_of(X509_get0_pubkey(s->cert));
+	const struct key_alg *alg;
+	const struct key_alg *old = keys_alg_of(X509_get0_pubkey(s->cert));
 	struct buf serial = {0};
 	X509_REQ *req = NULL;
 	int rc;

@@ -115,7 +115,7 @@ tmpl_create(struct cli *c, int argc, const char **argv)
 		  "the CA that issues under the template (required)", "CA" },
 		{ "from", '\0', POPT_ARG_STRING, &from, 0,
 		  "starter: web-server (default), client, code-signing, "
-		  "email, sub-ca or ocsp-signing", "STARTER" },
+		  "email, sub-ca, ocsp-signing or timestamping", "STARTER" },
 		SETTINGS_INCLUDE(set),
 		CLI_COMMON(c),
 		POPT_AUTOHELP

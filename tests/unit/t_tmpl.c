@@ -29,8 +29,11 @@ test_starters(void)
 		{ "sub-ca", 1825, 3650, ALL, "keyCertSign,cRLSign", NULL, 1, 0 },
 		{ "ocsp-signing", 30, 90, ALL, "digitalSignature", "OCSPSigning",
 		  0, -1 },
+		{ "timestamping", 365, 1095, ALL,
+		  "digitalSignature,nonRepudiation", "timeStamping", 0, -1 },
 	};
 	struct err e = {0};
+	int responder;
 	struct tmpl tm;
 	size_t i;
 
@@ -50,8 +53,11 @@ test_starters(void)
 		is_str(tm.subject_mode, "request", "%s: subject-mode",
 		    t[i].name);
 		is_int(tm.enabled, 1, "%s: enabled", t[i].name);
-		ok(tm.aia && tm.ocsp && tm.cdp && !tm.policy && !tm.allow_ip,
-		    "%s: aia/ocsp/cdp on, policy and allow-ip off", t[i].name);
+		/* an OCSP responder's certificate names no OCSP URL */
+		responder = strcmp(t[i].name, "ocsp-signing") == 0;
+		ok(tm.aia && tm.ocsp == !responder && tm.cdp && !tm.policy &&
+		    !tm.allow_ip, "%s: aia/cdp on, ocsp %s, policy and allow-ip "
+		    "off", t[i].name, responder ? "off" : "on");
 		ok(!tm.aia_url && !tm.ocsp_url && !tm.crl_url && !tm.subject &&
 		    !tm.policy_oid && !tm.cps_url, "%s: no URLs or subject",
 		    t[i].name);
@@ -59,6 +65,16 @@ test_starters(void)
 		    t[i].name);
 		tmpl_free(&tm);
 	}
+	/* RFC 3161 2.3: a TSA has timeStamping as its only EKU */
+	memset(&tm, 0, sizeof tm);
+	tmpl_starter("timestamping", &tm, &e);
+	tmpl_set(&tm, "eku", "timeStamping,serverAuth", &e);
+	is_int(tmpl_check(&tm, &e), EX_DATAERR, "timestamping: a second EKU");
+	tmpl_set(&tm, "eku", "", &e);
+	is_int(tmpl_check(&tm, &e), EX_DATAERR, "timestamping: no EKU");
+	tmpl_set(&tm, "eku", "timeStamping", &e);
+	is_int(tmpl_check(&tm, &e), 0, "timestamping: timeStamping only");
+	tmpl_free(&tm);
 	memset(&tm, 0, sizeof tm);
 	is_int(tmpl_starter("server", &tm, &e), EX_DATAERR, "unknown starter");
 	tmpl_free(&tm);
