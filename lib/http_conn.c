@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -191,18 +192,27 @@ tls_wait(struct http_conn *c, int r, long long deadline)
 	}
 }
 
+/* A failed handshake is the peer's: logged, and the connection ends. */
 static void
-tls_handshake(struct http_conn *c, int timeout_ms)
+tls_handshake(struct http_conn *c, const struct http_opts *o)
 {
-	long long deadline = conn_now() + timeout_ms;
+	long long deadline = conn_now() + (o->timeout_ms > 0 ?
+	    o->timeout_ms : 10000);
+	struct err e = {0};
 	int r;
 
 	while ((r = SSL_accept(c->ssl)) != 1)
 		if (!tls_wait(c, r, deadline)) {
 			c->dead = 1;
+			err_ssl(&e, EX_PROTOCOL, "%s: %s: TLS handshake failed",
+			    o->name ? o->name : "http", c->peer);
+			fprintf(o->log ? o->log : stderr, "%s%s\n", err_str(&e),
+			    conn_now() >= deadline ? ": timeout" : "");
+			fflush(o->log ? o->log : stderr);
 			break;
 		}
 	ERR_clear_error();
+	err_free(&e);
 }
 
 int
@@ -225,7 +235,7 @@ conn_open(struct http_conn *c, int in, int out, const struct http_opts *o,
 	if (c->fl_out >= 0 && out != in)
 		fcntl(out, F_SETFL, c->fl_out | O_NONBLOCK);
 	if (c->ssl != NULL)
-		tls_handshake(c, o->timeout_ms > 0 ? o->timeout_ms : 10000);
+		tls_handshake(c, o);
 	return 0;
 }
 

@@ -246,6 +246,8 @@ printf 'GET /crl/root.crl HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r
 t_grep "TLS: openssl s_client gets 200" "^HTTP/1.1 200 OK" sc.out
 t_grep "TLS: s_client verified the chain" "verify return:1" sc.err
 t_is "TLS: plain HTTP on the TLS port gets nothing" "$(code --max-time 5 "http://127.0.0.1:$T/ca/root.crt")" 000
+wait_grep "TLS handshake failed" tls.log
+t_grep "a failed handshake is logged" "^serve: 127\.0\.0\.1:[0-9]+: TLS handshake failed" tls.log
 t_ok "TLS: the server still answers" curl -sSf --cacert tca.pem -o /dev/null "https://127.0.0.1:$T/ca/root.crt"
 t_nogrep "the passphrase is never logged" "tls secret" tls.log
 
