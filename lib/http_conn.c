@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +220,7 @@ int
 conn_open(struct http_conn *c, int in, int out, const struct http_opts *o,
     struct err *e)
 {
-	int rc = 0;
+	int rc = 0, one = 1;
 
 	memset(c, 0, sizeof *c);
 	c->fl_in = c->fl_out = -1;
@@ -234,6 +235,9 @@ conn_open(struct http_conn *c, int in, int out, const struct http_opts *o,
 		fcntl(in, F_SETFL, c->fl_in | O_NONBLOCK);
 	if (c->fl_out >= 0 && out != in)
 		fcntl(out, F_SETFL, c->fl_out | O_NONBLOCK);
+	/* each answer leaves in one write: Nagle would only delay the
+	 * next one of a pipeline (fails harmlessly on a pipe) */
+	setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (c->ssl != NULL)
 		tls_handshake(c, o);
 	return 0;
@@ -310,6 +314,28 @@ write_tls(struct http_conn *c, const char *p, size_t len, long long deadline)
 	return 0;
 }
 
+/* One TLS record for a small answer (two would be two segments). */
+static int
+write_both_tls(struct http_conn *c, const void *a, size_t alen,
+    const void *b, size_t blen, long long deadline)
+{
+	struct buf one = {0};
+	int rc;
+
+	if (blen == 0 || alen + blen > 16384)
+		rc = write_tls(c, a, alen, deadline) != 0 ||
+		    write_tls(c, b, blen, deadline) != 0 ? -1 : 0;
+	else {
+		buf_add(&one, a, alen);
+		buf_add(&one, b, blen);
+		rc = write_tls(c, one.p, one.len, deadline);
+		buf_free(&one);
+	}
+	if (rc != 0)
+		c->dead = 1;
+	return rc;
+}
+
 /* Write a then b, completely, before the deadline (SIGPIPE is ignored by
  * http_serve, so a vanished peer is EPIPE here). */
 int
@@ -323,12 +349,8 @@ conn_write(struct http_conn *c, const void *a, size_t alen, const void *b,
 
 	if (c->dead)
 		return -1;
-	if (c->ssl != NULL) {
-		if (write_tls(c, a, alen, deadline) != 0 ||
-		    write_tls(c, b, blen, deadline) != 0)
-			return c->dead = 1, -1;
-		return 0;
-	}
+	if (c->ssl != NULL)
+		return write_both_tls(c, a, alen, b, blen, deadline);
 	while (nv > 0) {
 		if ((n = writev(c->out, v, nv)) < 0) {
 			if (errno == EINTR)
