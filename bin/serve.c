@@ -20,6 +20,7 @@
 #include "http.h"
 #include "keys.h"
 #include "num.h"
+#include "sandbox.h"
 
 struct opts {
 	char *home, *passfile, *timeout, *tls_cert, *tls_key;
@@ -112,6 +113,12 @@ main(int argc, char **argv)
 	    (rc = tls_pass(&op, &c, &pass, &e)) != 0) {
 		rc = diag_err(&e);
 		goto out;
+	}
+	/* from here on no socket, no connect, no exec: the connection is
+	 * the only way out (see sandbox.h) */
+	if (sandbox_enter(&e) != 0) {
+		diag("warning: %s; serving without it", err_str(&e));
+		err_free(&e);
 	}
 	ca.dir = conf_path(&c, "pub/ca");
 	crl.dir = conf_path(&c, "pub/crl");

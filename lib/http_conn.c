@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -191,25 +193,34 @@ tls_wait(struct http_conn *c, int r, long long deadline)
 	}
 }
 
+/* A failed handshake is the peer's: logged, and the connection ends. */
 static void
-tls_handshake(struct http_conn *c, int timeout_ms)
+tls_handshake(struct http_conn *c, const struct http_opts *o)
 {
-	long long deadline = conn_now() + timeout_ms;
+	long long deadline = conn_now() + (o->timeout_ms > 0 ?
+	    o->timeout_ms : 10000);
+	struct err e = {0};
 	int r;
 
 	while ((r = SSL_accept(c->ssl)) != 1)
 		if (!tls_wait(c, r, deadline)) {
 			c->dead = 1;
+			err_ssl(&e, EX_PROTOCOL, "%s: %s: TLS handshake failed",
+			    o->name ? o->name : "http", c->peer);
+			fprintf(o->log ? o->log : stderr, "%s%s\n", err_str(&e),
+			    conn_now() >= deadline ? ": timeout" : "");
+			fflush(o->log ? o->log : stderr);
 			break;
 		}
 	ERR_clear_error();
+	err_free(&e);
 }
 
 int
 conn_open(struct http_conn *c, int in, int out, const struct http_opts *o,
     struct err *e)
 {
-	int rc = 0;
+	int rc = 0, one = 1;
 
 	memset(c, 0, sizeof *c);
 	c->fl_in = c->fl_out = -1;
@@ -224,8 +235,11 @@ conn_open(struct http_conn *c, int in, int out, const struct http_opts *o,
 		fcntl(in, F_SETFL, c->fl_in | O_NONBLOCK);
 	if (c->fl_out >= 0 && out != in)
 		fcntl(out, F_SETFL, c->fl_out | O_NONBLOCK);
+	/* each answer leaves in one write: Nagle would only delay the
+	 * next one of a pipeline (fails harmlessly on a pipe) */
+	setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (c->ssl != NULL)
-		tls_handshake(c, o->timeout_ms > 0 ? o->timeout_ms : 10000);
+		tls_handshake(c, o);
 	return 0;
 }
 
@@ -300,6 +314,28 @@ write_tls(struct http_conn *c, const char *p, size_t len, long long deadline)
 	return 0;
 }
 
+/* One TLS record for a small answer (two would be two segments). */
+static int
+write_both_tls(struct http_conn *c, const void *a, size_t alen,
+    const void *b, size_t blen, long long deadline)
+{
+	struct buf one = {0};
+	int rc;
+
+	if (blen == 0 || alen + blen > 16384)
+		rc = write_tls(c, a, alen, deadline) != 0 ||
+		    write_tls(c, b, blen, deadline) != 0 ? -1 : 0;
+	else {
+		buf_add(&one, a, alen);
+		buf_add(&one, b, blen);
+		rc = write_tls(c, one.p, one.len, deadline);
+		buf_free(&one);
+	}
+	if (rc != 0)
+		c->dead = 1;
+	return rc;
+}
+
 /* Write a then b, completely, before the deadline (SIGPIPE is ignored by
  * http_serve, so a vanished peer is EPIPE here). */
 int
@@ -313,12 +349,8 @@ conn_write(struct http_conn *c, const void *a, size_t alen, const void *b,
 
 	if (c->dead)
 		return -1;
-	if (c->ssl != NULL) {
-		if (write_tls(c, a, alen, deadline) != 0 ||
-		    write_tls(c, b, blen, deadline) != 0)
-			return c->dead = 1, -1;
-		return 0;
-	}
+	if (c->ssl != NULL)
+		return write_both_tls(c, a, alen, b, blen, deadline);
 	while (nv > 0) {
 		if ((n = writev(c->out, v, nv)) < 0) {
 			if (errno == EINTR)

@@ -51,6 +51,9 @@ wait_grep() {
 	done
 }
 
+# reset_log: start tcp.log afresh, keeping what it had in tcp.all
+reset_log() { cat tcp.log >> tcp.all; : > tcp.log; }
+
 P=$(free_port)
 # the shipped tcpserver command (scripts/tcpserver-run), on the build
 CERTPIPE_LIBEXEC=$CERTPIPE_BUILD/bin sh "$T_TOP/scripts/tcpserver-run" serve 127.0.0.1 "$P" \
@@ -132,7 +135,7 @@ t_is "HTTP/1.0 without Host: 200" "$(raw 'GET /ca/root.crt HTTP/1.0\r\n\r\n')" "
 t_is "absolute-form target: 200" "$(raw 'GET http://pki.test/ca/root.crt HTTP/1.1\r\nHost: pki.test\r\n\r\n')" "HTTP/1.1 200 OK"
 
 # --- keep-alive and pipelining -----------------------------------------
-: > tcp.log
+reset_log
 curl -sv -o /dev/null -o /dev/null "$U/ca/root.crt" "$U/crl/root.crl" 2> ka.err
 t_grep "curl re-uses the connection" "Re-using existing connection" ka.err
 wait_grep "root.crl" tcp.log
@@ -151,12 +154,12 @@ t_is "HTTP/1.0 with keep-alive answers both" "$(grep -aoE 'HTTP/1.1 200 OK' h10k
 t_grep "and says keep-alive" "^Connection: keep-alive" h10k.raw
 
 # --- the access log -----------------------------------------------------
-: > tcp.log
+reset_log
 curl -s -o /dev/null "$U/ca/root.crt?x=1"
 wait_grep "root.crt" tcp.log
 t_grep "access line: peer, method, target, status, bytes, ms" \
 	"^serve: 127\.0\.0\.1:[0-9]+ \"GET /ca/root\.crt\?x=1\" 200 $(stat -c %s "$CERTPIPE_HOME/pub/ca/root.crt") [0-9]+ms$" tcp.log
-: > tcp.log
+reset_log
 printf 'GE\"T\001 /x HTTP/1.1\r\n\r\n' | socat -t 5 - "TCP:127.0.0.1:$P" >/dev/null
 wait_grep " 400 " tcp.log
 t_is "a hostile request is one escaped log line" "$(grep -c '^serve:' tcp.log)" 1
@@ -203,7 +206,7 @@ t_is "a body that stops coming: 408" \
 
 # --- a peer that goes away mid-answer ------------------------------------
 head -c 3000000 /dev/urandom > "$CERTPIPE_HOME/pub/crl/big.crl"
-: > tcp.log
+reset_log
 python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),5); s.sendall(b"GET /crl/big.crl HTTP/1.1\r\nHost: x\r\n\r\n"); s.recv(10); s.close()' "$P"
 wait_grep "big.crl" tcp.log
 t_nogrep "a reset peer does not crash serve" "Segmentation|Broken pipe|Aborted|ERROR" tcp.log
@@ -246,6 +249,8 @@ printf 'GET /crl/root.crl HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r
 t_grep "TLS: openssl s_client gets 200" "^HTTP/1.1 200 OK" sc.out
 t_grep "TLS: s_client verified the chain" "verify return:1" sc.err
 t_is "TLS: plain HTTP on the TLS port gets nothing" "$(code --max-time 5 "http://127.0.0.1:$T/ca/root.crt")" 000
+wait_grep "TLS handshake failed" tls.log
+t_grep "a failed handshake is logged" "^serve: 127\.0\.0\.1:[0-9]+: TLS handshake failed" tls.log
 t_ok "TLS: the server still answers" curl -sSf --cacert tca.pem -o /dev/null "https://127.0.0.1:$T/ca/root.crt"
 t_nogrep "the passphrase is never logged" "tls secret" tls.log
 
@@ -265,5 +270,8 @@ t_exit "a certificate without key" 64 serve --tls-cert chain.pem </dev/null
 t_exit "a bad --timeout" 64 serve --timeout 0 </dev/null
 t_exit "a stray argument" 64 serve extra </dev/null
 t_oneline "stray argument"
+
+cat tcp.all tcp.log socat.log tls.log > all.log
+t_nogrep "no sanitizer or crash report from any connection" "Sanitizer|runtime error|Segmentation|Aborted" all.log
 
 t_done
