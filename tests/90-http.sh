@@ -222,6 +222,18 @@ t_ok "the same bytes" cmp s1 "$CERTPIPE_HOME/pub/ca/root.crt"
 wait_grep "root.crl" socat.log
 t_grep "socat's peer address in the log" "^serve: 127\.0\.0\.1:[0-9]+ \"GET /crl/root.crl\" 200" socat.log
 
+# the socket itself on fds 0 and 1, no peer in the environment: as inetd
+# and systemd hand it over; the peer comes from getpeername
+N=$(free_port)
+socat "TCP-LISTEN:$N,bind=127.0.0.1,reuseaddr,fork" \
+	EXEC:"env -u SOCAT_PEERADDR -u SOCAT_PEERPORT serve --timeout 2",nofork 2>>inetd.log &
+PIDS="$PIDS $!"
+wait_up "$N"
+t_ok "on the socket itself (inetd style)" curl -sSf -o s3 "http://127.0.0.1:$N/crl/root.crl"
+t_ok "the same bytes" cmp s3 "$CERTPIPE_HOME/pub/crl/root.crl"
+wait_grep "root.crl" inetd.log
+t_grep "the peer from getpeername" "^serve: 127\.0\.0\.1:[0-9]+ \"GET /crl/root.crl\" 200" inetd.log
+
 # --- TLS -----------------------------------------------------------------
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tca.key \
 	-subj /CN=TLS-CA -days 30 -out tca.pem 2>/dev/null
@@ -271,7 +283,7 @@ t_exit "a bad --timeout" 64 serve --timeout 0 </dev/null
 t_exit "a stray argument" 64 serve extra </dev/null
 t_oneline "stray argument"
 
-cat tcp.all tcp.log socat.log tls.log > all.log
+cat tcp.all tcp.log socat.log inetd.log tls.log > all.log
 t_nogrep "no sanitizer or crash report from any connection" "Sanitizer|runtime error|Segmentation|Aborted" all.log
 
 t_done
