@@ -278,6 +278,11 @@ t_exit "a wrong passphrase" 77 serve --tls-cert chain.pem --tls-key web.enc.key 
 t_oneline "wrong passphrase"
 t_exit "an encrypted key without passphrase" 78 env -u CERTPIPE_PASSPHRASE sh -c \
 	'sed -i /passphrase_file/d "$CERTPIPE_HOME/certpipe.conf"; serve --tls-cert chain.pem --tls-key web.enc.key </dev/null'
+t_exit "a missing certificate file" 66 serve --tls-cert nope.pem --tls-key web.key </dev/null
+t_oneline "missing certificate"
+t_grep "names it" "nope.pem: No such file or directory" "$T_TMP/err"
+t_exit "a certificate file without a certificate" 78 serve --tls-cert web.key --tls-key web.key </dev/null
+t_exit "a key that is not the certificate's" 78 serve --tls-cert tca.pem --tls-key web.key </dev/null
 t_exit "a certificate without key" 64 serve --tls-cert chain.pem </dev/null
 t_exit "a bad --timeout" 64 serve --timeout 0 </dev/null
 t_exit "a stray argument" 64 serve extra </dev/null
