@@ -288,6 +288,20 @@ t_exit "a bad --timeout" 64 serve --timeout 0 </dev/null
 t_exit "a stray argument" 64 serve extra </dev/null
 t_oneline "stray argument"
 
+# --- valgrind: one connection's worth of requests, and a refused start ---
+case $CERTPIPE_BUILD in
+*asan*) ;;
+*) if command -v valgrind >/dev/null; then
+	vg() { valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+		--error-exitcode=99 "$@"; }
+	printf 'GET /ca/root.crt HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nPOST /crl/root.crl HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabHEAD /crl/root.crl HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\nGET /crl/root.crl HTTP/1.0\r\n\r\n' > vg.req
+	t_ok "valgrind: serve answers a pipeline cleanly" sh -c "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 serve < vg.req > vg.out"
+	t_is "valgrind: all answered" "$(grep -aoE 'HTTP/1.1 [0-9]{3}' vg.out | tr '\n' ,)" "HTTP/1.1 200,HTTP/1.1 404,HTTP/1.1 405,HTTP/1.1 304,HTTP/1.1 200,"
+	t_ok "valgrind: a failed TLS handshake is clean" vg serve --tls-cert chain.pem --tls-key web.enc.key --passphrase-file web.pass </dev/null
+	t_exit "valgrind: a refused key is clean" 78 vg serve --tls-cert tca.pem --tls-key web.key </dev/null
+fi ;;
+esac
+
 cat tcp.all tcp.log socat.log inetd.log tls.log > all.log
 t_nogrep "no sanitizer or crash report from any connection" "Sanitizer|runtime error|Segmentation|Aborted" all.log
 
