@@ -8,15 +8,20 @@
  * requests (keep-alive, pipelining in order), enforces the caps and the
  * timeouts, answers what no handler should see (400 bad syntax, 411 no
  * Content-Length on a body, 413 too large, 414 URI too long, 501
- * Transfer-Encoding, 404 no route, 405 method not allowed by the route,
- * 408 timeout), calls the handler of the first route whose prefix
- * matches the path, writes its response, and logs one access line per
- * request to stderr. With o->tls_cert set it first does a TLS handshake
- * on the same fds.
+ * Transfer-Encoding or an unknown method, 404 no route, 405 method not
+ * allowed by the route (with Allow), 408 timeout, 417 an Expect other
+ * than 100-continue, 431 head too large, 505 not HTTP/1.x), calls the
+ * handler of the first route whose prefix matches the path, writes its
+ * response, and logs one access line per request to o->log (stderr). With o->tls_cert set it first does a TLS
+ * handshake on the same fds. o->timeout_ms bounds both the idle time
+ * before a request and the time one request's head and body may take.
+ * SIGPIPE is set to SIG_IGN for the process. certpipe-http(7) has the
+ * details.
  *
  * A handler sees a parsed request and fills a response. It returns the
  * HTTP status (200, 304, 400, ...); the body it sets is sent with that
- * status. A handler never writes to the fds itself. A HEAD request
+ * status (a status outside 200..599 becomes a 500 without the handler's
+ * body). A handler never writes to the fds itself. A HEAD request
  * reaches the handler as method "GET"; the server sends the headers of
  * its answer (Content-Length included) without the body. A 304 is sent
  * without body and without Content-Length.

@@ -161,6 +161,9 @@ tls_setup(struct http_conn *c, const struct http_opts *o, struct err *e)
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (access(o->tls_cert, R_OK) != 0)
+		return err_set(e, errno == ENOENT ? EX_NOINPUT : EX_NOPERM,
+		    "%s: %s", o->tls_cert, strerror(errno));
 	if (SSL_CTX_use_certificate_chain_file(c->ctx, o->tls_cert) != 1)
 		return err_ssl(e, EX_CONFIG, "%s: cannot use the certificate",
 		    o->tls_cert);

@@ -222,6 +222,18 @@ t_ok "the same bytes" cmp s1 "$CERTPIPE_HOME/pub/ca/root.crt"
 wait_grep "root.crl" socat.log
 t_grep "socat's peer address in the log" "^serve: 127\.0\.0\.1:[0-9]+ \"GET /crl/root.crl\" 200" socat.log
 
+# the socket itself on fds 0 and 1, no peer in the environment: as inetd
+# and systemd hand it over; the peer comes from getpeername
+N=$(free_port)
+socat "TCP-LISTEN:$N,bind=127.0.0.1,reuseaddr,fork" \
+	EXEC:"env -u SOCAT_PEERADDR -u SOCAT_PEERPORT serve --timeout 2",nofork 2>>inetd.log &
+PIDS="$PIDS $!"
+wait_up "$N"
+t_ok "on the socket itself (inetd style)" curl -sSf -o s3 "http://127.0.0.1:$N/crl/root.crl"
+t_ok "the same bytes" cmp s3 "$CERTPIPE_HOME/pub/crl/root.crl"
+wait_grep "root.crl" inetd.log
+t_grep "the peer from getpeername" "^serve: 127\.0\.0\.1:[0-9]+ \"GET /crl/root.crl\" 200" inetd.log
+
 # --- TLS -----------------------------------------------------------------
 openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tca.key \
 	-subj /CN=TLS-CA -days 30 -out tca.pem 2>/dev/null
@@ -266,12 +278,31 @@ t_exit "a wrong passphrase" 77 serve --tls-cert chain.pem --tls-key web.enc.key 
 t_oneline "wrong passphrase"
 t_exit "an encrypted key without passphrase" 78 env -u CERTPIPE_PASSPHRASE sh -c \
 	'sed -i /passphrase_file/d "$CERTPIPE_HOME/certpipe.conf"; serve --tls-cert chain.pem --tls-key web.enc.key </dev/null'
+t_exit "a missing certificate file" 66 serve --tls-cert nope.pem --tls-key web.key </dev/null
+t_oneline "missing certificate"
+t_grep "names it" "nope.pem: No such file or directory" "$T_TMP/err"
+t_exit "a certificate file without a certificate" 78 serve --tls-cert web.key --tls-key web.key </dev/null
+t_exit "a key that is not the certificate's" 78 serve --tls-cert tca.pem --tls-key web.key </dev/null
 t_exit "a certificate without key" 64 serve --tls-cert chain.pem </dev/null
 t_exit "a bad --timeout" 64 serve --timeout 0 </dev/null
 t_exit "a stray argument" 64 serve extra </dev/null
 t_oneline "stray argument"
 
-cat tcp.all tcp.log socat.log tls.log > all.log
+# --- valgrind: one connection's worth of requests, and a refused start ---
+case $CERTPIPE_BUILD in
+*asan*) ;;
+*) if command -v valgrind >/dev/null; then
+	vg() { valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+		--error-exitcode=99 "$@"; }
+	printf 'GET /ca/root.crt HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nPOST /crl/root.crl HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabHEAD /crl/root.crl HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\nGET /crl/root.crl HTTP/1.0\r\n\r\n' > vg.req
+	t_ok "valgrind: serve answers a pipeline cleanly" sh -c "valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 serve < vg.req > vg.out"
+	t_is "valgrind: all answered" "$(grep -aoE 'HTTP/1.1 [0-9]{3}' vg.out | tr '\n' ,)" "HTTP/1.1 200,HTTP/1.1 404,HTTP/1.1 405,HTTP/1.1 304,HTTP/1.1 200,"
+	t_ok "valgrind: a failed TLS handshake is clean" vg serve --tls-cert chain.pem --tls-key web.enc.key --passphrase-file web.pass </dev/null
+	t_exit "valgrind: a refused key is clean" 78 vg serve --tls-cert tca.pem --tls-key web.key </dev/null
+fi ;;
+esac
+
+cat tcp.all tcp.log socat.log inetd.log tls.log > all.log
 t_nogrep "no sanitizer or crash report from any connection" "Sanitizer|runtime error|Segmentation|Aborted" all.log
 
 t_done
