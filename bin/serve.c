@@ -85,11 +85,8 @@ main(int argc, char **argv)
 	struct http_route routes[] = {
 		{ "/ca/", HTTP_GET, 0, http_files, &ca },
 		{ "/crl/", HTTP_GET, 0, http_files, &crl },
-		/*
-		 * Further services join here, each a handler in lib/:
-		 * { "/ocsp", HTTP_GET | HTTP_POST, 0, ocsp_http, &ocsp },
-		 * { "/tsa", HTTP_POST, 0, tsa_http, &tsa },
-		 */
+		/* ocsp and tsa run as front ends of their own for now
+		 * (serve(1) BUGS) */
 	};
 	struct conf c = {0};
 	struct secret pass = {0};
