@@ -16,7 +16,10 @@
  *
  * A handler sees a parsed request and fills a response. It returns the
  * HTTP status (200, 304, 400, ...); the body it sets is sent with that
- * status. A handler never writes to the fds itself.
+ * status. A handler never writes to the fds itself. A HEAD request
+ * reaches the handler as method "GET"; the server sends the headers of
+ * its answer (Content-Length included) without the body. A 304 is sent
+ * without body and without Content-Length.
  *
  * Contract: http_serve returns 0 when the peer closed or the connection
  * ended by a Connection: close or a timeout, or a sysexits code with e
@@ -28,6 +31,7 @@
 #ifndef CERTPIPE_HTTP_H
 #define CERTPIPE_HTTP_H
 #include <stddef.h>
+#include <stdio.h>
 #include "buf.h"
 #include "err.h"
 
@@ -83,6 +87,8 @@ struct http_opts {
 	int max_requests;		/* per connection; 0: 1000 */
 	const char *tls_cert;		/* PEM certificate (+chain) file, or NULL */
 	const char *tls_key;		/* PEM key file (0600) */
+	const char *tls_pass;		/* passphrase of an encrypted tls_key */
+	FILE *log;			/* access log; NULL: stderr */
 };
 
 int http_serve(int in, int out, const struct http_route *routes,
@@ -93,5 +99,20 @@ int http_serve(int in, int out, const struct http_route *routes,
 void http_unescape(const char *s, size_t n, int form, struct buf *out);
 /* An RFC 7231 IMF-fixdate for t ("Tue, 01 Dec 2026 16:00:00 GMT"). */
 void http_date(long long t, struct buf *out);
+/* Parse an IMF-fixdate into *t; 0, or -1 when s is not one. */
+int http_parse_date(const char *s, long long *t);
+
+/*
+ * Static files: a handler serving regular files from one directory
+ * (arg: struct http_files). The path after the route prefix must be one
+ * file name of [A-Za-z0-9._-], not starting with '.'; symlinks are not
+ * followed. Answers with Content-Type by extension, Last-Modified, ETag,
+ * Cache-Control, and 304 on If-None-Match / If-Modified-Since.
+ */
+struct http_files {
+	const char *dir;		/* absolute directory */
+	int max_age;			/* Cache-Control max-age, seconds */
+};
+int http_files(const struct http_req *r, struct http_resp *rs, void *arg);
 
 #endif
