@@ -368,6 +368,7 @@ acct_change(struct acme_ctx *x, const char *event, const char *set,
 	struct buf sql = {0}, obj = {0}, now = {0};
 	struct err e = {0};
 	struct audit_ev ev;
+	char *name = NULL;
 	int rc;
 
 	clock_fmt(&now, clock_now());
@@ -393,11 +394,14 @@ acct_change(struct acme_ctx *x, const char *event, const char *set,
 		rc = db_commit(x->a->db, &e);
 	if (rc != 0)
 		db_rollback(x->a->db);
-	else
-		rc = acme_acct_load(x->a->db, "name", x->acct.name, &x->acct,
-		    &e);
+	else {
+		/* acme_acct_load empties x->acct first: keep the name */
+		name = xstrdup(x->acct.name);
+		rc = acme_acct_load(x->a->db, "name", name, &x->acct, &e);
+	}
 out:
 	rc = rc ? acme_internal(x, &e) : 0;
+	free(name);
 	buf_free(&sql);
 	buf_free(&obj);
 	buf_free(&now);
