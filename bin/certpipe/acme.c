@@ -87,6 +87,7 @@ policy_create(struct cli *c, int argc, const char **argv)
 	struct buf obj = {0}, now = {0};
 	int64_t tid = 0;
 	int rc, intx = 0;
+	size_t i;
 
 	if ((rc = cli_parse(c, "certpipe acme policy create", argc, argv, opts,
 	    "[OPTION...] NAME", 1, 1)) != 0)
@@ -134,6 +135,8 @@ fail:
 	rc = diag_err(&e);
 out:
 	free(tmpl);
+	for (i = 0; doms != NULL && doms[i] != NULL; i++)
+		free(doms[i]);	/* POPT_ARG_ARGV: the caller frees all */
 	free(doms);
 	buf_free(&obj);
 	buf_free(&now);
