@@ -18,7 +18,7 @@ O   ?= build
 SAN ?=
 
 CC      ?= cc
-PKGS     = openssl sqlite3 popt uuid libcurl
+PKGS     = openssl sqlite3 popt uuid libcurl jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 

@@ -22,6 +22,7 @@
 #endif
 
 static const struct cli_sub cmds[] = {
+	{ "acme", cmd_acme, "ACME policies, EAB keys and accounts" },
 	{ "alert", cmd_alert, "list and acknowledge alerts" },
 	{ "approve", cmd_approve, "approve an order held for approval" },
 	{ "audit", cmd_audit, "list and verify the audit log" },

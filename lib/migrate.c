@@ -251,6 +251,55 @@ static const char *const migrations[] = {
 	"  BEGIN INSERT INTO crl_changes (ca_id, cert_id, status, at)"
 	"    VALUES (new.ca_id, new.id, new.status,"
 	"      strftime('%Y-%m-%dT%H:%M:%SZ', 'now')); END;",
+
+	/* 6: ACME (RFC 8555): policies, external account binding keys,
+	 * accounts, and the nonces handed out (single use across the
+	 * per-connection processes). */
+	"CREATE TABLE acme_policies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  name TEXT NOT NULL,"
+	"  template_id INTEGER NOT NULL REFERENCES templates(id),"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE (realm_id, name));"
+
+	"CREATE TABLE acme_policy_domains ("
+	"  policy_id INTEGER NOT NULL REFERENCES acme_policies(id)"
+	"    ON DELETE CASCADE,"
+	"  domain TEXT NOT NULL,"		/* "example.com", "*.example.com" */
+	"  UNIQUE (policy_id, domain));"
+
+	"CREATE TABLE acme_eab ("
+	"  id INTEGER PRIMARY KEY,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  policy_id INTEGER NOT NULL REFERENCES acme_policies(id),"
+	"  kid TEXT NOT NULL UNIQUE,"
+	"  hmac_key BLOB NOT NULL,"		/* see certpipe-acme(1) */
+	"  max_uses INTEGER NOT NULL CHECK (max_uses > 0),"
+	"  uses INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL);"
+
+	"CREATE TABLE acme_accounts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  policy_id INTEGER NOT NULL REFERENCES acme_policies(id),"
+	"  eab_id INTEGER NOT NULL REFERENCES acme_eab(id),"
+	"  name TEXT NOT NULL UNIQUE,"		/* the account URL's last part */
+	"  thumbprint TEXT NOT NULL UNIQUE,"	/* RFC 7638, of jwk */
+	"  jwk TEXT NOT NULL,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('valid', 'deactivated', 'revoked')),"
+	"  contact TEXT NOT NULL DEFAULT '[]',"	/* JSON array of mailto: */
+	"  tos_agreed INTEGER NOT NULL DEFAULT 0,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE INDEX acme_accounts_realm ON acme_accounts (realm_id, status);"
+
+	"CREATE TABLE acme_nonces ("
+	"  nonce TEXT PRIMARY KEY,"
+	"  expires_at TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 int

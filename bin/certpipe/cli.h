@@ -86,6 +86,7 @@ int cli_dispatch(struct cli *c, const char *group, const struct cli_sub *t,
     int argc, const char **argv);
 
 /* The command groups. */
+int cmd_acme(struct cli *c, int argc, const char **argv);
 int cmd_alert(struct cli *c, int argc, const char **argv);
 int cmd_approve(struct cli *c, int argc, const char **argv);
 int cmd_audit(struct cli *c, int argc, const char **argv);

@@ -1,0 +1,56 @@
+/*
+ * acme - the ACME server (RFC 8555) as http.h handlers: the directory,
+ * nonces, JWS request checking, problem documents, accounts with
+ * required external account binding, account update, deactivation and
+ * key rollover. Orders, authorizations, challenges, finalize, revokeCert
+ * and renewalInfo are not implemented yet: their URLs answer 501.
+ *
+ * URLs (base is struct acme.base, without a trailing slash):
+ *     base/directory              GET
+ *     base/acme/new-nonce         HEAD, GET
+ *     base/acme/new-account       POST
+ *     base/acme/acct/NAME         POST (POST-as-GET, update, deactivate)
+ *     base/acme/acct/NAME/orders  POST-as-GET: the account's orders
+ *     base/acme/key-change        POST
+ *     base/acme/new-order, revoke-cert, renewal-info: 501
+ *
+ * Every response carries a fresh Replay-Nonce. Nonces are rows of
+ * acme_nonces (valid ACME_NONCE_TTL seconds), deleted when used, so a
+ * nonce is good exactly once whichever process handed it out.
+ *
+ * Contract: acme_directory and acme_http are http_handler functions
+ * (arg: struct acme) returning an HTTP status; failures become problem
+ * documents and are never printed to the fds by anything else. The
+ * struct acme and its db belong to the caller.
+ */
+#ifndef CERTPIPE_ACME_H
+#define CERTPIPE_ACME_H
+#include "db.h"
+#include "http.h"
+
+#define ACME_NONCE_TTL 3600		/* seconds */
+#define ACME_MAX_BODY  (64 * 1024)
+
+struct acme {
+	struct db *db;
+	const char *base;		/* "http://127.0.0.1:4711" */
+	const char *tos;		/* meta.termsOfService, or NULL */
+	const char *website;		/* meta.website, or NULL */
+	const char *caa;		/* meta.caaIdentities[0], or NULL */
+};
+
+int acme_directory(const struct http_req *r, struct http_resp *rs, void *arg);
+int acme_http(const struct http_req *r, struct http_resp *rs, void *arg);
+
+/* Make a fresh nonce, store it, return it in out (base64url). */
+int acme_nonce_new(struct db *db, struct buf *out, struct err *e);
+/* Use nonce: 0 when it was issued, unused and unexpired (and is now
+ * gone), EX_NOPERM when not, another code on a database failure. */
+int acme_nonce_use(struct db *db, const char *nonce, struct err *e);
+
+/* EAB HMAC keys are ACME_EAB_KEY_BYTES random bytes; KIDs are
+ * "eab-" and ACME_EAB_KID_BYTES random bytes in base64url. */
+#define ACME_EAB_KEY_BYTES 32
+#define ACME_EAB_KID_BYTES 12
+
+#endif
