@@ -131,11 +131,15 @@ t_grep "  superseded" "Reason: superseded" "$T_TMP/out"
 t_ok "--due --margin 200 (past nextUpdate) re-signs all" ocsp-sign --due --margin 200
 t_grep "  every response" "^sub: 5 certificates, 10 responses signed$" "$T_TMP/out"
 
-# A rotated signer makes every response of its CA due.
-certpipe ocsp rotate --ca sub >/dev/null && scheduler --once >/dev/null 2>&1 || t_bail rotate
+# A rotated signer makes every response of its CA due; the scheduler
+# that issues the new signer runs ocsp-sign --due after its pass.
+certpipe ocsp rotate --ca sub >/dev/null || t_bail rotate
+t_ok "the scheduler issues the new signer" scheduler --once -v
+t_grep "  and re-signs with it (ocsp-sign --due)" "ocsp-sign: published" "$T_TMP/err"
 certpipe ocsp show --ca sub --pem > signer2.pem || t_bail "rotated signer"
-t_ok "--due after rotating sub's signer" ocsp-sign --due
-t_grep "  re-signs all of sub (the new signer's certificate too)" "^sub: 6 certificates, 12 responses signed$" "$T_TMP/out"
+t_exit "then --due finds nothing left to re-sign" 1 ocsp-sign --due
+t_ok "--due --margin 200 re-signs all of sub (the new signer's certificate too)" ocsp-sign --due --margin 200
+t_grep "  every response" "^sub: 6 certificates, 12 responses signed$" "$T_TMP/out"
 t_ok "  verified" check a
 rid=$(openssl ocsp -respin a.resp -resp_text -noverify | sed -n 's/^ *Responder Id: //p')
 t_grep "  by the new signer" "$rid" "$(openssl x509 -in signer2.pem -noout -ext subjectKeyIdentifier | tr -d ': ' | tr a-f A-F > ski2.txt; echo ski2.txt)"
