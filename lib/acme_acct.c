@@ -235,7 +235,10 @@ acct_insert(struct acme_ctx *x, const struct eab *eb, const char *thumb,
 		rc = err_ssl(e, EX_SOFTWARE, "account name");
 		goto out;
 	}
-	b64u_encode(r, sizeof r, &name);
+	/* hex: a name is a command-line argument too (certpipe acme
+	 * account show NAME), and base64url may start with '-' */
+	for (size_t i = 0; i < sizeof r; i++)
+		buf_printf(&name, "%02x", r[i]);
 	clock_fmt(&now, clock_now());
 	buf_printf(&obj, "acme-account:%s", name.p);
 	buf_printf(&det, "eab use %lld of %lld, key %s", (long long)eb->uses + 1,
