@@ -196,9 +196,11 @@ done
 # Overlapping runs: both read the same certificates as due while a third
 # party holds the write lock; once it is released, only the first to
 # commit queues them, the other skips them and removes its new keys.
+# The holder waits for the lock (.timeout): the probe below takes it for
+# a moment, and a holder without a timeout would give up for good then.
 q "UPDATE orders SET status = 'complete' WHERE type = 'renewal' AND status <> 'complete'"
 mkfifo lock.in
-sqlite3 "$db" < lock.in > /dev/null 2>&1 &
+sqlite3 -cmd ".timeout 30000" "$db" < lock.in > /dev/null 2>&1 &
 lockpid=$!
 exec 7> lock.in
 echo "BEGIN IMMEDIATE;" >&7
