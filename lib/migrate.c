@@ -300,6 +300,75 @@ static const char *const migrations[] = {
 	"CREATE TABLE acme_nonces ("
 	"  nonce TEXT PRIMARY KEY,"
 	"  expires_at TEXT NOT NULL) WITHOUT ROWID;",
+
+	/* 7: ACME orders, authorizations and challenges (RFC 8555 7.1.3,
+	 * 7.1.4, 8). name is the last part of the object's URL (random
+	 * hex). An order is issued by the pipeline: finalize opens the
+	 * pipeline order (orders.id, type 'acme'), and the certificate is
+	 * the one whose order_id that is. Authorizations belong to an
+	 * account and may serve several of its orders. error columns hold a
+	 * problem document (JSON). */
+	"CREATE TABLE acme_orders ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  account_id INTEGER NOT NULL REFERENCES acme_accounts(id),"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'ready',"
+	"    'processing', 'valid', 'invalid')),"
+	"  identifiers TEXT NOT NULL,"		/* JSON array, as requested */
+	"  not_before TEXT,"
+	"  not_after TEXT,"
+	"  expires_at TEXT NOT NULL,"
+	"  error TEXT,"
+	"  order_id INTEGER UNIQUE REFERENCES orders(id),"
+	"  cert_id INTEGER REFERENCES certificates(id),"
+	"  replaces TEXT,"			/* ARI CertID (RFC 9773) */
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE INDEX acme_orders_account ON acme_orders (account_id,"
+	"  status, created_at);"
+	"CREATE INDEX acme_orders_cert ON acme_orders (cert_id)"
+	"  WHERE cert_id IS NOT NULL;"
+
+	"CREATE TABLE acme_authz ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  account_id INTEGER NOT NULL REFERENCES acme_accounts(id),"
+	"  realm_id INTEGER NOT NULL REFERENCES realms(id),"
+	"  identifier TEXT NOT NULL,"		/* DNS name, without "*." */
+	"  wildcard INTEGER NOT NULL DEFAULT 0,"
+	"  preapproved INTEGER NOT NULL DEFAULT 0,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'valid',"
+	"    'invalid', 'deactivated', 'expired', 'revoked')),"
+	"  expires_at TEXT NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL);"
+	"CREATE INDEX acme_authz_account ON acme_authz (account_id,"
+	"  identifier, wildcard, status);"
+
+	"CREATE TABLE acme_order_authz ("
+	"  order_id INTEGER NOT NULL REFERENCES acme_orders(id)"
+	"    ON DELETE CASCADE,"
+	"  authz_id INTEGER NOT NULL REFERENCES acme_authz(id),"
+	"  PRIMARY KEY (order_id, authz_id)) WITHOUT ROWID;"
+	"CREATE INDEX acme_order_authz_authz ON acme_order_authz (authz_id);"
+
+	"CREATE TABLE acme_challenges ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  authz_id INTEGER NOT NULL REFERENCES acme_authz(id)"
+	"    ON DELETE CASCADE,"
+	"  type TEXT NOT NULL CHECK (type IN ('http-01', 'dns-01',"
+	"    'tls-alpn-01')),"
+	"  token TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'processing',"
+	"    'valid', 'invalid')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  validated_at TEXT,"
+	"  error TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (authz_id, type));",
 };
 
 int
