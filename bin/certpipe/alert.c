@@ -14,7 +14,7 @@
 #include "num.h"
 
 static void
-row(struct cli *c, struct jw *w, struct buf *out, struct db_stmt *st)
+row(const struct cli *c, struct db_stmt *st, struct jw *w, struct buf *out)
 {
 	if (c->json) {
 		jw_obj(w);
@@ -48,41 +48,24 @@ alert_list(struct cli *c, int argc, const char **argv)
 	struct db_stmt *st = NULL;
 	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe alert list", argc, argv, opts,
 	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
+		return rc;
 	if ((rc = db_prep(c->db, &st, &e, "SELECT a.id, a.created_at, a.kind, "
 	    "o.job, a.message, a.acked_by, a.acked_at FROM alerts a "
 	    "LEFT JOIN orders o ON o.id = a.order_id "
 	    "WHERE a.realm_id = ? AND (? OR a.acked_at IS NULL) "
-	    "ORDER BY a.id", "ii", c->realm_id, (int64_t)all)) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    "ORDER BY a.id", "ii", c->realm_id, (int64_t)all)) != 0) {
+		rc = diag_err(&e);
+		err_free(&e);
+		return rc;
+	}
+	if (!c->json)
 		buf_printf(&out, "%-5s %-20s %-14s %-36s %-12s %s\n", "ID",
 		    "CREATED", "KIND", "JOB", "ACKED-BY", "MESSAGE");
-	while ((rc = db_step(st, &e)) == 1)
-		row(c, &w, &out, st);
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, row);
 }
 
 /* Acknowledge alert key of the realm, in the open transaction. */

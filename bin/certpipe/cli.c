@@ -182,6 +182,33 @@ bad:
 }
 
 int
+cli_list(struct cli *c, struct db_stmt *st, struct buf *out, cli_row_fn *row)
+{
+	struct err e = {0};
+	struct jw w;
+	int rc;
+
+	jw_init(&w, out);
+	if (c->json)
+		jw_arr(&w);
+	while ((rc = db_step(st, &e)) == 1)
+		row(c, st, &w, out);
+	if (rc < 0)
+		rc = diag_err(&e);
+	else {
+		if (c->json) {
+			jw_end(&w);
+			buf_addc(out, '\n');
+		}
+		rc = cli_print(out);
+	}
+	db_finish(st);
+	buf_free(out);
+	err_free(&e);
+	return rc;
+}
+
+int
 cli_output(const struct buf *b, const char *outfile)
 {
 	struct err e = {0};

@@ -14,6 +14,7 @@
 #include <popt.h>
 #include "conf.h"
 #include "db.h"
+#include "json.h"
 #include "keys.h"
 
 struct cli {
@@ -62,6 +63,14 @@ int cli_audit(struct cli *c, const char *event, const char *object,
     const char *outcome, const char *detail, struct err *e);
 /* Write b to stdout; EX_IOERR (diagnostic printed) on failure. */
 int cli_print(const struct buf *b);
+/* One row of a list: with --json an object into w, else a line onto out. */
+typedef void cli_row_fn(const struct cli *c, struct db_stmt *st,
+    struct jw *w, struct buf *out);
+/* Print every row of st (prepared; finished here) with row: with --json
+ * one JSON array, else after what out already holds (the header line).
+ * Releases out. Returns 0 or a sysexits code (diagnostic printed). */
+int cli_list(struct cli *c, struct db_stmt *st, struct buf *out,
+    cli_row_fn *row);
 /* Write b atomically to outfile (mode 0644), or to stdout when outfile is
  * NULL; diagnostic printed on failure. */
 int cli_output(const struct buf *b, const char *outfile);

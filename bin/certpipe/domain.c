@@ -158,6 +158,23 @@ static int dom_disable(struct cli *c, int argc, const char **argv)
 static int dom_remove(struct cli *c, int argc, const char **argv)
 { return change(c, argc, argv, -1); }
 
+static void
+dom_row(const struct cli *c, struct db_stmt *st, struct jw *w,
+    struct buf *out)
+{
+	if (!c->json) {
+		buf_printf(out, "%-40s %-7s %s\n", db_text(st, 0),
+		    db_int(st, 1) ? "yes" : "no", db_text(st, 2));
+		return;
+	}
+	jw_obj(w);
+	jw_kstr(w, "name", db_text(st, 0));
+	jw_kbool(w, "enabled", (int)db_int(st, 1));
+	jw_kstr(w, "created_at", db_text(st, 2));
+	jw_kstr(w, "updated_at", db_text(st, 3));
+	jw_end(w);
+}
+
 static int
 dom_list(struct cli *c, int argc, const char **argv)
 {
@@ -165,48 +182,21 @@ dom_list(struct cli *c, int argc, const char **argv)
 	struct db_stmt *st = NULL;
 	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe domain list", argc, argv, opts,
 	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
+		return rc;
 	if ((rc = db_prep(c->db, &st, &e, "SELECT name, enabled, created_at, "
 	    "updated_at FROM domains WHERE realm_id = ? ORDER BY name", "i",
-	    c->realm_id)) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    c->realm_id)) != 0) {
+		rc = diag_err(&e);
+		err_free(&e);
+		return rc;
+	}
+	if (!c->json)
 		buf_printf(&out, "%-40s %-7s %s\n", "NAME", "ENABLED", "ADDED");
-	while ((rc = db_step(st, &e)) == 1) {
-		if (c->json) {
-			jw_obj(&w);
-			jw_kstr(&w, "name", db_text(st, 0));
-			jw_kbool(&w, "enabled", (int)db_int(st, 1));
-			jw_kstr(&w, "created_at", db_text(st, 2));
-			jw_kstr(&w, "updated_at", db_text(st, 3));
-			jw_end(&w);
-		} else
-			buf_printf(&out, "%-40s %-7s %s\n", db_text(st, 0),
-			    db_int(st, 1) ? "yes" : "no", db_text(st, 2));
-	}
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, dom_row);
 }
 
 /* For scripts: the answer is the exit status (0 covered, 1 not). */

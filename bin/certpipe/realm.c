@@ -56,6 +56,25 @@ out:
 	return rc;
 }
 
+static void
+realm_row(const struct cli *c, struct db_stmt *st, struct jw *w,
+    struct buf *out)
+{
+	if (!c->json) {
+		buf_printf(out, "%-24s %-20s %5lld %9lld %7lld\n",
+		    db_text(st, 0), db_text(st, 1), (long long)db_int(st, 2),
+		    (long long)db_int(st, 3), (long long)db_int(st, 4));
+		return;
+	}
+	jw_obj(w);
+	jw_kstr(w, "name", db_text(st, 0));
+	jw_kstr(w, "created_at", db_text(st, 1));
+	jw_kint(w, "cas", db_int(st, 2));
+	jw_kint(w, "templates", db_int(st, 3));
+	jw_kint(w, "domains", db_int(st, 4));
+	jw_end(w);
+}
+
 static int
 realm_list(struct cli *c, int argc, const char **argv)
 {
@@ -63,54 +82,24 @@ realm_list(struct cli *c, int argc, const char **argv)
 	struct db_stmt *st = NULL;
 	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe realm list", argc, argv, opts,
 	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
+		return rc;
 	if ((rc = db_prep(c->db, &st, &e, "SELECT r.name, r.created_at, "
 	    "(SELECT count(*) FROM cas WHERE realm_id = r.id), "
 	    "(SELECT count(*) FROM templates WHERE realm_id = r.id), "
 	    "(SELECT count(*) FROM domains WHERE realm_id = r.id) "
-	    "FROM realms r ORDER BY r.name", "")) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    "FROM realms r ORDER BY r.name", "")) != 0) {
+		rc = diag_err(&e);
+		err_free(&e);
+		return rc;
+	}
+	if (!c->json)
 		buf_printf(&out, "%-24s %-20s %5s %9s %7s\n", "NAME", "CREATED",
 		    "CAS", "TEMPLATES", "DOMAINS");
-	while ((rc = db_step(st, &e)) == 1) {
-		if (c->json) {
-			jw_obj(&w);
-			jw_kstr(&w, "name", db_text(st, 0));
-			jw_kstr(&w, "created_at", db_text(st, 1));
-			jw_kint(&w, "cas", db_int(st, 2));
-			jw_kint(&w, "templates", db_int(st, 3));
-			jw_kint(&w, "domains", db_int(st, 4));
-			jw_end(&w);
-		} else
-			buf_printf(&out, "%-24s %-20s %5lld %9lld %7lld\n",
-			    db_text(st, 0), db_text(st, 1),
-			    (long long)db_int(st, 2), (long long)db_int(st, 3),
-			    (long long)db_int(st, 4));
-	}
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, realm_row);
 }
 
 int
