@@ -49,6 +49,9 @@ tmp_empty() {
 	[ -z "$(find "$H"/queue/*/tmp -type f -print | head -1)" ]
 }
 
+# the spool exists before the first kill (one killed while creating it
+# has nothing to recover yet)
+t_ok "spool created" "$W" "$H" "$LOG" 0
 leftovers=0
 i=1
 while [ "$i" -le 40 ]; do

@@ -5,7 +5,8 @@
  * stage does it (write the new version, then remove the old one), every
  * fifth is moved to "done" with spool_move. It is meant to be killed.
  *
- *     spool-writer HOME LOG [N]      write N jobs (default: until killed)
+ *     spool-writer HOME LOG [N]      write N jobs (default: until killed;
+ *                                    0: only create the spool)
  *     spool-writer --recover HOME    lock, empty every tmp/, print the count
  */
 #include <fcntl.h>
@@ -132,7 +133,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	if (argc == 3 && strcmp(argv[1], "--recover") == 0)
 		return recover(argv[2]);
-	if (argc == 4 && num_u64("N", argv[3], 1, UINT64_MAX, &max, &e) != 0)
+	if (argc == 4 && num_u64("N", argv[3], 0, UINT64_MAX, &max, &e) != 0)
 		return diag_err(&e);
 	if (argc != 3 && argc != 4) {
 		diag("usage: spool-writer HOME LOG [N] | --recover HOME");
