@@ -43,7 +43,7 @@
 struct opts {
 	char *home, *passfile, *timeout, *tls_cert, *tls_key, *tsa_ca,
 	    *tsa_realm;
-	int passfd, ocsp, tsa;
+	int passfd, ocsp, ocsp_require_signed, tsa;
 };
 
 /* The passphrase, when anything here needs one and a source of one is
@@ -75,6 +75,9 @@ check(const struct opts *op, struct http_opts *ho, struct err *e)
 	if ((op->tls_cert == NULL) != (op->tls_key == NULL))
 		return err_set(e, EX_USAGE, "--tls-cert and --tls-key go "
 		    "together");
+	if (!op->ocsp && op->ocsp_require_signed)
+		return err_set(e, EX_USAGE, "--ocsp-require-signed goes with "
+		    "--ocsp");
 	if (!op->tsa && (op->tsa_ca || op->tsa_realm))
 		return err_set(e, EX_USAGE, "--tsa-ca and --tsa-realm go with "
 		    "--tsa");
@@ -232,6 +235,9 @@ main(int argc, char **argv)
 		{ "ocsp", '\0', POPT_ARG_NONE, &op.ocsp, 0,
 		  "answer OCSP under /ocsp (pre-signed store, live signer)",
 		  NULL },
+		{ "ocsp-require-signed", '\0', POPT_ARG_NONE,
+		  &op.ocsp_require_signed, 0, "--ocsp: answer sigRequired to "
+		  "unsigned requests", NULL },
 		{ "passphrase-fd", '\0', POPT_ARG_INT, &op.passfd, 0,
 		  "read the key passphrase from file descriptor FD", "FD" },
 		{ "passphrase-file", '\0', POPT_ARG_STRING, &op.passfile, 0,
@@ -297,6 +303,7 @@ main(int argc, char **argv)
 		helper[3] = c.home;
 		helper[5] = root;
 		ocsp_front_init(&f, st.fd, helper);
+		f.require_signed = op.ocsp_require_signed;
 		if ((rc = standby(&f, helper, &pass, &e)) != 0)
 			goto fail;
 		routes[nroutes++] = (struct http_route){ "/ocsp",
