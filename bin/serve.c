@@ -201,26 +201,22 @@ out:
 	return rc;
 }
 
-/* --tsa: the TSA signer, its key and the signing context; the database
- * is closed again on return. */
+/* --tsa: the TSA signer, its key and the signing context, which borrows
+ * both (freed after it); the database is closed again on return. */
 static int
 open_tsa(const struct opts *op, const struct conf *c, struct secret *pass,
-    struct tsa **t, struct err *e)
+    struct signer *s, EVP_PKEY **key, struct tsa **t, struct err *e)
 {
 	struct secret_src src = { op->passfile, op->passfd };
-	struct signer s = {0};
 	struct tsa_opts to;
-	EVP_PKEY *key = NULL;
 	int rc;
 
-	if ((rc = signer_open_tsa(c, op->tsa_realm, op->tsa_ca, &src, &s,
-	    &key, pass, e)) == 0) {
-		to = (struct tsa_opts){ s.cert, key, s.chain, s.policy_oid,
-		    s.accuracy_ms };
+	if ((rc = signer_open_tsa(c, op->tsa_realm, op->tsa_ca, &src, s,
+	    key, pass, e)) == 0) {
+		to = (struct tsa_opts){ s->cert, *key, s->chain, s->policy_oid,
+		    s->accuracy_ms };
 		rc = tsa_new(&to, t, e);
 	}
-	EVP_PKEY_free(key);
-	signer_free(&s);
 	return rc;
 }
 
@@ -272,6 +268,8 @@ main(int argc, char **argv)
 	struct ocsp_front f;
 	struct ocsp_store st = { -1 };
 	struct tsa *t = NULL;
+	struct signer tsa_signer = {0};
+	EVP_PKEY *tsa_key = NULL;
 	struct conf c = {0};
 	struct secret pass = {0};
 	struct err e = {0};
@@ -292,7 +290,8 @@ main(int argc, char **argv)
 	home = conf_home(op.home);
 	if ((rc = check(&op, &ho, &e)) != 0 ||
 	    (rc = conf_load(home, &c, &e)) != 0 ||
-	    (op.tsa && (rc = open_tsa(&op, &c, &pass, &t, &e)) != 0) ||
+	    (op.tsa && (rc = open_tsa(&op, &c, &pass, &tsa_signer, &tsa_key,
+	    &t, &e)) != 0) ||
 	    (!op.tsa && (rc = get_pass(&op, &c, &pass, &e)) != 0))
 		goto fail;
 	if (op.ocsp) {
@@ -333,6 +332,8 @@ out:
 	ocsp_front_close(&f);
 	ocsp_store_close(&st);
 	tsa_free(t);
+	EVP_PKEY_free(tsa_key);
+	signer_free(&tsa_signer);
 	secret_free(&pass);
 	free(helper[0]);
 	free(root);
