@@ -198,7 +198,7 @@ only_ca(struct db *db, int64_t realm, const char *rname, struct signer *s,
 		    "signer", rname);
 	else if (rc == 0 && found > 1)
 		rc = err_set(e, EX_USAGE, "realm %s: CAs %s have a TSA signer: "
-		    "name one with --ca", rname, names.p);
+		    "name the CA", rname, names.p);
 	buf_free(&names);
 	return rc;
 }
