@@ -9,7 +9,8 @@
  * while suspended), thisUpdate now and nextUpdate --days later, under a
  * SHA-1 and a SHA-256 CertID (ocsp.h gives the store layout). --due
  * re-signs only responses whose status changed or whose nextUpdate is
- * within --margin. --live reads framed requests from the front end on
+ * within --margin, and removes those of certificates that expired once
+ * their nextUpdate has passed. --live reads framed requests from the front end on
  * stdin and answers each on stdout from the store's status, with the
  * request's nonce; a serial the store does not hold is "unknown".
  *
@@ -21,6 +22,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <popt.h>
@@ -318,6 +320,89 @@ presign_ca(struct ctx *x, const struct cas *c, time_t now, size_t *nsigned,
 	return rc < 0 ? EX_SOFTWARE : rc;
 }
 
+/* --due looks for responses to prune among the certificates that expired
+ * in this window: a response is never valid longer than --days (at most
+ * 366) after it was signed, and it was signed before its certificate
+ * expired, so one of a certificate that expired earlier is past its
+ * nextUpdate, and an earlier run (the scheduler's, every few seconds)
+ * has removed it. */
+#define PRUNE_WINDOW ((time_t)367 * 86400)
+
+/* Remove one expired certificate's stored response at path once its
+ * nextUpdate has passed (a stale one is served by no one: ocsp then
+ * answers "unknown"). 1 when removed, 0 when kept or not there. */
+static int
+prune_one(const char *path, time_t now, struct err *e)
+{
+	struct ocsp_stored old;
+	struct buf b = {0};
+	struct err e1 = {0};
+	int rc = 0;
+
+	if (fs_read(path, OCSP_MAX_RESPONSE, &b, &e1) != 0)
+		goto out;		/* not there (pruned already) */
+	/* one that cannot be read as a response is no one's: remove it */
+	if (ocsp_stored_read(b.p, b.len, &old, &e1) == 0 &&
+	    old.next_update > now)
+		goto out;
+	if (unlink(path) == 0)
+		rc = 1;
+	else if (errno != ENOENT)
+		rc = -err_set(e, EX_IOERR, "%s: unlink: %s", path,
+		    strerror(errno));
+out:
+	buf_free(&b);
+	err_free(&e1);
+	return rc;
+}
+
+/* --due: the responses of one CA's expired certificates that are past
+ * their nextUpdate (see PRUNE_WINDOW), removed; the directories synced. */
+static int
+prune_ca(struct ctx *x, const struct cas *c, time_t now, size_t *npruned,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct buf t = {0}, from = {0}, path = {0};
+	size_t before = *npruned;
+	int rc, i, got;
+
+	clock_fmt(&t, now);
+	clock_fmt(&from, now - PRUNE_WINDOW);
+	if ((rc = db_prep(x->db, &st, e, "SELECT serial FROM certificates "
+	    "WHERE realm_id = ? AND ca_id = ? AND not_after <= ? AND "
+	    "not_after > ? ORDER BY id", "iitt", c->realm, c->id, t.p,
+	    from.p)) != 0)
+		goto out;
+	while ((rc = db_step(st, e)) == 1)
+		for (i = 0; i < 2; i++) {
+			buf_reset(&path);
+			buf_printf(&path, "%s/%s/%s.der", x->root, c->k[i].dir,
+			    db_text(st, 0));
+			if ((got = prune_one(path.p, now, e)) < 0) {
+				rc = -got;
+				goto out;
+			}
+			*npruned += (size_t)got;
+		}
+	if (rc < 0)
+		rc = e->code;
+	for (i = 0; rc == 0 && *npruned > before && i < 2; i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s/%s", x->root, c->k[i].dir);
+		rc = fs_fsync_dir(path.p, e);
+	}
+	if (rc == 0 && *npruned > before)
+		printf("%s: %zu responses of expired certificates removed\n",
+		    c->name, *npruned - before);
+out:
+	db_finish(st);
+	buf_free(&t);
+	buf_free(&from);
+	buf_free(&path);
+	return rc;
+}
+
 /* The signer whose store directory k names, or NULL. */
 static const struct cas *
 signer_for(const struct ctx *x, const struct ocsp_key *k)
@@ -379,8 +464,10 @@ live_one(struct ctx *x, const struct buf *req, struct buf *out, struct err *e)
 	unsigned flags = x->non_issued_revoked ? OCSP_EXTENDED_REVOKE : 0;
 	int i, rc = 0, answer = OCSP_RESPONSE_STATUS_SUCCESSFUL;
 
-	if (ocsp_query_parse(req->p, req->len, &q, e) != 0) {
-		ocsp_error(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out);
+	if ((rc = ocsp_query_parse(req->p, req->len, &q, e)) != 0) {
+		ocsp_error(rc == EX_NOPERM ? OCSP_RESPONSE_STATUS_UNAUTHORIZED :
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, out);
+		err_free(e);
 		return 0;
 	}
 	for (i = 0; i < q.n && answer == 0; i++) {
@@ -446,7 +533,8 @@ ctx_free(struct ctx *x)
 	conf_free(&x->conf);
 }
 
-/* --presign / --due over every CA opened; 1 when --due signed nothing. */
+/* --presign / --due over every CA opened; 1 when --due signed and
+ * removed nothing. */
 static int
 presign(struct ctx *x, struct err *e)
 {
@@ -455,7 +543,9 @@ presign(struct ctx *x, struct err *e)
 	int rc = 0;
 
 	for (i = 0; i < x->nca && rc == 0; i++)
-		rc = presign_ca(x, &x->ca[i], now, &n, e);
+		if ((rc = presign_ca(x, &x->ca[i], now, &n, e)) == 0 &&
+		    x->due && (rc = prune_ca(x, &x->ca[i], now, &n, e)) != 0)
+			err_prefix(e, "%s", x->ca[i].name);
 	if (rc == 0 && fflush(stdout) != 0)
 		rc = err_set(e, EX_IOERR, "stdout: %s", strerror(errno));
 	return rc == 0 && x->due && n == 0 ? 1 : rc;

@@ -37,7 +37,7 @@
 
 struct opts {
 	char *home, *store, *prefix, *timeout;
-	int http, no_live, non_issued_revoked;
+	int http, no_live, non_issued_revoked, require_signed;
 };
 
 /* ocsp-sign next to this binary (a build tree), else in libexec. */
@@ -135,6 +135,8 @@ main(int argc, char **argv)
 		  "serials not in the store (RFC 6960 4.4.8)", NULL },
 		{ "prefix", '\0', POPT_ARG_STRING, &op.prefix, 0,
 		  "the URL path OCSP is served under (default /)", "PATH" },
+		{ "require-signed", '\0', POPT_ARG_NONE, &op.require_signed, 0,
+		  "answer sigRequired to unsigned requests", NULL },
 		{ "store", '\0', POPT_ARG_STRING, &op.store, 0,
 		  "the pre-signed store (default: <home>/pub/ocsp)", "DIR" },
 		{ "timeout", '\0', POPT_ARG_STRING, &op.timeout, 0,
@@ -178,6 +180,7 @@ main(int argc, char **argv)
 	if (op.non_issued_revoked)
 		helper[6] = "--non-issued-revoked";
 	ocsp_front_init(&f, st.fd, op.no_live ? NULL : helper);
+	f.require_signed = op.require_signed;
 	route.arg = &f;
 	if (op.prefix)
 		route.prefix = op.prefix;

@@ -61,9 +61,20 @@ static const char *const stages[NSTAGES] = {
 	"parse-csr", "check-policy", "sign"
 };
 
+#ifndef CERTPIPE_BINDIR
+#define CERTPIPE_BINDIR "/usr/local/bin"
+#endif
+
 /* After the queues, the status services: each publisher decides itself
- * what is due (exit 1: nothing) and takes its own lock. */
-static const char *const publishers[][3] = {
+ * what is due (exit 1: nothing) and takes its own lock. The first
+ * NRENEWERS renew the delegated OCSP and TSA signers before they expire:
+ * they only queue jobs, which a pass issues (ocsp-sign --due then
+ * re-signs with the new OCSP signer), so with --once a renewal makes one
+ * more pass. */
+#define NRENEWERS 2
+static const char *const publishers[][5] = {
+	{ "certpipe", "ocsp", "rotate", "--due", NULL },
+	{ "certpipe", "tsa", "rotate", "--due", NULL },
 	{ "publish-crl", "--due", NULL },
 	{ "ocsp-sign", "--due", NULL },
 };
@@ -956,6 +967,11 @@ publisher(struct run *rn, const char *const *argv)
 		return n;
 	}
 	buf_printf(&path, "%s/%s", rn->bindir, argv[0]);
+	/* installed, certpipe is in bin, not next to the stages */
+	if (strcmp(argv[0], "certpipe") == 0 && access(path.p, X_OK) != 0) {
+		buf_reset(&path);
+		buf_printf(&path, "%s/certpipe", CERTPIPE_BINDIR);
+	}
 	for (; argv[n] != NULL; n++)
 		av[n] = argv[n];
 	if (passfd >= 0) {
@@ -1004,21 +1020,24 @@ publisher(struct run *rn, const char *const *argv)
 /* What the status services publish (CRLs, pre-signed OCSP responses),
  * when due: once a pass with
  * --once, at most every PUBLISH_EVERY seconds as a daemon. A failure is
- * reported and counted; the next run tries again. */
-static void
+ * reported and counted; the next run tries again. The number of signer
+ * renewals queued. */
+static int
 publish(struct run *rn)
 {
 	size_t i;
-	int rc;
+	int rc, queued = 0;
 
 	if (clock_now() < rn->next_publish) {
 		rn->publish_pending = 1;
-		return;
+		return 0;
 	}
 	rn->publish_pending = 0;
 	rn->next_publish = clock_now() + PUBLISH_EVERY;
 	for (i = 0; i < NPUBLISHERS && !stopping; i++) {
 		rc = publisher(rn, publishers[i]);
+		if (rc == 0 && i < NRENEWERS)
+			queued++;
 		if (rc == 0)
 			diag_info("%s: published", publishers[i][0]);
 		else if (rc != 1) {
@@ -1026,6 +1045,7 @@ publish(struct run *rn)
 			note(rn, rc);
 		}
 	}
+	return queued;
 }
 
 /* The daemon: a pass, then sleep until poked, the interval passes or
@@ -1216,8 +1236,13 @@ main(int argc, char **argv)
 	if (!o.once)
 		rc = serve(&rn, sp[0]);
 	else if ((rc = pass(&rn)) == 0) {
-		publish(&rn);
-		rc = rn.first ? rn.first : rn.handled == 0 ? 1 : 0;
+		/* a signer renewal queued: issue it, publish with it */
+		if (publish(&rn) > 0 && (rc = pass(&rn)) == 0) {
+			rn.next_publish = 0;
+			publish(&rn);
+		}
+		if (rc == 0)
+			rc = rn.first ? rn.first : rn.handled == 0 ? 1 : 0;
 	}
 out:
 	if (sp[0] >= 0) {

@@ -21,13 +21,11 @@
 #include <unistd.h>
 #include <popt.h>
 #include "conf.h"
-#include "db.h"
 #include "diag.h"
 #include "fs.h"
 #include "http.h"
 #include "keys.h"
 #include "num.h"
-#include "realm.h"
 #include "sandbox.h"
 #include "signer.h"
 #include "tsa.h"
@@ -40,48 +38,6 @@ struct opts {
 	struct http_opts http;
 };
 
-/* Without --ca: the one active CA of the realm that has an active TSA
- * signer (EX_NOINPUT: none, EX_USAGE: several). */
-static int
-only_ca(struct db *db, int64_t realm, const char *rname, struct signer *s,
-    struct err *e)
-{
-	struct db_stmt *st = NULL;
-	struct signer t;
-	struct buf names = {0};
-	size_t found = 0;
-	int rc;
-
-	if ((rc = db_prep(db, &st, e, "SELECT name FROM cas WHERE realm_id = ? "
-	    "AND status = 'active' ORDER BY name", "i", realm)) != 0)
-		return rc;
-	while ((rc = db_step(st, e)) == 1) {
-		if ((rc = signer_find(db, realm, db_text(st, 0), "tsa", &t,
-		    e)) != 0) {
-			signer_free(&t);
-			if (rc == EX_NOINPUT)
-				continue;
-			break;
-		}
-		buf_printf(&names, "%s%s", found ? ", " : "", db_text(st, 0));
-		if (found++ == 0)
-			*s = t;
-		else
-			signer_free(&t);
-	}
-	db_finish(st);
-	if (rc < 0)
-		rc = e->code;
-	else if (rc == 0 && found == 0)
-		rc = err_set(e, EX_NOINPUT, "realm %s: no CA has an active TSA "
-		    "signer", rname);
-	else if (rc == 0 && found > 1)
-		rc = err_set(e, EX_USAGE, "realm %s: CAs %s have a TSA signer: "
-		    "name one with --ca", rname, names.p);
-	buf_free(&names);
-	return rc;
-}
-
 /* The CA's active TSA signer and its key; the database is closed again
  * before any request is read. */
 static int
@@ -90,43 +46,14 @@ open_signer(const struct opts *o, struct signer *s, EVP_PKEY **key,
 {
 	struct conf c = {0};
 	struct secret_src src = { o->passfile, o->passfd };
-	struct db *db = NULL;
-	const char *rname = o->realm ? o->realm : REALM_DEFAULT;
-	char *home = conf_home(o->home), *path = NULL;
-	int64_t realm = 0, v = 0;
+	char *home = conf_home(o->home);
 	int rc;
 
-	if ((rc = conf_load(home, &c, e)) != 0)
-		goto out;
-	path = conf_path(&c, "certpipe.db");
-	if ((rc = db_open(path, DB_OPEN_EXISTING, &db, e)) != 0 ||
-	    (rc = db_int64(db, &v, e, "PRAGMA user_version", "")) != 0)
-		goto out;
-	if (v != db_schema_latest()) {
-		rc = err_set(e, EX_CONFIG, "%s: database schema %d, this build "
-		    "wants %d", path, (int)v, db_schema_latest());
-		goto out;
-	}
-	if ((rc = realm_id(db, rname, &realm, e)) != 0)
-		goto out;
-	if (o->ca)
-		rc = signer_find(db, realm, o->ca, "tsa", s, e);
-	else
-		rc = only_ca(db, realm, rname, s, e);
-	if (rc != 0)
-		goto out;
-	if (s->policy_oid == NULL) {
-		rc = err_set(e, EX_CONFIG, "TSA signer %lld: no policy OID",
-		    (long long)s->cert_id);
-		goto out;
-	}
-	if ((rc = secret_get(&src, &c, pass, e)) == 0)
-		rc = signer_key(&c, s, pass, key, e);
-out:
-	db_close(db);
+	if ((rc = conf_load(home, &c, e)) == 0)
+		rc = signer_open_tsa(&c, o->realm, o->ca, &src, s, key, pass,
+		    e);
 	conf_free(&c);
 	free(home);
-	free(path);
 	return rc;
 }
 

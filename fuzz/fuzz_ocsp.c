@@ -3,9 +3,10 @@
  * hostile request: ocsp_query_parse, then ocsp_answer against a store
  * that knows one issuer (no live signer). What parse accepts must be a
  * request OpenSSL can encode again, with 1..16 CertIDs and a store key
- * that cannot leave the store (hex and one '/' only); what it refuses
- * has a one-line reason; every answer must be an OCSPResponse whose
- * status matches a->status.
+ * that cannot leave the store (hex and one '/' only), and "signed and
+ * verified" only for a signed request; what it refuses has a one-line
+ * reason; every answer (signed requests required for odd lengths) must
+ * be an OCSPResponse whose status matches a->status.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -73,7 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		setup();
 	if (ocsp_query_parse(data, len, &q, &e) == 0) {
 		if (q.req == NULL || q.n < 1 || q.n > OCSP_MAX_IDS ||
-		    !safe_key(&q.key))
+		    !safe_key(&q.key) || (q.sig &&
+		    !OCSP_request_is_signed(q.req)))
 			__builtin_trap();
 		if ((n = i2d_OCSP_REQUEST(q.req, &der)) <= 0)
 			__builtin_trap();
@@ -82,6 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	} else if (q.req != NULL || strchr(err_str(&e), '\n') != NULL)
 		__builtin_trap();
 	err_free(&e);
+	front.require_signed = (int)(len & 1);
 	ocsp_answer(&front, data, len, 1700000000, &a);
 	if (a.der.len == 0 || ocsp_status_of(a.der.p, a.der.len) != a.status)
 		__builtin_trap();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "conf.h"
 #include "fs.h"
+#include "num.h"
 
 #define CONF_MAX (64 * 1024)
 
@@ -106,6 +107,9 @@ setting(struct conf *c, const char *k, const char *v, struct err *e)
 	} else if (strcmp(k, "passphrase_file") == 0) {
 		free(c->passphrase_file);
 		c->passphrase_file = *v ? conf_path(c, v) : NULL;
+	} else if (strcmp(k, "signer_renew_days") == 0) {
+		if (num_i64(k, v, 0, 3650, &c->signer_renew_days, e) != 0)
+			return e->code = EX_CONFIG;
 	} else
 		return err_set(e, EX_CONFIG, "unknown setting '%s'", k);
 	return 0;
@@ -121,6 +125,7 @@ conf_load(const char *home, struct conf *c, struct err *e)
 	memset(c, 0, sizeof *c);
 	c->home = xstrdup(home);
 	c->base_url = xstrdup("http://pki.invalid");
+	c->signer_renew_days = -1;
 	buf_printf(&path, "%s/certpipe.conf", home);
 	if ((rc = fs_read(path.p, CONF_MAX, &text, e)) != 0) {
 		if (rc == EX_NOINPUT)

@@ -13,12 +13,16 @@
  */
 #ifndef CERTPIPE_CONF_H
 #define CERTPIPE_CONF_H
+#include <stdint.h>
 #include "err.h"
 
 struct conf {
 	char *home;		/* absolute path of the instance */
 	char *base_url;		/* e.g. http://pki.example.test */
 	char *passphrase_file;	/* absolute, or NULL */
+	int64_t signer_renew_days;	/* renew OCSP/TSA signers this many
+					   days before they expire; -1: a
+					   third of their lifetime */
 };
 
 /* Resolve the home directory (see above) into a malloc'd absolute path. */

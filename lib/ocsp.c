@@ -123,6 +123,32 @@ nonce_check(OCSP_REQUEST *req, int *has, struct err *e)
 	return rc;
 }
 
+/* RFC 6960 4.1.2: a signed request names its requestor and is signed
+ * with the key of a certificate it carries. Checked against that
+ * certificate only (no chain: see ocsp(1) BUGS). EX_DATAERR without a
+ * requestorName (malformedRequest), EX_NOPERM when the signature does
+ * not verify or no certificate carries the name (unauthorized). */
+static int
+signature_check(OCSP_REQUEST *req, int *sig, struct err *e)
+{
+	unsigned long why;
+
+	*sig = 0;
+	if (!OCSP_request_is_signed(req))
+		return 0;
+	if (OCSP_request_verify(req, NULL, NULL, OCSP_NOVERIFY) == 1) {
+		*sig = 1;
+		return 0;
+	}
+	why = ERR_peek_last_error();
+	if (ERR_GET_LIB(why) == ERR_LIB_OCSP && ERR_GET_REASON(why) ==
+	    OCSP_R_UNSUPPORTED_REQUESTORNAME_TYPE)
+		return err_ssl(e, EX_DATAERR, "request: signed, but no "
+		    "requestorName directory name");
+	return err_ssl(e, EX_NOPERM, "request: its signature does not "
+	    "verify");
+}
+
 int
 ocsp_query_parse(const void *der, size_t len, struct ocsp_query *q,
     struct err *e)
@@ -155,6 +181,8 @@ ocsp_query_parse(const void *der, size_t len, struct ocsp_query *q,
 		    q->req, i)), i == 0 ? &q->key : &k, e);
 	if (rc == 0)
 		rc = nonce_check(q->req, &q->nonce, e);
+	if (rc == 0)
+		rc = signature_check(q->req, &q->sig, e);
 out:
 	if (rc != 0) {
 		ocsp_query_free(q);

@@ -21,7 +21,8 @@
  * over a pipe pair in frames (ocsp_frame_*).
  *
  * Contract: 0 or a sysexits code with e filled; EX_DATAERR means the
- * request is malformed (answer malformedRequest). Objects returned
+ * request is malformed (answer malformedRequest), EX_NOPERM that it is
+ * signed and the signature does not verify (answer unauthorized). Objects returned
  * through out-pointers belong to the caller; ocsp_query_free and
  * ocsp_signer_free take zeroed structs.
  */
@@ -48,12 +49,15 @@ struct ocsp_query {
 	OCSP_REQUEST *req;
 	int n;			/* CertIDs */
 	int nonce;		/* 1: carries a (valid) nonce */
+	int sig;		/* 1: signed, and the signature verified */
 	struct ocsp_key key;	/* of the first CertID */
 };
 
 /* Decode and check a DER OCSPRequest: one to OCSP_MAX_IDS CertIDs with
  * SHA-1 or SHA-256 hashes of the right length, a nonce (if any) of 1 to
- * 32 octets. EX_DATAERR otherwise. */
+ * 32 octets, EX_DATAERR otherwise; and when it is signed (RFC 6960
+ * 4.1.2), a requestorName (EX_DATAERR) and a signature that verifies
+ * with the request's certificate of that name (EX_NOPERM). */
 int ocsp_query_parse(const void *der, size_t len, struct ocsp_query *q,
     struct err *e);
 void ocsp_query_free(struct ocsp_query *q);
@@ -143,6 +147,7 @@ struct ocsp_front {
 	char *const *helper;
 	int pid, to, from;		/* the helper; pid 0: not running */
 	int dead;			/* it failed once: do not retry */
+	int require_signed;		/* unsigned requests: sigRequired */
 };
 struct ocsp_answer {
 	struct buf der;			/* the OCSPResponse */

@@ -130,8 +130,13 @@ ocsp_answer(struct ocsp_front *f, const void *der, size_t len, time_t now,
 	int got;
 
 	memset(a, 0, sizeof *a);
-	if (ocsp_query_parse(der, len, &q, &e) != 0) {
-		fail(a, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	if ((got = ocsp_query_parse(der, len, &q, &e)) != 0) {
+		fail(a, got == EX_NOPERM ? OCSP_RESPONSE_STATUS_UNAUTHORIZED :
+		    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+		goto out;
+	}
+	if (f->require_signed && !q.sig) {
+		fail(a, OCSP_RESPONSE_STATUS_SIGREQUIRED);
 		goto out;
 	}
 	/* a nonce or several CertIDs need a signature made now */

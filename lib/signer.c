@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 #include "ca.h"
 #include "clock.h"
+#include "realm.h"
 #include "signer.h"
 #include "x509.h"
 
@@ -158,6 +159,90 @@ signer_key(const struct conf *c, const struct signer *s,
 	}
 	*key = k;
 	return 0;
+}
+
+/* Without a CA name: the one active CA of the realm that has an active
+ * TSA signer (EX_NOINPUT: none, EX_USAGE: several). */
+static int
+only_ca(struct db *db, int64_t realm, const char *rname, struct signer *s,
+    struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct signer t;
+	struct buf names = {0};
+	size_t found = 0;
+	int rc;
+
+	if ((rc = db_prep(db, &st, e, "SELECT name FROM cas WHERE realm_id = ? "
+	    "AND status = 'active' ORDER BY name", "i", realm)) != 0)
+		return rc;
+	while ((rc = db_step(st, e)) == 1) {
+		if ((rc = signer_find(db, realm, db_text(st, 0), "tsa", &t,
+		    e)) != 0) {
+			signer_free(&t);
+			if (rc == EX_NOINPUT)
+				continue;
+			break;
+		}
+		buf_printf(&names, "%s%s", found ? ", " : "", db_text(st, 0));
+		if (found++ == 0)
+			*s = t;
+		else
+			signer_free(&t);
+	}
+	db_finish(st);
+	if (rc < 0)
+		rc = e->code;
+	else if (rc == 0 && found == 0)
+		rc = err_set(e, EX_NOINPUT, "realm %s: no CA has an active TSA "
+		    "signer", rname);
+	else if (rc == 0 && found > 1)
+		rc = err_set(e, EX_USAGE, "realm %s: CAs %s have a TSA signer: "
+		    "name the CA", rname, names.p);
+	buf_free(&names);
+	return rc;
+}
+
+int
+signer_open_tsa(const struct conf *c, const char *rname, const char *ca,
+    const struct secret_src *src, struct signer *s, EVP_PKEY **key,
+    struct secret *pass, struct err *e)
+{
+	struct db *db = NULL;
+	char *path = conf_path(c, "certpipe.db");
+	int64_t realm = 0, v = 0;
+	int rc;
+
+	*key = NULL;
+	if (rname == NULL)
+		rname = REALM_DEFAULT;
+	if ((rc = db_open(path, DB_OPEN_EXISTING, &db, e)) != 0 ||
+	    (rc = db_int64(db, &v, e, "PRAGMA user_version", "")) != 0)
+		goto out;
+	if (v != db_schema_latest()) {
+		rc = err_set(e, EX_CONFIG, "%s: database schema %d, this build "
+		    "wants %d", path, (int)v, db_schema_latest());
+		goto out;
+	}
+	if ((rc = realm_id(db, rname, &realm, e)) != 0)
+		goto out;
+	if (ca)
+		rc = signer_find(db, realm, ca, "tsa", s, e);
+	else
+		rc = only_ca(db, realm, rname, s, e);
+	if (rc != 0)
+		goto out;
+	if (s->policy_oid == NULL) {
+		rc = err_set(e, EX_CONFIG, "TSA signer %lld: no policy OID",
+		    (long long)s->cert_id);
+		goto out;
+	}
+	if ((rc = secret_get(src, c, pass, e)) == 0)
+		rc = signer_key(c, s, pass, key, e);
+out:
+	db_close(db);
+	free(path);
+	return rc;
 }
 
 void

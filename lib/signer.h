@@ -61,6 +61,15 @@ int signer_find(struct db *db, int64_t realm, const char *ca,
 /* The signer's private key (EX_NOPERM: wrong passphrase). */
 int signer_key(const struct conf *c, const struct signer *s,
     const struct secret *pass, EVP_PKEY **key, struct err *e);
+/* What a TSA front end opens before it sandboxes itself: the active TSA
+ * signer of CA ca (NULL: the one active CA of realm rname that has one,
+ * EX_USAGE when several do; rname NULL: the default realm) and its key,
+ * with the passphrase from src, kept in pass (it may open a TLS key
+ * too). The database is closed again on return. EX_CONFIG: a schema
+ * other than this build's, or a signer without a policy OID. */
+int signer_open_tsa(const struct conf *c, const char *rname, const char *ca,
+    const struct secret_src *src, struct signer *s, EVP_PKEY **key,
+    struct secret *pass, struct err *e);
 void signer_free(struct signer *s);
 
 #endif

@@ -28,6 +28,7 @@
 #include "json.h"
 #include "num.h"
 #include "order.h"
+#include "realm.h"
 #include "rec.h"
 #include "signer.h"
 #include "signers.h"
@@ -452,15 +453,165 @@ rotate_request(struct cli *c, struct sjob *j, const struct signer *s,
 	return rc;
 }
 
+/* Rotate the active signer of one CA (the sjob's kind). */
+static int
+rotate_one(struct cli *c, const char *kind, const char *ca,
+    const char *alg, int64_t wait, struct err *e)
+{
+	struct sjob j = {0};
+	struct signer s = {0};
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	j.kind = kind;
+	j.otype = "renewal";
+	j.wait = wait;
+	j.r = rec_new();
+	if ((rc = open_ca(c, &j, ca, e)) != 0 ||
+	    (rc = pick_template(c, &j, NULL, e)) != 0)
+		goto out;
+	if ((rc = signer_find(c->db, c->realm_id, ca, kind, &s, e)) != 0) {
+		if (rc == EX_NOINPUT)
+			err_prefix(e, "rotate (use create)");
+		goto out;
+	}
+	if ((rc = rotate_request(c, &j, &s, alg, &key, e)) == 0)
+		rc = run(c, &j, key, e);
+out:
+	signer_free(&s);
+	sjob_free(&j);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* --due: is the active signer s within its renewal margin (margin
+ * seconds, or a third of its lifetime when margin < 0)? A margin not
+ * shorter than the lifetime renews it on every run: said once. */
+static int
+signer_due(const char *ca, const struct signer *s, int64_t margin,
+    time_t now)
+{
+	time_t nb = x509_not_before(s->cert), na = x509_not_after(s->cert);
+
+	if (margin < 0)
+		margin = (int64_t)(na - nb) / 3;
+	else if (margin >= (int64_t)(na - nb))
+		diag("warning: %s: the renewal margin (%lld days) is not "
+		    "shorter than the %s signer's lifetime: it is renewed on "
+		    "every run", ca, (long long)(margin / 86400), s->kind);
+	return (int64_t)(na - now) <= margin;
+}
+
+/* --due in the realm c is open on: rotate each active CA's signer that
+ * is due and not being renewed already. *rotated counts; a failure is
+ * reported and the first one returned, the other CAs still go. */
+static int
+rotate_due_realm(struct cli *c, const char *kind, const char *only,
+    const char *alg, int64_t margin, size_t *rotated)
+{
+	struct db_stmt *st = NULL;
+	struct signer s;
+	struct err e = {0};
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc, first = 0;
+
+	if ((rc = db_prep(c->db, &st, &e, "SELECT name FROM cas WHERE "
+	    "realm_id = ? AND status = 'active' AND cert_pem IS NOT NULL AND "
+	    "(? IS NULL OR name = ?) ORDER BY name", "itt", c->realm_id, only,
+	    only)) != 0)
+		return diag_err(&e);
+	while ((rc = db_step(st, &e)) == 1) {
+		names = xrealloc(names, (n + 1) * sizeof *names);
+		names[n++] = xstrdup(db_text(st, 0));
+	}
+	db_finish(st);
+	if (rc < 0)
+		first = diag_err(&e);
+	for (i = 0; i < n; i++) {
+		memset(&s, 0, sizeof s);
+		rc = signer_find(c->db, c->realm_id, names[i], kind, &s, &e);
+		if (rc == 0 && signer_due(names[i], &s, margin, clock_now()))
+			rc = no_renewal_pending(c, s.cert_id, &e);
+		else if (rc == 0 || rc == EX_NOINPUT)
+			rc = -1;	/* not due, or no signer to renew */
+		if (rc == 0) {
+			diag_info("%s: %s signer certificate %lld expires %s: "
+			    "rotating", names[i], kind, (long long)s.cert_id,
+			    s.not_after);
+			if ((rc = rotate_one(c, kind, names[i], alg, 0,
+			    &e)) == 0)
+				(*rotated)++;
+		}
+		if (rc > 0 && rc != EX_TEMPFAIL && first == 0)
+			first = rc;
+		if (rc > 0 && rc != EX_TEMPFAIL)	/* a renewal under
+							   way is no error */
+			diag("%s: %s", names[i], err_str(&e));
+		err_free(&e);
+		signer_free(&s);
+		free(names[i]);
+	}
+	free(names);
+	return first;
+}
+
+/* --due: every realm (or the one of --realm), each CA (or --ca). 0 when
+ * something was rotated, 1 when nothing was due, else the first failure. */
+static int
+rotate_due(struct cli *c, const char *kind, const char *ca, const char *alg,
+    int64_t margin)
+{
+	struct db_stmt *st = NULL;
+	struct err e = {0};
+	char **names = NULL;
+	size_t n = 0, i, rotated = 0;
+	int rc, first = 0, all = c->realm == NULL;
+
+	if (all && (rc = db_prep(c->db, &st, &e, "SELECT name FROM realms "
+	    "ORDER BY id", "")) != 0)
+		return diag_err(&e);
+	while (all && (rc = db_step(st, &e)) == 1) {
+		names = xrealloc(names, (n + 1) * sizeof *names);
+		names[n++] = xstrdup(db_text(st, 0));
+	}
+	db_finish(st);
+	if (all && rc < 0)
+		first = diag_err(&e);
+	if (!all)
+		first = rotate_due_realm(c, kind, ca, alg, margin, &rotated);
+	for (i = 0; i < n; i++) {
+		/* the realm every record, event and query of this pass names */
+		free(c->realm);
+		c->realm = names[i];
+		if ((rc = realm_id(c->db, c->realm, &c->realm_id, &e)) != 0)
+			diag_err(&e);
+		else
+			rc = rotate_due_realm(c, kind, ca, alg, margin,
+			    &rotated);
+		if (rc != 0 && first == 0)
+			first = rc;
+		err_free(&e);
+	}
+	free(names);
+	return first != 0 ? first : rotated > 0 ? 0 : 1;
+}
+
 int
 sgn_rotate(struct cli *c, const char *kind, int argc, const char **argv)
 {
 	struct sopts o = {0};
+	int due = 0;
 	struct poptOption opts[] = {
 		{ "alg", '\0', POPT_ARG_STRING, &o.alg, 0,
 		  "key type (default: the current signer's)", "TYPE" },
 		{ "ca", '\0', POPT_ARG_STRING, &o.ca, 0,
-		  "the issuing CA (required)", "NAME" },
+		  "the issuing CA (required without --due)", "NAME" },
+		{ "due", '\0', POPT_ARG_NONE, &due, 0,
+		  "rotate every signer within its renewal margin", NULL },
+		{ "margin", '\0', POPT_ARG_STRING, &o.days, 0,
+		  "--due: renew what expires within DAYS (default: a third "
+		  "of its lifetime)", "DAYS" },
 		{ "wait", '\0', POPT_ARG_STRING, &o.wait, 0,
 		  "wait up to SECONDS for the certificate", "SECONDS" },
 		CLI_PASSPHRASE(c),
@@ -468,48 +619,44 @@ sgn_rotate(struct cli *c, const char *kind, int argc, const char **argv)
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
-	struct sjob j = {0};
-	struct signer s = {0};
 	struct buf name = {0};
 	struct err e = {0};
-	EVP_PKEY *key = NULL;
+	int64_t wait = 0, margin = -1;
 	int rc;
 
 	cmd_name(kind, "rotate", &name);
-	j.kind = kind;
-	j.otype = "renewal";
 	if ((rc = cli_parse(c, name.p, argc, argv, opts, "[OPTION...] --ca "
-	    "NAME", 0, 0)) != 0)
+	    "NAME | --due", 0, 0)) != 0)
 		goto out;
-	if (o.ca == NULL)
-		rc = err_set(&e, EX_USAGE, "--ca: required");
-	else
-		rc = job_check_days_wait(NULL, o.wait, &j.wait, &e);
+	if (o.ca == NULL && !due)
+		rc = err_set(&e, EX_USAGE, "--ca: required (or --due)");
+	else if (o.days && !due)
+		rc = err_set(&e, EX_USAGE, "--margin: only with --due");
+	else if (due && o.wait)
+		rc = err_set(&e, EX_USAGE, "--wait: not with --due");
+	else if (o.days)
+		rc = num_i64("--margin", o.days, 0, 3650, &margin, &e);
+	if (rc == 0)
+		rc = job_check_days_wait(NULL, o.wait, &wait, &e);
 	if (rc != 0)
 		goto fail;
 	if ((rc = cli_open(c)) != 0)
 		goto out;
-	j.r = rec_new();
-	if ((rc = open_ca(c, &j, o.ca, &e)) != 0 ||
-	    (rc = pick_template(c, &j, NULL, &e)) != 0)
-		goto fail;
-	if ((rc = signer_find(c->db, c->realm_id, o.ca, kind, &s, &e)) != 0) {
-		if (rc == EX_NOINPUT)
-			err_prefix(&e, "rotate (use create)");
-		goto fail;
+	if (margin < 0)		/* not given: the instance's, if set */
+		margin = c->conf.signer_renew_days;
+	if (margin > 0)
+		margin *= 86400;
+	if (due) {
+		rc = rotate_due(c, kind, o.ca, o.alg, margin);
+		goto out;
 	}
-	if ((rc = rotate_request(c, &j, &s, o.alg, &key, &e)) != 0 ||
-	    (rc = run(c, &j, key, &e)) != 0)
-		goto fail;
-	goto out;
+	if ((rc = rotate_one(c, kind, o.ca, o.alg, wait, &e)) == 0)
+		goto out;
 fail:
 	if (e.code != 0)
 		rc = diag_err(&e);
 out:
-	signer_free(&s);
-	sjob_free(&j);
 	sopts_free(&o);
-	EVP_PKEY_free(key);
 	buf_free(&name);
 	err_free(&e);
 	return rc;
