@@ -99,6 +99,34 @@ main(void)
 	is_int(db_open(path.p, DB_OPEN_CREATE, &db, &e), 0, "open");
 	is_int(db_migrate(db, NULL, NULL, &e), 0, "migrate");
 
+	/* migration 8: the value checks are comparisons (no temporary
+	 * table per row), and still refuse what they refused */
+	is_int(db_int64(db, &n, &e, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('orders', 'certificates') AND sql LIKE "
+	    "'%CHECK (%status = ''%'", ""), 0, "read the schema");
+	is_int(n, 2, "orders and certificates check status by comparison");
+	is_int(db_int64(db, &n, &e, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'orders' AND sql LIKE '% IN (%'", ""), 0,
+	    "read the schema");
+	is_int(n, 0, "no IN list left in the orders table's checks");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, request, created_at, updated_at) VALUES "
+	    "('j', 1, 'csr', 'done', 'a', 'r', 'x', 'x')", ""), EX_DATAERR,
+	    "an unknown order status is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, request, created_at, updated_at) VALUES "
+	    "('j', 1, 'mail', 'pending', 'a', 'r', 'x', 'x')", ""),
+	    EX_DATAERR, "an unknown order type is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, approval, request, created_at, updated_at)"
+	    " VALUES ('j', 1, 'csr', 'pending', 'a', 'two', 'r', 'x', 'x')",
+	    ""), EX_DATAERR, "an unknown approval mode is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO certificates (realm_id, serial, "
+	    "issuer, subject, not_before, not_after, status, source, "
+	    "fingerprint, pem, created_at) VALUES (1, '01', 'CN=ca', 'CN=a', "
+	    "'x', 'x', 'lost', 'managed', 'f', 'p', 'x')", ""), EX_DATAERR,
+	    "an unknown certificate status is still refused");
+
 	is_int(order_type_ok("csr") + order_type_ok("automated") +
 	    order_type_ok("renewal") + order_type_ok("spool") +
 	    order_type_ok("acme") + order_type_ok("scep"), 6, "order types");
