@@ -274,19 +274,24 @@ order_alert(struct db *db, int64_t realm, int64_t order_id, const char *kind,
 	return rc;
 }
 
+/* "<n>:" and the n bytes at p, or "-" for none, onto b (what is
+ * digested: gathered first, digested once). */
 static void
-field(EVP_MD_CTX *c, const void *p, size_t n)
+field(struct buf *b, const void *p, size_t n)
 {
-	char len[32];
-	int k;
+	char len[24];
+	size_t k = sizeof len, v = n;
 
 	if (p == NULL) {
-		EVP_DigestUpdate(c, "-", 1);
+		buf_addc(b, '-');
 		return;
 	}
-	k = snprintf(len, sizeof len, "%zu:", n);
-	EVP_DigestUpdate(c, len, (size_t)k);
-	EVP_DigestUpdate(c, p, n);
+	len[--k] = ':';
+	do
+		len[--k] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_add(b, len + k, sizeof len - k);
+	buf_add(b, p, n);
 }
 
 void
@@ -297,32 +302,30 @@ order_facts(const struct rec *r, struct buf *out)
 		"Renewal-Of", "CN", "O", "OU", "C", "ST", "L",
 	};
 	static const char hex[] = "0123456789abcdef";
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned char md[32];
 	const unsigned char *der;
 	unsigned int mdlen = 0, k;
+	struct buf b = {0};
 	const char *v;
 	size_t i, n;
 
-	if (c == NULL)
-		diag_nomem();
-	EVP_DigestInit_ex(c, sha256(), NULL);
 	for (i = 0; i < sizeof one / sizeof one[0]; i++) {
 		v = rec_get(r, one[i]);
-		field(c, v, v ? strlen(v) : 0);
+		field(&b, v, v ? strlen(v) : 0);
 	}
 	n = rec_count(r, "SAN");
-	field(c, &n, sizeof n);
+	field(&b, &n, sizeof n);
 	for (i = 0; i < n; i++) {
 		v = rec_get_n(r, "SAN", i);
-		field(c, v, strlen(v));
+		field(&b, v, strlen(v));
 	}
 	if (rec_find_pem(r, "CERTIFICATE REQUEST", &der, &n))
-		field(c, der, n);
+		field(&b, der, n);
 	else
-		field(c, NULL, 0);
-	EVP_DigestFinal_ex(c, md, &mdlen);
-	EVP_MD_CTX_free(c);
+		field(&b, NULL, 0);
+	if (!EVP_Digest(b.p, b.len, md, &mdlen, sha256(), NULL))
+		diag_nomem();
+	buf_free(&b);
 	for (k = 0; k < mdlen; k++) {
 		buf_addc(out, hex[md[k] >> 4]);
 		buf_addc(out, hex[md[k] & 15]);
