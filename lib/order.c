@@ -166,10 +166,27 @@ order_open(struct db *db, int64_t realm, const struct rec *r,
 	    "requested_by, cn, request, created_at, updated_at) VALUES "
 	    "(?, ?, ?, 'pending', ?, ?, ?, ?, ?)", "titttttt", rec_id(r), realm,
 	    type, requested_by, rec_get(r, "CN"), text.p, now.p, now.p);
+	if (rc == 0) {
+		/* the row as order_load would read it back: what was
+		 * inserted, the schema's defaults, NULL for the rest */
+		memset(o, 0, sizeof *o);
+		o->id = db_last_id(db);
+		o->realm_id = realm;
+		o->duration_ms = -1;
+		o->job = xstrdup(rec_id(r));
+		o->type = xstrdup(type);
+		o->status = xstrdup("pending");
+		o->requested_by = xstrdup(requested_by);
+		o->cn = dup_or_null(rec_get(r, "CN"));
+		o->approval = xstrdup("automatic");
+		o->request = buf_steal(&text);
+		o->created_at = xstrdup(now.p);
+		o->updated_at = buf_steal(&now);
+		if (created)
+			*created = 1;
+	}
 	buf_free(&text);
 	buf_free(&now);
-	if (rc == 0 && (rc = order_load(db, rec_id(r), o, e)) == 0 && created)
-		*created = 1;
 	return rc;
 }
 

@@ -1008,6 +1008,8 @@ x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
  */
 struct kept {
 	size_t len;
+	unsigned int mdlen;		/* 0: fingerprint not taken yet */
+	unsigned char md[32];		/* SHA-256 of der: taken once */
 	unsigned char der[];
 };
 
@@ -1036,6 +1038,7 @@ keep(X509 *x, const unsigned char *der, size_t len)
 	struct kept *k = xmalloc(sizeof *k + len);
 
 	k->len = len;
+	k->mdlen = 0;
 	memcpy(k->der, der, len);
 	if (!X509_set_ex_data(x, kept_index(), k))
 		diag_nomem();
@@ -1054,6 +1057,7 @@ x509_keep_der(X509 *x)
 		diag_nomem();
 	k = xmalloc(sizeof *k + (size_t)len);
 	k->len = (size_t)len;
+	k->mdlen = 0;
 	memcpy(k->der, der, (size_t)len);
 	OPENSSL_free(der);
 	if (!X509_set_ex_data(x, kept_index(), k))
@@ -1144,15 +1148,27 @@ void
 x509_fingerprint(X509 *x, struct buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	unsigned char md[EVP_MAX_MD_SIZE], *fresh;
+	struct kept *k = X509_get_ex_data(x, kept_index());
+	unsigned char md[EVP_MAX_MD_SIZE], *fresh = NULL;
 	unsigned int n = 0, i;
 	char s[3 * EVP_MAX_MD_SIZE];
 	size_t len;
-	const unsigned char *der = der_of(x, &len, &fresh);
+	const unsigned char *der;
 
-	/* the SHA-256 of the DER, as X509_digest takes it */
-	if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(), NULL))
-		n = 0;
+	if (k != NULL && k->mdlen == sizeof k->md) {
+		memcpy(md, k->md, sizeof k->md);
+		n = k->mdlen;
+	} else {
+		/* the SHA-256 of the DER, as X509_digest takes it */
+		der = der_of(x, &len, &fresh);
+		if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(),
+		    NULL))
+			n = 0;
+		if (k != NULL && n == sizeof k->md) {
+			memcpy(k->md, md, n);
+			k->mdlen = n;
+		}
+	}
 	OPENSSL_free(fresh);
 	for (i = 0; i < n; i++) {
 		s[3 * i] = hex[md[i] >> 4];

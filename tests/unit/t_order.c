@@ -144,6 +144,24 @@ main(void)
 	ok(strstr(o.request, "END-RECORD") != NULL, "the request is the "
 	    "whole record");
 	is_int(o.duration_ms, -1, "no duration yet");
+	/* what order_open made up without reading back is the row */
+	is_int(order_load(db, rec_id(r), &o2, &e), 0, "read it back");
+	ok(o2.id == o.id && o2.realm_id == o.realm_id && o2.template_id ==
+	    o.template_id && o2.renewal_of == o.renewal_of && o2.cert_id ==
+	    o.cert_id && o2.error_code == o.error_code && o2.duration_ms ==
+	    o.duration_ms, "the new order's numbers are the row's");
+	is_str(o.type, o2.type, "type");
+	is_str(o.status, o2.status, "status");
+	is_str(o.requested_by, o2.requested_by, "requested_by");
+	is_str(o.approval, o2.approval, "approval");
+	is_str(o.request, o2.request, "request");
+	is_str(o.created_at, o2.created_at, "created_at");
+	is_str(o.updated_at, o2.updated_at, "updated_at");
+	ok(o.facts == NULL && o2.facts == NULL && o.key_ref == NULL &&
+	    o2.key_ref == NULL && o.error == NULL && o2.error == NULL &&
+	    o.completed_at == NULL && o2.completed_at == NULL, "and the rest "
+	    "is NULL in both");
+	order_free(&o2);
 	order_free(&o);
 
 	is_int(order_open(db, 1, r, "csr", "bob", &o, &created, &e), 0,
