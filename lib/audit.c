@@ -26,13 +26,34 @@ sha256(void)
 	return md;
 }
 
+/* The decimal digits of v onto b (what "%zu" and "%" PRId64 print for
+ * v >= 0), without printf: several times an event. */
+static void
+decimal(struct buf *b, uint64_t v)
+{
+	char d[24];
+	size_t k = sizeof d;
+
+	do
+		d[--k] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_add(b, d + k, sizeof d - k);
+}
+
 static void
 field(struct buf *b, const char *s)
 {
-	if (s == NULL)
+	size_t n;
+
+	if (s == NULL) {
 		buf_adds(b, "-1:\n");
-	else
-		buf_printf(b, "%zu:%s\n", strlen(s), s);
+		return;
+	}
+	n = strlen(s);
+	decimal(b, n);
+	buf_addc(b, ':');
+	buf_add(b, s, n);
+	buf_addc(b, '\n');
 }
 
 static void
@@ -46,7 +67,11 @@ row_hash(const char *prev, int64_t seq, const char *at, const char *actor,
 	int i;
 
 	field(&b, prev);
-	buf_printf(&b, "%" PRId64 "\n", seq);
+	if (seq >= 0)
+		decimal(&b, (uint64_t)seq);
+	else
+		buf_printf(&b, "%" PRId64, seq);
+	buf_addc(&b, '\n');
 	field(&b, at);
 	field(&b, actor);
 	field(&b, realm);

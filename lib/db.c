@@ -5,6 +5,7 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "db.h"
@@ -25,6 +26,7 @@ struct db_stmt {
 
 struct db {
 	sqlite3 *h;
+	struct timespec busy_since;	/* the first try of this wait */
 	struct db_stmt cache[CACHE];
 	size_t ncache;
 };
@@ -87,6 +89,33 @@ trim_less(void)
 #endif
 }
 
+/*
+ * Waiting for another writer's lock: try again every quarter
+ * millisecond, for up to BUSY_MS. SQLite's own busy timeout sleeps 1, 2,
+ * 5, then 10 to 100 ms between tries; check-policy and sign in one pipe
+ * each hold the write lock for a batch of a few milliseconds, so its
+ * naps left the waiting stage idle for longer than the lock was held.
+ */
+#define BUSY_MS 10000
+
+static int
+busy(void *arg, int tries)
+{
+	struct db *db = arg;
+	struct timespec now, nap = { 0, 250 * 1000 };
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (tries == 0)
+		db->busy_since = now;
+	ms = (long long)(now.tv_sec - db->busy_since.tv_sec) * 1000 +
+	    (now.tv_nsec - db->busy_since.tv_nsec) / 1000000;
+	if (ms >= BUSY_MS)
+		return 0;
+	nanosleep(&nap, NULL);
+	return 1;
+}
+
 int
 db_open(const char *path, int flags, struct db **out, struct err *e)
 {
@@ -106,7 +135,7 @@ db_open(const char *path, int flags, struct db **out, struct err *e)
 		goto out;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
-	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_busy_handler(db->h, busy, db);
 	/* WAL: readers never block the writer. synchronous=FULL: every
 	 * commit is on disk before we go on (an issued certificate or a
 	 * key reference must survive a power loss). */

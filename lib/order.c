@@ -166,10 +166,27 @@ order_open(struct db *db, int64_t realm, const struct rec *r,
 	    "requested_by, cn, request, created_at, updated_at) VALUES "
 	    "(?, ?, ?, 'pending', ?, ?, ?, ?, ?)", "titttttt", rec_id(r), realm,
 	    type, requested_by, rec_get(r, "CN"), text.p, now.p, now.p);
+	if (rc == 0) {
+		/* the row as order_load would read it back: what was
+		 * inserted, the schema's defaults, NULL for the rest */
+		memset(o, 0, sizeof *o);
+		o->id = db_last_id(db);
+		o->realm_id = realm;
+		o->duration_ms = -1;
+		o->job = xstrdup(rec_id(r));
+		o->type = xstrdup(type);
+		o->status = xstrdup("pending");
+		o->requested_by = xstrdup(requested_by);
+		o->cn = dup_or_null(rec_get(r, "CN"));
+		o->approval = xstrdup("automatic");
+		o->request = buf_steal(&text);
+		o->created_at = xstrdup(now.p);
+		o->updated_at = buf_steal(&now);
+		if (created)
+			*created = 1;
+	}
 	buf_free(&text);
 	buf_free(&now);
-	if (rc == 0 && (rc = order_load(db, rec_id(r), o, e)) == 0 && created)
-		*created = 1;
 	return rc;
 }
 
@@ -274,19 +291,24 @@ order_alert(struct db *db, int64_t realm, int64_t order_id, const char *kind,
 	return rc;
 }
 
+/* "<n>:" and the n bytes at p, or "-" for none, onto b (what is
+ * digested: gathered first, digested once). */
 static void
-field(EVP_MD_CTX *c, const void *p, size_t n)
+field(struct buf *b, const void *p, size_t n)
 {
-	char len[32];
-	int k;
+	char len[24];
+	size_t k = sizeof len, v = n;
 
 	if (p == NULL) {
-		EVP_DigestUpdate(c, "-", 1);
+		buf_addc(b, '-');
 		return;
 	}
-	k = snprintf(len, sizeof len, "%zu:", n);
-	EVP_DigestUpdate(c, len, (size_t)k);
-	EVP_DigestUpdate(c, p, n);
+	len[--k] = ':';
+	do
+		len[--k] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	buf_add(b, len + k, sizeof len - k);
+	buf_add(b, p, n);
 }
 
 void
@@ -297,32 +319,30 @@ order_facts(const struct rec *r, struct buf *out)
 		"Renewal-Of", "CN", "O", "OU", "C", "ST", "L",
 	};
 	static const char hex[] = "0123456789abcdef";
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	unsigned char md[32];
 	const unsigned char *der;
 	unsigned int mdlen = 0, k;
+	struct buf b = {0};
 	const char *v;
 	size_t i, n;
 
-	if (c == NULL)
-		diag_nomem();
-	EVP_DigestInit_ex(c, sha256(), NULL);
 	for (i = 0; i < sizeof one / sizeof one[0]; i++) {
 		v = rec_get(r, one[i]);
-		field(c, v, v ? strlen(v) : 0);
+		field(&b, v, v ? strlen(v) : 0);
 	}
 	n = rec_count(r, "SAN");
-	field(c, &n, sizeof n);
+	field(&b, &n, sizeof n);
 	for (i = 0; i < n; i++) {
 		v = rec_get_n(r, "SAN", i);
-		field(c, v, strlen(v));
+		field(&b, v, strlen(v));
 	}
 	if (rec_find_pem(r, "CERTIFICATE REQUEST", &der, &n))
-		field(c, der, n);
+		field(&b, der, n);
 	else
-		field(c, NULL, 0);
-	EVP_DigestFinal_ex(c, md, &mdlen);
-	EVP_MD_CTX_free(c);
+		field(&b, NULL, 0);
+	if (!EVP_Digest(b.p, b.len, md, &mdlen, sha256(), NULL))
+		diag_nomem();
+	buf_free(&b);
 	for (k = 0; k < mdlen; k++) {
 		buf_addc(out, hex[md[k] >> 4]);
 		buf_addc(out, hex[md[k] & 15]);

@@ -35,6 +35,8 @@ static const char *const eku_names[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+static void keep(X509 *x, const unsigned char *der, size_t len);
+
 /* Walk a comma list; fn gets each item with blanks around it dropped.
  * An empty item ("a,,b", "a,") is an error, not something to skip. */
 static int
@@ -508,6 +510,182 @@ add_nocheck(X509 *x, struct err *e)
 	    "id-pkix-ocsp-nocheck");
 }
 
+/*
+ * The signature AlgorithmIdentifier X509_sign wrote with an issuer key
+ * and digest, learnt from the first certificate that key signed here
+ * and kept with a reference to the key, so a matching pointer is that
+ * key still. sign_direct writes it as it is: no guess at its parameters
+ * (NULL, absent, PSS) can differ from OpenSSL's.
+ */
+#define ALG_KEPT 16
+
+static struct {
+	EVP_PKEY *key;
+	const EVP_MD *md;
+	X509_ALGOR *alg;
+} alg_kept[ALG_KEPT];
+static size_t next_alg;
+
+static const X509_ALGOR *
+alg_of(EVP_PKEY *key, const EVP_MD *md)
+{
+	size_t i;
+
+	for (i = 0; i < next_alg; i++)
+		if (alg_kept[i].key == key && alg_kept[i].md == md)
+			return alg_kept[i].alg;
+	return NULL;
+}
+
+static void
+alg_learn(EVP_PKEY *key, const EVP_MD *md, const X509 *x)
+{
+	const X509_ALGOR *alg = NULL;
+	X509_ALGOR *copy;
+
+	X509_get0_signature(NULL, &alg, x);
+	if (alg == NULL || next_alg == ALG_KEPT || alg_of(key, md) != NULL ||
+	    (copy = X509_ALGOR_dup(alg)) == NULL)
+		return;
+	if (!EVP_PKEY_up_ref(key)) {
+		X509_ALGOR_free(copy);
+		return;
+	}
+	alg_kept[next_alg].key = key;
+	alg_kept[next_alg].md = md;
+	alg_kept[next_alg++].alg = copy;
+}
+
+/* DER: tag, definite length, contents. */
+static void
+der_tlv(struct buf *out, unsigned char tag, const void *p, size_t n)
+{
+	unsigned char h[6];
+	size_t k = 0;
+
+	h[k++] = tag;
+	if (n < 0x80)
+		h[k++] = (unsigned char)n;
+	else if (n < 0x100) {
+		h[k++] = 0x81;
+		h[k++] = (unsigned char)n;
+	} else if (n < 0x10000) {
+		h[k++] = 0x82;
+		h[k++] = (unsigned char)(n >> 8);
+		h[k++] = (unsigned char)n;
+	} else {
+		h[k++] = 0x83;
+		h[k++] = (unsigned char)(n >> 16);
+		h[k++] = (unsigned char)(n >> 8);
+		h[k++] = (unsigned char)n;
+	}
+	buf_add(out, h, k);
+	buf_add(out, p, n);
+}
+
+/* An i2d result (n, *der) appended to out, *der freed; 0 when it
+ * failed. der by reference: i2d sets it while the arguments are made. */
+static int
+der_put(struct buf *out, int n, unsigned char **der)
+{
+	if (n > 0)
+		buf_add(out, *der, (size_t)n);
+	OPENSSL_free(*der);
+	*der = NULL;
+	return n > 0;
+}
+
+/*
+ * X509_sign(x, key, md) with alg as its AlgorithmIdentifier, and x's DER
+ * kept, from one encoding. X509_sign encodes the TBSCertificate with
+ * OpenSSL's template encoder, which sizes every nested part by encoding
+ * it, once per level it sits under (the extensions four levels down),
+ * and x509_keep_der encodes it all again: together more than the P-256
+ * signature itself. Here each part is encoded once, at the top, and
+ * the certificate is put together around them. t_x509 checks that the
+ * result is the DER OpenSSL writes for x.
+ */
+static int
+sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
+    struct err *e)
+{
+	struct buf body = {0}, part = {0}, tbs = {0}, cert = {0};
+	const ASN1_BIT_STRING *csig;
+	const X509_ALGOR *calg;
+	ASN1_BIT_STRING *sig;
+	unsigned char *der = NULL, *s = NULL;
+	EVP_MD_CTX *c = NULL;
+	size_t slen = 0;
+	int i, n = X509_get_ext_count(x), rc = 0;
+
+	buf_add(&body, "\xa0\x03\x02\x01\x02", 5);	/* [0] v3 */
+	if (X509_get_version(x) != 2 || !der_put(&body, i2d_ASN1_INTEGER(
+	    X509_get0_serialNumber(x), &der), &der) ||
+	    !der_put(&body, i2d_X509_ALGOR(alg, &der), &der) ||
+	    !der_put(&body, i2d_X509_NAME(X509_get_issuer_name(x), &der),
+	    &der) ||
+	    !der_put(&part, i2d_ASN1_TIME(X509_get0_notBefore(x), &der),
+	    &der) ||
+	    !der_put(&part, i2d_ASN1_TIME(X509_get0_notAfter(x), &der), &der))
+		goto ssl;
+	der_tlv(&body, 0x30, part.p, part.len);
+	buf_reset(&part);
+	if (!der_put(&body, i2d_X509_NAME(X509_get_subject_name(x), &der),
+	    &der) || !der_put(&body, i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x),
+	    &der), &der))
+		goto ssl;
+	for (i = 0; i < n; i++)
+		if (!der_put(&part, i2d_X509_EXTENSION(X509_get_ext(x, i),
+		    &der), &der))
+			goto ssl;
+	if (n > 0) {
+		der_tlv(&tbs, 0x30, part.p, part.len);
+		der_tlv(&body, 0xa3, tbs.p, tbs.len);
+		buf_reset(&tbs);
+	}
+	der_tlv(&tbs, 0x30, body.p, body.len);
+
+	if ((c = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(c, NULL, md, NULL, key) != 1 ||
+	    EVP_DigestSign(c, NULL, &slen, (unsigned char *)tbs.p, tbs.len)
+	    != 1)
+		goto ssl;
+	s = xmalloc(slen + 1);
+	s[0] = 0;				/* BIT STRING: no unused bits */
+	if (EVP_DigestSign(c, s + 1, &slen, (unsigned char *)tbs.p, tbs.len)
+	    != 1)
+		goto ssl;
+	/* the same into x, as ASN1_item_sign_ctx sets them: x has no
+	 * setters for its signature, its getters point into it */
+	X509_get0_signature(&csig, &calg, x);
+	sig = (ASN1_BIT_STRING *)csig;
+	if (!X509_ALGOR_copy((X509_ALGOR *)X509_get0_tbs_sigalg(x), alg) ||
+	    !X509_ALGOR_copy((X509_ALGOR *)calg, alg) ||
+	    !ASN1_BIT_STRING_set(sig, s + 1, (int)slen))
+		goto ssl;
+	sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+
+	buf_reset(&body);
+	buf_add(&body, tbs.p, tbs.len);
+	if (!der_put(&body, i2d_X509_ALGOR(alg, &der), &der))
+		goto ssl;
+	der_tlv(&body, 0x03, s, slen + 1);
+	der_tlv(&cert, 0x30, body.p, body.len);
+	keep(x, (const unsigned char *)cert.p, cert.len);
+	goto out;
+ssl:
+	rc = err_ssl(e, EX_SOFTWARE, "certificate");
+out:
+	EVP_MD_CTX_free(c);
+	free(s);
+	buf_free(&body);
+	buf_free(&part);
+	buf_free(&tbs);
+	buf_free(&cert);
+	return rc;
+}
+
 int
 x509_issue(const struct x509_issue *in, X509 **out, int *capped,
     struct err *e)
@@ -516,6 +694,7 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	X509V3_CTX ctx;
 	struct buf b = {0};
 	const EVP_MD *md = NULL;
+	const X509_ALGOR *alg;
 	time_t nb = in->not_before, na = in->not_after, issuer_na;
 	int rc;
 
@@ -603,9 +782,16 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		goto out;
 	if (in->ocsp_nocheck && (rc = add_nocheck(x, e)) != 0)
 		goto out;
-	if (X509_sign(x, in->issuer_key, md) <= 0)
-		goto ssl;
-	x509_keep_der(x);
+	if (in->issuer != NULL && (alg = alg_of(in->issuer_key, md)) != NULL) {
+		if ((rc = sign_direct(x, in->issuer_key, md, alg, e)) != 0)
+			goto out;
+	} else {
+		if (X509_sign(x, in->issuer_key, md) <= 0)
+			goto ssl;
+		x509_keep_der(x);
+		if (in->issuer != NULL)
+			alg_learn(in->issuer_key, md, x);
+	}
 	*out = x;
 	x = NULL;
 	rc = 0;
@@ -822,6 +1008,8 @@ x509_certs_read(const void *data, size_t len, STACK_OF(X509) **out,
  */
 struct kept {
 	size_t len;
+	unsigned int mdlen;		/* 0: fingerprint not taken yet */
+	unsigned char md[32];		/* SHA-256 of der: taken once */
 	unsigned char der[];
 };
 
@@ -843,6 +1031,19 @@ kept_index(void)
 	return idx;
 }
 
+/* Keep der (len bytes) as x's encoding. */
+static void
+keep(X509 *x, const unsigned char *der, size_t len)
+{
+	struct kept *k = xmalloc(sizeof *k + len);
+
+	k->len = len;
+	k->mdlen = 0;
+	memcpy(k->der, der, len);
+	if (!X509_set_ex_data(x, kept_index(), k))
+		diag_nomem();
+}
+
 void
 x509_keep_der(X509 *x)
 {
@@ -856,6 +1057,7 @@ x509_keep_der(X509 *x)
 		diag_nomem();
 	k = xmalloc(sizeof *k + (size_t)len);
 	k->len = (size_t)len;
+	k->mdlen = 0;
 	memcpy(k->der, der, (size_t)len);
 	OPENSSL_free(der);
 	if (!X509_set_ex_data(x, kept_index(), k))
@@ -946,15 +1148,27 @@ void
 x509_fingerprint(X509 *x, struct buf *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	unsigned char md[EVP_MAX_MD_SIZE], *fresh;
+	struct kept *k = X509_get_ex_data(x, kept_index());
+	unsigned char md[EVP_MAX_MD_SIZE], *fresh = NULL;
 	unsigned int n = 0, i;
 	char s[3 * EVP_MAX_MD_SIZE];
 	size_t len;
-	const unsigned char *der = der_of(x, &len, &fresh);
+	const unsigned char *der;
 
-	/* the SHA-256 of the DER, as X509_digest takes it */
-	if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(), NULL))
-		n = 0;
+	if (k != NULL && k->mdlen == sizeof k->md) {
+		memcpy(md, k->md, sizeof k->md);
+		n = k->mdlen;
+	} else {
+		/* the SHA-256 of the DER, as X509_digest takes it */
+		der = der_of(x, &len, &fresh);
+		if (der == NULL || !EVP_Digest(der, len, md, &n, sha256(),
+		    NULL))
+			n = 0;
+		if (k != NULL && n == sizeof k->md) {
+			memcpy(k->md, md, n);
+			k->mdlen = n;
+		}
+	}
 	OPENSSL_free(fresh);
 	for (i = 0; i < n; i++) {
 		s[3 * i] = hex[md[i] >> 4];

@@ -99,6 +99,34 @@ main(void)
 	is_int(db_open(path.p, DB_OPEN_CREATE, &db, &e), 0, "open");
 	is_int(db_migrate(db, NULL, NULL, &e), 0, "migrate");
 
+	/* migration 8: the value checks are comparisons (no temporary
+	 * table per row), and still refuse what they refused */
+	is_int(db_int64(db, &n, &e, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name IN ('orders', 'certificates') AND sql LIKE "
+	    "'%CHECK (%status = ''%'", ""), 0, "read the schema");
+	is_int(n, 2, "orders and certificates check status by comparison");
+	is_int(db_int64(db, &n, &e, "SELECT count(*) FROM sqlite_master "
+	    "WHERE name = 'orders' AND sql LIKE '% IN (%'", ""), 0,
+	    "read the schema");
+	is_int(n, 0, "no IN list left in the orders table's checks");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, request, created_at, updated_at) VALUES "
+	    "('j', 1, 'csr', 'done', 'a', 'r', 'x', 'x')", ""), EX_DATAERR,
+	    "an unknown order status is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, request, created_at, updated_at) VALUES "
+	    "('j', 1, 'mail', 'pending', 'a', 'r', 'x', 'x')", ""),
+	    EX_DATAERR, "an unknown order type is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO orders (job, realm_id, type, "
+	    "status, requested_by, approval, request, created_at, updated_at)"
+	    " VALUES ('j', 1, 'csr', 'pending', 'a', 'two', 'r', 'x', 'x')",
+	    ""), EX_DATAERR, "an unknown approval mode is still refused");
+	is_int(db_exec(db, &e, "INSERT INTO certificates (realm_id, serial, "
+	    "issuer, subject, not_before, not_after, status, source, "
+	    "fingerprint, pem, created_at) VALUES (1, '01', 'CN=ca', 'CN=a', "
+	    "'x', 'x', 'lost', 'managed', 'f', 'p', 'x')", ""), EX_DATAERR,
+	    "an unknown certificate status is still refused");
+
 	is_int(order_type_ok("csr") + order_type_ok("automated") +
 	    order_type_ok("renewal") + order_type_ok("spool") +
 	    order_type_ok("acme") + order_type_ok("scep"), 6, "order types");
@@ -116,6 +144,24 @@ main(void)
 	ok(strstr(o.request, "END-RECORD") != NULL, "the request is the "
 	    "whole record");
 	is_int(o.duration_ms, -1, "no duration yet");
+	/* what order_open made up without reading back is the row */
+	is_int(order_load(db, rec_id(r), &o2, &e), 0, "read it back");
+	ok(o2.id == o.id && o2.realm_id == o.realm_id && o2.template_id ==
+	    o.template_id && o2.renewal_of == o.renewal_of && o2.cert_id ==
+	    o.cert_id && o2.error_code == o.error_code && o2.duration_ms ==
+	    o.duration_ms, "the new order's numbers are the row's");
+	is_str(o.type, o2.type, "type");
+	is_str(o.status, o2.status, "status");
+	is_str(o.requested_by, o2.requested_by, "requested_by");
+	is_str(o.approval, o2.approval, "approval");
+	is_str(o.request, o2.request, "request");
+	is_str(o.created_at, o2.created_at, "created_at");
+	is_str(o.updated_at, o2.updated_at, "updated_at");
+	ok(o.facts == NULL && o2.facts == NULL && o.key_ref == NULL &&
+	    o2.key_ref == NULL && o.error == NULL && o2.error == NULL &&
+	    o.completed_at == NULL && o2.completed_at == NULL, "and the rest "
+	    "is NULL in both");
+	order_free(&o2);
 	order_free(&o);
 
 	is_int(order_open(db, 1, r, "csr", "bob", &o, &created, &e), 0,

@@ -279,6 +279,99 @@ test_kept_ext(void)
 	err_free(&e);
 }
 
+/* The second certificate an issuer key signs takes x509_issue's direct
+ * path (the first teaches it the signature algorithm): the same
+ * certificate as OpenSSL's path, for EC, RSA and Ed25519 issuers. */
+static void
+test_direct(void)
+{
+	static const char *const algs[] = { "ec-256", "rsa-2048", "ed25519" };
+	const char *san[] = { "DNS:a.example.com", "IP:192.0.2.1",
+	    "email:a@example.com" };
+	struct x509_subject s = { .cn = "Direct", .o = "Test", .c = "DE" };
+	struct x509_issue in;
+	const X509_ALGOR *a[2], *t[2];
+	const ASN1_BIT_STRING *sig;
+	X509_NAME *n = NULL;
+	EVP_PKEY *k = NULL, *lk = NULL;
+	X509 *ca = NULL, *leaf[2] = { NULL, NULL };
+	struct err e = {0};
+	unsigned char *d0 = NULL, *d1 = NULL;
+	size_t i;
+	int j, x, same, l0, l1;
+
+	x509_name_build(&s, &n, &e);
+	keys_generate(keys_alg("ec-384"), &lk, &e);
+	for (i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+		keys_generate(keys_alg(algs[i]), &k, &e);
+		in = (struct x509_issue){ .subject = n, .pubkey = k,
+		    .issuer_key = k, .digest = "sha384",
+		    .not_before = 1700000000, .not_after = 1900000000,
+		    .ca = 1, .path_len = -1,
+		    .ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN };
+		is_int(x509_issue(&in, &ca, NULL, &e), 0, "%s issuer",
+		    algs[i]);
+		for (j = 0; j < 2; j++) {
+			in = (struct x509_issue){ .subject = n, .pubkey = lk,
+			    .issuer = ca, .issuer_key = k, .digest = "sha384",
+			    .not_before = 1700000000,
+			    .not_after = 1800000000, .path_len = -1,
+			    .ku = KU_DIGITAL_SIGNATURE, .eku = "clientAuth",
+			    .san = san, .nsan = 3,
+			    .aia_issuer_url = "http://pki.test/ca.crt",
+			    .ocsp_url = "http://pki.test/ocsp",
+			    .crl_url = "http://pki.test/x.crl",
+			    .freshest_url = "http://pki.test/d.crl",
+			    .policy_oid = "1.3.6.1.4.1.99999.2",
+			    .cps_url = "http://pki.test/cps",
+			    .ocsp_nocheck = 1 };
+			is_int(x509_issue(&in, &leaf[j], NULL, &e), 0,
+			    "%s: leaf %d", algs[i], j);
+			ok(X509_verify(leaf[j], k) == 1, "%s: leaf %d "
+			    "verifies", algs[i], j);
+			X509_get0_signature(&sig, &a[j], leaf[j]);
+			t[j] = X509_get0_tbs_sigalg(leaf[j]);
+			test_kept(leaf[j]);
+		}
+		is_int(X509_ALGOR_cmp(a[0], a[1]), 0, "%s: the same "
+		    "signature algorithm", algs[i]);
+		is_int(X509_ALGOR_cmp(t[1], a[1]), 0, "%s: in the TBS too",
+		    algs[i]);
+		same = X509_get_ext_count(leaf[0]) == 11 &&
+		    X509_get_ext_count(leaf[1]) == 11;
+		for (x = 0; same && x < 11; x++) {
+			l0 = i2d_X509_EXTENSION(X509_get_ext(leaf[0], x), &d0);
+			l1 = i2d_X509_EXTENSION(X509_get_ext(leaf[1], x), &d1);
+			same = l0 > 0 && l0 == l1 && memcmp(d0, d1, l0) == 0;
+			OPENSSL_free(d0);
+			OPENSSL_free(d1);
+			d0 = d1 = NULL;
+		}
+		ok(same, "%s: the same eleven extensions", algs[i]);
+		ok(X509_NAME_cmp(X509_get_subject_name(leaf[0]),
+		    X509_get_subject_name(leaf[1])) == 0 &&
+		    X509_NAME_cmp(X509_get_issuer_name(leaf[1]),
+		    X509_get_subject_name(ca)) == 0 &&
+		    ASN1_TIME_compare(X509_get0_notAfter(leaf[0]),
+		    X509_get0_notAfter(leaf[1])) == 0, "%s: the same names "
+		    "and validity", algs[i]);
+		ok(ASN1_INTEGER_cmp(X509_get0_serialNumber(leaf[0]),
+		    X509_get0_serialNumber(leaf[1])) != 0, "%s: new serial",
+		    algs[i]);
+		for (j = 0; j < 2; j++) {
+			X509_free(leaf[j]);
+			leaf[j] = NULL;
+		}
+		X509_free(ca);
+		ca = NULL;
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	EVP_PKEY_free(lk);
+	X509_NAME_free(n);
+	err_free(&e);
+}
+
 static void
 test_read(void)
 {
@@ -298,6 +391,7 @@ int
 main(void)
 {
 	test_ku();
+	test_direct();
 	test_checks();
 	test_subject();
 	test_issue();
