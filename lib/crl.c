@@ -14,6 +14,9 @@
 
 #define REASON_REMOVE 8		/* removeFromCRL, RFC 5280 5.3.1 */
 #define SIGN_TRIES 64		/* ECDSA: (3/4)^64 to miss the length */
+#define CHUNK 65536		/* the least the tbsCertList is written in */
+#define SPILL_BUF (256 * 1024)	/* entries go to the spill file in these */
+#define WINDOW (1024 * 1024)	/* of the spill file mapped at a time */
 
 /* DER tags used below */
 #define T_INT	0x02
@@ -419,25 +422,39 @@ crl_entry(struct buf *out, const char *serial, const char *date,
 
 /* --- the rows --- */
 
+/* A spill's state: the entries on their way to the unlinked spill file,
+ * encoded in place into buf and written out SPILL_BUF bytes at a time. */
+struct spill {
+	int fd;
+	unsigned char *buf;
+	size_t len, total;
+	int64_t count;
+	struct reasons *names;
+};
+
+static int row_entry(void *arg, const struct db_row *r, struct err *e);
+
+/* Every row's entry into sp (db_each calls row_entry for each). */
 static int
 rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    struct db_stmt **st, struct err *e)
+    struct spill *sp, struct err *e)
 {
+	static const char cols[] = "serial, revoked_at, revoke_reason, "
+	    "invalidity_date, status";
 	struct buf now = {0};
 	int rc;
 
 	clock_fmt(&now, j->this_update);
 	if (j->kind == CRL_DELTA)
-		rc = db_prep(db, st, e, "SELECT c.serial, coalesce("
+		rc = db_each(db, e, row_entry, sp, "c.serial, coalesce("
 		    "c.revoked_at, ch.at), c.revoke_reason, c.invalidity_date, "
-		    "c.status FROM (SELECT cert_id, max(at) AS at FROM "
+		    "c.status", "FROM (SELECT cert_id, max(at) AS at FROM "
 		    "crl_changes WHERE ca_id = ? AND seq > ? GROUP BY cert_id) "
 		    "ch JOIN certificates c ON c.id = ch.cert_id WHERE "
 		    "c.realm_id = ? AND c.ca_id = ?", "iiii", j->ca_id,
 		    j->since, s->realm_id, j->ca_id);
 	else
-		rc = db_prep(db, st, e, "SELECT serial, revoked_at, "
-		    "revoke_reason, invalidity_date, status FROM certificates "
+		rc = db_each(db, e, row_entry, sp, cols, "FROM certificates "
 		    "WHERE ca_id = ? AND realm_id = ? AND status IN ('revoked', "
 		    "'suspended') AND not_after > ? AND (? OR crl_shard = ?)",
 		    "iitii", j->ca_id, s->realm_id, now.p,
@@ -479,42 +496,37 @@ reason_code(struct reasons *c, const char *p, size_t len)
 	return code;
 }
 
-/* A text column as bytes and length, NULL for SQL NULL (an empty text
- * is "" so that it fails as malformed, as it always did). */
-static const char *
-col(struct db_stmt *st, int i, size_t *n)
-{
-	const char *p = db_blob(st, i, n);
+static int spill_write(struct spill *sp, struct err *e);
 
-	if (p == NULL && !db_isnull(st, i))
-		p = "";
-	return p;
-}
-
-/* The entry of the current row into out[ENTRY_MAX], its length in *n. */
+/* The current row's entry into the spill (a db_row_fn). */
 static int
-row_entry(struct db_stmt *st, struct reasons *c, unsigned char *out,
-    size_t *n, struct err *e)
+row_entry(void *arg, const struct db_row *r, struct err *e)
 {
-	size_t ls, ld, lw, li, lst;
-	const char *serial = col(st, 0, &ls), *date = col(st, 1, &ld),
-	    *why = col(st, 2, &lw), *inval = col(st, 3, &li),
-	    *status = col(st, 4, &lst);
-	int reason = -1, bad;
+	struct spill *sp = arg;
+	size_t ls, ld, lw, li, lst, n = 0;
+	const char *serial = db_row_blob(r, 0, &ls), *date = db_row_blob(r,
+	    1, &ld), *why = db_row_blob(r, 2, &lw), *inval = db_row_blob(r, 3,
+	    &li), *status = db_row_blob(r, 4, &lst);
+	int reason, bad, rc;
 
+	if (sp->len + ENTRY_MAX > SPILL_BUF && (rc = spill_write(sp, e)) != 0)
+		return rc;
 	if (serial == NULL)
-		serial = "", ls = 0;
+		serial = "";
 	if (lst == 9 && memcmp(status, "suspended", 9) == 0)
 		reason = REVOKE_HOLD;
 	else if (lst != 7 || memcmp(status, "revoked", 7) != 0)
 		reason = REASON_REMOVE;
 	else
-		reason = reason_code(c, why, lw);
+		reason = reason_code(sp->names, why, lw);
 	if (reason == REASON_REMOVE)
 		inval = NULL;
-	if ((bad = entry_der(out, n, serial, ls, date, ld, reason, inval,
-	    li)) != 0)
+	if ((bad = entry_der(sp->buf + sp->len, &n, serial, ls, date, ld,
+	    reason, inval, li)) != 0)
 		return entry_err(bad, serial, ls, date, ld, inval, li, e);
+	sp->len += n;
+	sp->total += n;
+	sp->count++;
 	return 0;
 }
 
@@ -740,9 +752,6 @@ sig_free(struct sig *g)
 	buf_free(&g->pend);
 }
 
-#define CHUNK 65536		/* the least the tbsCertList is written in */
-#define SPILL_BUF (256 * 1024)	/* entries go to the spill file in these */
-#define WINDOW (1024 * 1024)	/* of the spill file mapped at a time */
 
 /* Part of the tbsCertList to out and the digest, as is. */
 static int
@@ -799,15 +808,6 @@ sig_final(struct sig *g, unsigned char *sig, struct err *e)
 	    "%zu bytes in %d tries", g->len, i);
 }
 
-/* The entries on their way to the unlinked spill file: encoded in
- * place into buf, written out SPILL_BUF bytes at a time. */
-struct spill {
-	int fd;
-	unsigned char *buf;
-	size_t len, total;
-	int64_t count;
-};
-
 static int
 spill_write(struct spill *sp, struct err *e)
 {
@@ -834,31 +834,16 @@ static int
 spill(struct db *db, const struct crl_signer *s, const struct crl_job *j,
     struct spill *sp, struct err *e)
 {
-	struct db_stmt *st = NULL;
-	struct reasons rc_names;
-	size_t n;
+	struct reasons names;
 	int rc;
 
-	memset(&rc_names, 0, sizeof rc_names);
+	memset(&names, 0, sizeof names);
+	sp->names = &names;
 	sp->total = 0;
 	sp->count = 0;
-	if ((rc = rows(db, s, j, &st, e)) != 0)
-		return rc;
-	while ((rc = db_step(st, e)) == 1) {
-		if (sp->len + ENTRY_MAX > SPILL_BUF &&
-		    (rc = spill_write(sp, e)) != 0)
-			break;
-		if ((rc = row_entry(st, &rc_names, sp->buf + sp->len, &n,
-		    e)) != 0)
-			break;
-		sp->len += n;
-		sp->total += n;
-		sp->count++;
-	}
-	rc = rc < 0 ? e->code : rc;
-	db_finish(st);
-	if (rc == 0)
+	if ((rc = rows(db, s, j, sp, e)) == 0)
 		rc = spill_write(sp, e);
+	sp->names = NULL;
 	return rc;
 }
 
@@ -916,7 +901,7 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	static const unsigned char version[] = { T_INT, 1, 1 };
 	struct buf head = {0}, exts = {0}, outer = {0}, tail = {0};
 	unsigned char *issuer = NULL, *sig = NULL;
-	struct spill sp = { -1, NULL, 0, 0, 0 };
+	struct spill sp = { -1, NULL, 0, 0, 0, NULL };
 	size_t total, tbs, body;
 	int64_t count;
 	int ni, rc;
