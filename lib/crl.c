@@ -445,6 +445,10 @@ rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	int rc;
 
 	clock_fmt(&now, j->this_update);
+	/* a scan reads each page once: a small page cache touches less
+	 * fresh memory (page faults cost more than the reads saved) */
+	if ((rc = db_exec(db, e, "PRAGMA cache_size = -256", "")) != 0)
+		goto out;
 	if (j->kind == CRL_DELTA)
 		rc = db_each(db, e, row_entry, sp, "c.serial, coalesce("
 		    "c.revoked_at, ch.at), c.revoke_reason, c.invalidity_date, "
@@ -459,6 +463,7 @@ rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 		    "'suspended') AND not_after > ? AND (? OR crl_shard = ?)",
 		    "iitii", j->ca_id, s->realm_id, now.p,
 		    (int64_t)(j->kind != CRL_SHARD), j->shard);
+out:
 	buf_free(&now);
 	return rc;
 }
