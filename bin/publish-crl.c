@@ -15,7 +15,10 @@
  *
  * Trust: reads the database and writes pub/; it never opens a CA key
  * (sign does) and holds a passphrase only to hand it to sign on a pipe
- * when it was given one on --passphrase-fd. Memory does not grow with
+ * when it was given one on --passphrase-fd. It gives sign nothing to
+ * sign but the specs: sign reads the rows, encodes and digests the CRL
+ * itself and writes the bytes it signed; this process only moves them
+ * (a changed byte would fail the signature) and derives the PEM. Memory does not grow with
  * the number of revoked certificates: the CRLs are read a mapped window
  * at a time.
  */
