@@ -18,9 +18,9 @@
  * when it was given one on --passphrase-fd. It gives sign nothing to
  * sign but the specs: sign reads the rows, encodes and digests the CRL
  * itself and writes the bytes it signed; this process only moves them
- * (a changed byte would fail the signature) and derives the PEM. Memory does not grow with
- * the number of revoked certificates: the CRLs are read a mapped window
- * at a time.
+ * (a changed byte would fail the signature) and derives the PEM.
+ * Memory does not grow with the number of revoked certificates: the
+ * CRLs are read a mapped window at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
