@@ -413,7 +413,7 @@ struct db_row {
 struct each {
 	db_row_fn fn;
 	void *arg;
-	struct err *e;
+	struct err e;		/* the callback's, kept from SQLite's report */
 	int rc;
 };
 
@@ -423,7 +423,7 @@ each_step(sqlite3_context *c, int n, sqlite3_value **v)
 	struct each *x = sqlite3_user_data(c);
 	struct db_row r = { v, n };
 
-	if (x->rc == 0 && (x->rc = x->fn(x->arg, &r, x->e)) != 0)
+	if (x->rc == 0 && (x->rc = x->fn(x->arg, &r, &x->e)) != 0)
 		sqlite3_result_error(c, "stopped by its row callback", -1);
 }
 
@@ -452,7 +452,7 @@ db_each(struct db *db, struct err *e, db_row_fn fn, void *arg,
     const char *cols, const char *from, const char *fmt, ...)
 {
 	static const char name[] = "certpipe_each";
-	struct each x = { fn, arg, e, 0 };
+	struct each x = { fn, arg, {0}, 0 };
 	struct db_stmt *st = NULL;
 	struct buf sql = {0};
 	va_list ap;
@@ -470,9 +470,12 @@ db_each(struct db *db, struct err *e, db_row_fn fn, void *arg,
 	if (rc == 0) {
 		while ((rc = db_step(st, e)) == 1)
 			;
-		/* the callback's own failure, not SQLite's report of it */
-		rc = x.rc ? x.rc : rc < 0 ? e->code : 0;
+		rc = rc < 0 ? e->code : 0;
 	}
+	/* the callback's own failure, not SQLite's report of it */
+	if (x.rc != 0)
+		rc = err_set(e, x.rc, "%s", err_str(&x.e));
+	err_free(&x.e);
 	db_finish(st);
 	sqlite3_create_function_v2(db->h, name, -1, SQLITE_UTF8, NULL, NULL,
 	    NULL, NULL, NULL);
