@@ -428,7 +428,7 @@ run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	}
 	if ((sk = posix_spawn(pid, path.p, &fa, NULL, (char *const *)av,
 	    environ)) != 0)
-		rc = err_set(e, EX_UNAVAILABLE, "%s: cannot run: %s", path.p,
+		rc = err_set(e, EX_SOFTWARE, "%s: cannot run: %s", path.p,
 		    strerror(sk));
 out:
 	posix_spawn_file_actions_destroy(&fa);
