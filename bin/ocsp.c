@@ -145,7 +145,9 @@ main(int argc, char **argv)
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
-	struct http_opts ho = { .name = "ocsp" };
+	/* answers are lookups: a connection may live long, its process
+	 * start is the expensive part */
+	struct http_opts ho = { .name = "ocsp", .max_requests = 100000 };
 	struct http_route route = { "/", HTTP_GET | HTTP_POST,
 	    OCSP_MAX_REQUEST, ocsp_http, NULL };
 	char *helper[] = { NULL, "--live", "--home", NULL, "--store", NULL,

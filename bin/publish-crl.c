@@ -4,25 +4,34 @@
  * Per CA it decides what to publish (a complete CRL, a delta CRL, one
  * CRL per shard; see doc/publish-crl.1 for when each is due), takes the
  * CRL numbers from the CA's sequence (table crls) and runs `sign --ca
- * NAME --crl SPEC...` as a child, which signs the CRLs and streams
- * their DER to this process's pipe. Each CRL is written as DER and PEM
- * to a temporary file, fsynced, and only when sign succeeded renamed
- * over the published name, then the directory is fsynced; the crls rows
+ * NAME --crl SPEC...` as a child, which signs the CRLs and writes
+ * their DER one after the other to its stdout: the first CRL's temporary
+ * file, opened here (no pipe: the bytes are written once and never pass
+ * through this process). When sign succeeded, each CRL is cut from that
+ * stream by its DER header (the others are copied into their own
+ * temporary files), its PEM written beside it, both fsynced, renamed
+ * over the published names, then the directory is fsynced; the crls rows
  * and one audit event per CRL are committed after that.
  *
  * Trust: reads the database and writes pub/; it never opens a CA key
  * (sign does) and holds a passphrase only to hand it to sign on a pipe
- * when it was given one on --passphrase-fd. Memory does not grow with
- * the number of revoked certificates: the CRLs pass through a buffer.
+ * when it was given one on --passphrase-fd. It gives sign nothing to
+ * sign but the specs: sign reads the rows, encodes and digests the CRL
+ * itself and writes the bytes it signed; this process only moves them
+ * (a changed byte would fail the signature) and derives the PEM.
+ * Memory does not grow with the number of revoked certificates: the
+ * CRLs are read a mapped window at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <popt.h>
@@ -36,8 +45,12 @@
 #include "fs.h"
 #include "keys.h"
 
+extern char **environ;
+
 #define NOTHING_DUE 1		/* exit status of --due with nothing due */
 #define MAX_SHARDS 256
+#define WINDOW (1024 * 1024)	/* of sign's output mapped at a time */
+#define PEM_IN 49152		/* bytes base64-encoded per write */
 
 struct ctx {
 	struct conf conf;
@@ -61,11 +74,13 @@ struct last {
 	time_t next;
 };
 
-/* One CRL being written: temporary and final names, DER and PEM. */
+/* One CRL being written: temporary and final names, DER and PEM, and
+ * where it is in sign's output. */
 struct out {
 	struct buf tmp[2], path[2];
 	int fd[2];
-	EVP_ENCODE_CTX *b64;
+	off_t off;		/* of its first byte in the stream */
+	size_t len;		/* its DER length */
 };
 
 static int
@@ -359,18 +374,22 @@ record(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	return rc;
 }
 
-/* Start `sign --home H --ca NAME [--passphrase-...] --crl SPEC...`;
- * *fd reads its output. */
+/* Start `sign --home H --ca NAME [--passphrase-...] --crl SPEC...` with
+ * its stdout on fd. */
 static int
 run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
-    size_t n, pid_t *pid, int *fd, struct err *e)
+    size_t n, int fd, pid_t *pid, struct err *e)
 {
 	struct buf *spec = xcalloc(n, sizeof *spec), path = {0}, num = {0};
 	const char **av = xcalloc(2 * n + 10, sizeof *av);
-	int out[2] = { -1, -1 }, pp[2] = { -1, -1 }, rc = 0;
+	posix_spawn_file_actions_t fa;
+	int pp[2] = { -1, -1 }, rc = 0, sk;
 	size_t i, k = 0;
 
-	if (pipe(out) < 0 || (x->pass.b.len && pipe(pp) < 0)) {
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		diag_nomem();
+
+	if (x->pass.b.len && pipe(pp) < 0) {
 		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -400,31 +419,22 @@ run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 		av[k++] = "--crl";
 		av[k++] = spec[i].p;
 	}
-	fflush(stderr);
-	if ((*pid = fork()) < 0) {
-		rc = err_set(e, EX_OSERR, "fork: %s", strerror(errno));
+	/* posix_spawn: no copy of this process's page tables to fault on */
+	if ((sk = posix_spawn_file_actions_adddup2(&fa, fd, 1)) != 0 ||
+	    (pp[1] >= 0 && (sk = posix_spawn_file_actions_addclose(&fa,
+	    pp[1])) != 0)) {
+		rc = err_set(e, EX_OSERR, "spawn: %s", strerror(sk));
 		goto out;
 	}
-	if (*pid == 0) {
-		if (dup2(out[1], 1) < 0)
-			_exit(EX_OSERR);
-		close(out[0]);
-		close(out[1]);
-		if (pp[1] >= 0)
-			close(pp[1]);
-		execv(path.p, (char *const *)av);
-		diag("%s: cannot run: %s", path.p, strerror(errno));
-		_exit(EX_UNAVAILABLE);
-	}
-	*fd = out[0];
-	out[0] = -1;
+	if ((sk = posix_spawn(pid, path.p, &fa, NULL, (char *const *)av,
+	    environ)) != 0)
+		rc = err_set(e, EX_SOFTWARE, "%s: cannot run: %s", path.p,
+		    strerror(sk));
 out:
-	for (i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
+	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; i < 2; i++)
 		if (pp[i] >= 0)
 			close(pp[i]);
-	}
 	for (i = 0; i < n; i++)
 		buf_free(&spec[i]);
 	free(spec);
@@ -469,27 +479,6 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Read exactly n bytes (0 bytes at a clean end: *got 0). */
-static int
-read_full(int fd, void *p, size_t n, size_t *got, struct err *e)
-{
-	ssize_t k;
-
-	for (*got = 0; *got < n; *got += (size_t)k) {
-		k = read(fd, (char *)p + *got, n - *got);
-		if (k < 0 && errno == EINTR) {
-			k = 0;
-			continue;
-		}
-		if (k < 0)
-			return err_set(e, EX_IOERR, "reading sign: %s",
-			    strerror(errno));
-		if (k == 0)
-			break;
-	}
-	return 0;
-}
-
 static void
 out_close(struct out *o, int keep)
 {
@@ -502,8 +491,6 @@ out_close(struct out *o, int keep)
 		if (!keep && o->tmp[i].p)
 			unlink(o->tmp[i].p);
 	}
-	EVP_ENCODE_CTX_free(o->b64);
-	o->b64 = NULL;
 }
 
 static void
@@ -518,11 +505,12 @@ out_free(struct out *o)
 	}
 }
 
+/* The temporary DER and PEM files (DER read-write: the first one is
+ * sign's output, read back here). */
 static int
 out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
     struct out *o, struct err *e)
 {
-	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n";
 	int i;
 
 	for (i = 0; i < 2; i++) {
@@ -533,129 +521,152 @@ out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 		buf_printf(&o->tmp[i], "%s.tmp.%ld", o->path[i].p,
 		    (long)getpid());
 		unlink(o->tmp[i].p);	/* a crashed run's, same pid */
-		o->fd[i] = open(o->tmp[i].p, O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC, 0644);
+		o->fd[i] = open(o->tmp[i].p, (i ? O_WRONLY : O_RDWR) |
+		    O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (o->fd[i] < 0)
 			return err_set(e, EX_CANTCREAT, "%s: create: %s",
 			    o->tmp[i].p, strerror(errno));
 	}
-	if ((o->b64 = EVP_ENCODE_CTX_new()) == NULL)
-		diag_nomem();
-	EVP_EncodeInit(o->b64);
-	if (write_all(o->fd[1], pem_begin, sizeof pem_begin - 1) < 0)
-		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-		    strerror(errno));
 	return 0;
 }
 
-/* DER to the first file, base64 lines to the second. */
+/* Where each CRL is in the stream of n that sign wrote to fd: each is
+ * one DER SEQUENCE, its header says its length, and they fill the file
+ * exactly. */
 static int
-out_write(struct out *o, const unsigned char *p, size_t n, struct err *e)
+split(int fd, struct out *o, size_t n, struct err *e)
 {
-	unsigned char b64[65536 / 48 * 65 + 130];
-	int k;
+	unsigned char h[6];
+	struct stat st;
+	off_t off = 0;
+	size_t i, hl, len, k;
+	ssize_t got;
 
-	if (write_all(o->fd[0], p, n) < 0)
-		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[0].p,
+	if (fstat(fd, &st) < 0)
+		return err_set(e, EX_IOERR, "%s: stat: %s", o[0].tmp[0].p,
 		    strerror(errno));
-	if (EVP_EncodeUpdate(o->b64, b64, &k, p, (int)n) != 1 ||
-	    write_all(o->fd[1], b64, (size_t)k) < 0)
-		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-		    strerror(errno));
-	return 0;
-}
-
-static int
-out_finish(struct out *o, struct err *e)
-{
-	static const char pem_end[] = "-----END X509 CRL-----\n";
-	unsigned char b64[130];
-	int i, k;
-
-	EVP_EncodeFinal(o->b64, b64, &k);
-	if (write_all(o->fd[1], b64, (size_t)k) < 0 ||
-	    write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
-		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-		    strerror(errno));
-	for (i = 0; i < 2; i++)
-		if (fsync(o->fd[i]) < 0 || close(o->fd[i]) < 0) {
-			o->fd[i] = -1;
-			return err_set(e, EX_IOERR, "%s: fsync: %s",
-			    o->tmp[i].p, strerror(errno));
+	for (i = 0; i < n; i++) {
+		got = pread(fd, h, sizeof h, off);
+		hl = 2;
+		len = 0;
+		if (got >= 2 && h[0] == 0x30 && h[1] < 0x80)
+			len = h[1];
+		else if (got >= 2 && h[0] == 0x30 && (h[1] & 0x7f) >= 1 &&
+		    (h[1] & 0x7f) <= 4 && got >= 2 + (h[1] & 0x7f)) {
+			hl += h[1] & 0x7f;
+			for (k = 2; k < hl; k++)
+				len = len << 8 | h[k];
 		} else
-			o->fd[i] = -1;
+			return err_set(e, EX_SOFTWARE, "sign's output is not "
+			    "a CRL");
+		if ((off_t)(hl + len) > st.st_size - off)
+			return err_set(e, EX_SOFTWARE, "sign's CRL ended %lld "
+			    "bytes short", (long long)(off + (off_t)(hl + len) -
+			    st.st_size));
+		o[i].off = off;
+		o[i].len = hl + len;
+		off += (off_t)(hl + len);
+	}
+	if (off != st.st_size)
+		return err_set(e, EX_SOFTWARE, "sign wrote more than %zu CRLs",
+		    n);
 	return 0;
 }
 
-/* One CRL from sign's stream: its DER header says its length. */
+/* CRL o from the stream fd: its DER to its own file unless it is the
+ * stream's first, its PEM; both fsynced. */
 static int
-receive_one(int fd, struct out *o, struct err *e)
+out_write(int fd, struct out *o, int copy, struct err *e)
 {
-	unsigned char buf[65536], h[6];
-	size_t got, len = 0, left, hl = 2, i;
-	int rc;
+	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n",
+	    pem_end[] = "-----END X509 CRL-----\n";
+	unsigned char pem[PEM_IN / 48 * 65 + 130], *m;
+	long pg = sysconf(_SC_PAGESIZE);
+	EVP_ENCODE_CTX *b64 = EVP_ENCODE_CTX_new();
+	size_t pos, k, lead, p, q;
+	off_t at;
+	int i, rc = 0, w;
 
-	if ((rc = read_full(fd, h, 2, &got, e)) != 0)
-		return rc;
-	if (got == 2 && h[0] == 0x30 && (h[1] & 0x80) && (h[1] & 0x7f) >= 1 &&
-	    (h[1] & 0x7f) <= 4) {
-		hl += h[1] & 0x7f;
-		if ((rc = read_full(fd, h + 2, hl - 2, &got, e)) != 0)
-			return rc;
-		if (got != hl - 2)
-			got = 0;
-		for (i = 2; i < hl; i++)
-			len = len << 8 | h[i];
-	} else if (got == 2 && h[0] == 0x30 && h[1] < 0x80)
-		len = h[1];
-	else
-		got = 0;
-	if (got == 0)
-		return err_set(e, EX_SOFTWARE, "sign's output is not a CRL");
-	if ((rc = out_write(o, h, hl, e)) != 0)
-		return rc;
-	for (left = len; left > 0; left -= got) {
-		if ((rc = read_full(fd, buf, left < sizeof buf ? left :
-		    sizeof buf, &got, e)) != 0)
-			return rc;
-		if (got == 0)
-			return err_set(e, EX_SOFTWARE, "sign's CRL ended %zu "
-			    "bytes short", left);
-		if ((rc = out_write(o, buf, got, e)) != 0)
-			return rc;
+	if (b64 == NULL)
+		diag_nomem();
+	EVP_EncodeInit(b64);
+	if (write_all(o->fd[1], pem_begin, sizeof pem_begin - 1) < 0)
+		rc = err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+		    strerror(errno));
+	for (pos = 0; pos < o->len && rc == 0; pos += k) {
+		k = o->len - pos < WINDOW ? o->len - pos : WINDOW;
+		at = o->off + (off_t)pos;
+		lead = (size_t)(at % pg);
+		m = mmap(NULL, lead + k, PROT_READ, MAP_SHARED, fd, at -
+		    (off_t)lead);
+		if (m == MAP_FAILED) {
+			rc = err_set(e, EX_IOERR, "%s: mmap: %s", o->tmp[0].p,
+			    strerror(errno));
+			break;
+		}
+		if (copy && write_all(o->fd[0], m + lead, k) < 0)
+			rc = err_set(e, EX_IOERR, "%s: write: %s",
+			    o->tmp[0].p, strerror(errno));
+		/* the PEM through a small buffer that stays in cache */
+		for (p = 0; p < k && rc == 0; p += q) {
+			q = k - p < PEM_IN ? k - p : PEM_IN;
+			if (EVP_EncodeUpdate(b64, pem, &w, m + lead + p,
+			    (int)q) != 1 || write_all(o->fd[1], pem,
+			    (size_t)w) < 0)
+				rc = err_set(e, EX_IOERR, "%s: write: %s",
+				    o->tmp[1].p, strerror(errno));
+		}
+		munmap(m, lead + k);
 	}
-	return out_finish(o, e);
+	if (rc == 0) {
+		EVP_EncodeFinal(b64, pem, &w);
+		if (write_all(o->fd[1], pem, (size_t)w) < 0 ||
+		    write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
+			rc = err_set(e, EX_IOERR, "%s: write: %s",
+			    o->tmp[1].p, strerror(errno));
+	}
+	EVP_ENCODE_CTX_free(b64);
+	for (i = 0; i < 2 && rc == 0; i++)
+		if (fsync(o->fd[i]) < 0)
+			rc = err_set(e, EX_IOERR, "%s: fsync: %s",
+			    o->tmp[i].p, strerror(errno));
+	return rc;
 }
 
-/* Run sign and keep its CRLs in temporary files; on success rename them
- * over the published names. */
+/* Run sign into the first CRL's temporary file, cut its output into the
+ * CRLs' DER and PEM files; on success rename them over the published
+ * names. */
 static int
 produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
     size_t n, struct err *e)
 {
 	struct out *o = xcalloc(n, sizeof *o);
 	struct err we = {0};
-	unsigned char extra;
-	size_t i, got = 0;
+	size_t i;
 	pid_t pid = -1;
-	int fd = -1, rc, k;
+	int rc = 0, k;
 
 	for (i = 0; i < n; i++)
 		o[i].fd[0] = o[i].fd[1] = -1;
-	if ((rc = run_sign(x, c, j, n, &pid, &fd, e)) != 0)
-		goto out;
 	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = out_open(x, c, &j[i], &o[i], e)) == 0)
-			rc = receive_one(fd, &o[i], e);
-	if (rc == 0 && (rc = read_full(fd, &extra, 1, &got, e)) == 0 && got)
-		rc = err_set(e, EX_SOFTWARE, "sign wrote more than %zu CRLs",
-		    n);
-	close(fd);
+		rc = out_open(x, c, &j[i], &o[i], e);
+	if (rc != 0 || (rc = run_sign(x, c, j, n, o[0].fd[0], &pid, e)) != 0)
+		goto out;
 	/* sign's own status counts first: its diagnostic says why */
 	if ((k = wait_sign(pid, &we)) != 0) {
 		rc = k;
 		err_set(e, we.code, "%s", err_str(&we));
+		goto out;
 	}
+	if ((rc = split(o[0].fd[0], o, n, e)) != 0)
+		goto out;
+	/* the later CRLs first: the stream is then cut to the first */
+	for (i = n; i-- > 0 && rc == 0; )
+		rc = out_write(o[0].fd[0], &o[i], i > 0, e);
+	if (rc == 0 && n > 1 && (ftruncate(o[0].fd[0], (off_t)o[0].len) < 0 ||
+	    fsync(o[0].fd[0]) < 0))
+		rc = err_set(e, EX_IOERR, "%s: truncate: %s", o[0].tmp[0].p,
+		    strerror(errno));
 	for (i = 0; i < n && rc == 0; i++)
 		for (k = 0; k < 2 && rc == 0; k++)
 			if (rename(o[i].tmp[k].p, o[i].path[k].p) < 0)

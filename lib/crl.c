@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -13,6 +14,9 @@
 
 #define REASON_REMOVE 8		/* removeFromCRL, RFC 5280 5.3.1 */
 #define SIGN_TRIES 64		/* ECDSA: (3/4)^64 to miss the length */
+#define CHUNK 65536		/* the least the tbsCertList is written in */
+#define SPILL_BUF (256 * 1024)	/* entries go to the spill file in these */
+#define WINDOW (1024 * 1024)	/* of the spill file mapped at a time */
 
 /* DER tags used below */
 #define T_INT	0x02
@@ -226,15 +230,16 @@ digits(const char *s, size_t n)
 	return 1;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" as DER Time contents: UTCTime before 2050,
- * else (or when gen) GeneralizedTime (RFC 5280 4.1.2.5). *tag gets
- * the tag, t[] the text; returns its length or 0 when malformed. */
+/* "YYYY-MM-DDTHH:MM:SSZ" (n bytes at s) as DER Time contents: UTCTime
+ * before 2050, else (or when gen) GeneralizedTime (RFC 5280 4.1.2.5).
+ * *tag gets the tag, t[] the text; returns its length or 0 when
+ * malformed. */
 static size_t
-der_time(const char *s, int gen, int *tag, char t[16])
+der_time(const char *s, size_t len, int gen, int *tag, char t[16])
 {
 	size_t n = 0;
 
-	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
+	if (s == NULL || len != 20 || s[4] != '-' || s[7] != '-' ||
 	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
 	    !digits(s, 4) || !digits(s + 5, 2) || !digits(s + 8, 2) ||
 	    !digits(s + 11, 2) || !digits(s + 14, 2) || !digits(s + 17, 2))
@@ -270,25 +275,28 @@ static const unsigned char hexv[256] = {
 };
 #define hexval(c) ((int)hexv[(unsigned char)(c)] - 1)
 
-/* A positive serial in hex as INTEGER contents (minimal, 0x00 before a
- * high bit). Returns the length, 0 when malformed. */
+/* A positive serial in hex (n digits) as INTEGER contents (minimal,
+ * 0x00 before a high bit). Returns the length, 0 when malformed. */
 static size_t
-der_serial(const char *hex, unsigned char out[34])
+der_serial(const char *hex, size_t n, unsigned char out[34])
 {
 	unsigned char raw[33];
-	size_t n = strlen(hex), i, k = 0, o = 0;
+	size_t i = 0, k = 0, o = 0;
 	int hi, lo;
 
 	if (n == 0 || n > 64)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (hexval(hex[i]) < 0)
+	if (n % 2) {
+		if ((lo = hexval(hex[0])) < 0)
 			return 0;
-	if (n % 2)
-		raw[k++] = (unsigned char)hexval(*hex++);
-	for (; *hex; hex += 2) {
-		hi = hexval(hex[0]);
-		lo = hexval(hex[1]);
+		raw[k++] = (unsigned char)lo;
+		i++;
+	}
+	for (; i < n; i += 2) {
+		hi = hexval(hex[i]);
+		lo = hexval(hex[i + 1]);
+		if ((hi | lo) < 0)
+			return 0;
 		raw[k++] = (unsigned char)(hi << 4 | lo);
 	}
 	for (i = 0; i + 1 < k && raw[i] == 0; i++)
@@ -299,109 +307,232 @@ der_serial(const char *hex, unsigned char out[34])
 	return o + k - i;
 }
 
-int
-crl_entry(struct buf *out, const char *serial, const char *date,
-    int reason, const char *invalid, struct err *e)
-{
-	static const unsigned char oid_reason[] = { 0x55, 0x1d, 0x15 },
-	    oid_inval[] = { 0x55, 0x1d, 0x18 };
-	unsigned char ser[34];
-	char dt[16], it[16];
-	size_t ns, nd, ni = 0, rext = 0, iext = 0, exts = 0, body;
-	int dtag, itag;
-	struct buf *b = out;
+/* The largest entry: SEQUENCE { INTEGER (2 + 33), Time (2 + 15),
+ * SEQUENCE (2) { reasonCode (2 + 10), invalidityDate (2 + 24) } } is 94
+ * bytes, so every length inside an entry takes the short form. */
+#define ENTRY_MAX 128
 
-	if ((ns = der_serial(serial, ser)) == 0)
-		return err_set(e, EX_DATAERR, "serial '%s' is not hex", serial);
-	if ((nd = der_time(date, 0, &dtag, dt)) == 0)
-		return err_set(e, EX_DATAERR, "serial %s: revocation date "
-		    "'%s' is not RFC 3339 UTC", serial, date ? date : "");
-	if (invalid && (ni = der_time(invalid, 1, &itag, it)) == 0)
-		return err_set(e, EX_DATAERR, "serial %s: invalidity date "
-		    "'%s' is not RFC 3339 UTC", serial, invalid);
+#define BAD_SERIAL	1
+#define BAD_DATE	2
+#define BAD_INVALID	3
+
+/* One revokedCertificates entry into out[ENTRY_MAX]: its length in
+ * *len, or BAD_SERIAL, BAD_DATE, BAD_INVALID. The strings are given
+ * with their lengths (invalid NULL for none). */
+static int
+entry_der(unsigned char *out, size_t *len, const char *serial, size_t nsl,
+    const char *date, size_t ndl, int reason, const char *invalid,
+    size_t nil)
+{
+	static const unsigned char oid_reason[] = { T_OID, 3, 0x55, 0x1d, 0x15 },
+	    oid_inval[] = { T_OID, 3, 0x55, 0x1d, 0x18 };
+	unsigned char ser[34], *p = out;
+	char dt[16], it[16];
+	size_t ns, nd, ni = 0, rext = 0, iext = 0, exts = 0;
+	int dtag, itag = 0;
+
+	if ((ns = der_serial(serial, nsl, ser)) == 0)
+		return BAD_SERIAL;
+	if ((nd = der_time(date, ndl, 0, &dtag, dt)) == 0)
+		return BAD_DATE;
+	if (invalid && (ni = der_time(invalid, nil, 1, &itag, it)) == 0)
+		return BAD_INVALID;
 	/* Extension ::= SEQUENCE { OID, OCTET STRING { value } } */
 	if (reason > 0)
 		rext = 5 + 5;		/* OID, OCTET { ENUM, 1 byte } */
 	if (ni)
 		iext = 5 + 2 + 2 + ni;
 	if (rext)
-		exts += hdr_len(rext) + rext;
+		exts += 2 + rext;
 	if (iext)
-		exts += hdr_len(iext) + iext;
-	body = hdr_len(ns) + ns + hdr_len(nd) + nd;
-	if (exts)
-		body += hdr_len(exts) + exts;
-	put_hdr(b, T_SEQ, body);
-	put_hdr(b, T_INT, ns);
-	buf_add(b, ser, ns);
-	put_hdr(b, dtag, nd);
-	buf_add(b, dt, nd);
-	if (exts)
-		put_hdr(b, T_SEQ, exts);
+		exts += 2 + iext;
+	*p++ = T_SEQ;
+	*p++ = (unsigned char)(2 + ns + 2 + nd + (exts ? 2 + exts : 0));
+	*p++ = T_INT;
+	*p++ = (unsigned char)ns;
+	memcpy(p, ser, ns);
+	p += ns;
+	*p++ = (unsigned char)dtag;
+	*p++ = (unsigned char)nd;
+	memcpy(p, dt, nd);
+	p += nd;
+	if (exts) {
+		*p++ = T_SEQ;
+		*p++ = (unsigned char)exts;
+	}
 	if (rext) {
-		put_hdr(b, T_SEQ, rext);
-		put_hdr(b, T_OID, 3);
-		buf_add(b, oid_reason, 3);
-		put_hdr(b, T_OCT, 3);
-		put_hdr(b, T_ENUM, 1);
-		buf_addc(b, (char)reason);
+		*p++ = T_SEQ;
+		*p++ = (unsigned char)rext;
+		memcpy(p, oid_reason, sizeof oid_reason);
+		p += sizeof oid_reason;
+		*p++ = T_OCT;
+		*p++ = 3;
+		*p++ = T_ENUM;
+		*p++ = 1;
+		*p++ = (unsigned char)reason;
 	}
 	if (iext) {
-		put_hdr(b, T_SEQ, iext);
-		put_hdr(b, T_OID, 3);
-		buf_add(b, oid_inval, 3);
-		put_hdr(b, T_OCT, 2 + ni);
-		put_hdr(b, itag, ni);
-		buf_add(b, it, ni);
+		*p++ = T_SEQ;
+		*p++ = (unsigned char)iext;
+		memcpy(p, oid_inval, sizeof oid_inval);
+		p += sizeof oid_inval;
+		*p++ = T_OCT;
+		*p++ = (unsigned char)(2 + ni);
+		*p++ = (unsigned char)itag;
+		*p++ = (unsigned char)ni;
+		memcpy(p, it, ni);
+		p += ni;
 	}
+	*len = (size_t)(p - out);
+	return 0;
+}
+
+/* The diagnostic for entry_der's failure bad. */
+static int
+entry_err(int bad, const char *serial, size_t ns, const char *date,
+    size_t nd, const char *invalid, size_t ni, struct err *e)
+{
+	if (bad == BAD_SERIAL)
+		return err_set(e, EX_DATAERR, "serial '%.*s' is not hex",
+		    (int)(ns > 80 ? 80 : ns), serial);
+	if (bad == BAD_DATE)
+		return err_set(e, EX_DATAERR, "serial %.*s: revocation date "
+		    "'%.*s' is not RFC 3339 UTC", (int)ns, serial,
+		    (int)(nd > 80 ? 80 : nd), date ? date : "");
+	return err_set(e, EX_DATAERR, "serial %.*s: invalidity date '%.*s' "
+	    "is not RFC 3339 UTC", (int)ns, serial, (int)(ni > 80 ? 80 : ni),
+	    invalid);
+}
+
+int
+crl_entry(struct buf *out, const char *serial, const char *date,
+    int reason, const char *invalid, struct err *e)
+{
+	unsigned char der[ENTRY_MAX];
+	size_t ns = strlen(serial), nd = date ? strlen(date) : 0,
+	    ni = invalid ? strlen(invalid) : 0, n = 0;
+	int bad;
+
+	if ((bad = entry_der(der, &n, serial, ns, date, nd, reason, invalid,
+	    ni)) != 0)
+		return entry_err(bad, serial, ns, date, nd, invalid, ni, e);
+	buf_add(out, der, n);
 	return 0;
 }
 
 /* --- the rows --- */
 
+/* A spill's state: the entries on their way to the unlinked spill file,
+ * encoded in place into buf and written out SPILL_BUF bytes at a time. */
+struct spill {
+	int fd;
+	unsigned char *buf;
+	size_t len, total;
+	int64_t count;
+	struct reasons *names;
+};
+
+static int row_entry(void *arg, const struct db_row *r, struct err *e);
+
+/* Every row's entry into sp (db_each calls row_entry for each). */
 static int
 rows(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    struct db_stmt **st, struct err *e)
+    struct spill *sp, struct err *e)
 {
+	static const char cols[] = "serial, revoked_at, revoke_reason, "
+	    "invalidity_date, status";
 	struct buf now = {0};
 	int rc;
 
 	clock_fmt(&now, j->this_update);
+	/* a scan reads each page once: a small page cache touches less
+	 * fresh memory (page faults cost more than the reads saved) */
+	if ((rc = db_exec(db, e, "PRAGMA cache_size = -256", "")) != 0)
+		goto out;
 	if (j->kind == CRL_DELTA)
-		rc = db_prep(db, st, e, "SELECT c.serial, coalesce("
+		rc = db_each(db, e, row_entry, sp, "c.serial, coalesce("
 		    "c.revoked_at, ch.at), c.revoke_reason, c.invalidity_date, "
-		    "c.status FROM (SELECT cert_id, max(at) AS at FROM "
+		    "c.status", "FROM (SELECT cert_id, max(at) AS at FROM "
 		    "crl_changes WHERE ca_id = ? AND seq > ? GROUP BY cert_id) "
 		    "ch JOIN certificates c ON c.id = ch.cert_id WHERE "
 		    "c.realm_id = ? AND c.ca_id = ?", "iiii", j->ca_id,
 		    j->since, s->realm_id, j->ca_id);
 	else
-		rc = db_prep(db, st, e, "SELECT serial, revoked_at, "
-		    "revoke_reason, invalidity_date, status FROM certificates "
+		rc = db_each(db, e, row_entry, sp, cols, "FROM certificates "
 		    "WHERE ca_id = ? AND realm_id = ? AND status IN ('revoked', "
 		    "'suspended') AND not_after > ? AND (? OR crl_shard = ?)",
 		    "iitii", j->ca_id, s->realm_id, now.p,
 		    (int64_t)(j->kind != CRL_SHARD), j->shard);
+out:
 	buf_free(&now);
 	return rc;
 }
 
-/* The entry of the current row, appended to out. */
-static int
-row_entry(struct db_stmt *st, struct buf *out, struct err *e)
-{
-	const char *status = db_text(st, 4), *why = db_text(st, 2);
-	const struct revoke_reason *r;
-	int reason = -1;
+/* The reason names seen in one scan and their codes: revoke_reason
+ * compares without case against every name, once per distinct text
+ * instead of once per row. */
+struct reasons {
+	struct { char name[32]; size_t len; int code; } r[8];
+	size_t n;
+};
 
-	if (strcmp(status, "suspended") == 0)
+static int
+reason_code(struct reasons *c, const char *p, size_t len)
+{
+	const struct revoke_reason *r;
+	char name[32];
+	size_t i;
+	int code;
+
+	if (p == NULL || len == 0 || len >= sizeof name)
+		return -1;
+	for (i = 0; i < c->n; i++)
+		if (c->r[i].len == len && memcmp(c->r[i].name, p, len) == 0)
+			return c->r[i].code;
+	memcpy(name, p, len);
+	name[len] = '\0';
+	code = (r = revoke_reason(name)) != NULL && r->code != 0 ? r->code :
+	    -1;
+	if (c->n < sizeof c->r / sizeof c->r[0]) {
+		memcpy(c->r[c->n].name, name, len);
+		c->r[c->n].len = len;
+		c->r[c->n++].code = code;
+	}
+	return code;
+}
+
+static int spill_write(struct spill *sp, struct err *e);
+
+/* The current row's entry into the spill (a db_row_fn). */
+static int
+row_entry(void *arg, const struct db_row *r, struct err *e)
+{
+	struct spill *sp = arg;
+	size_t ls, ld, lw, li, lst, n = 0;
+	const char *serial = db_row_blob(r, 0, &ls), *date = db_row_blob(r,
+	    1, &ld), *why = db_row_blob(r, 2, &lw), *inval = db_row_blob(r, 3,
+	    &li), *status = db_row_blob(r, 4, &lst);
+	int reason, bad, rc;
+
+	if (sp->len + ENTRY_MAX > SPILL_BUF && (rc = spill_write(sp, e)) != 0)
+		return rc;
+	if (serial == NULL)
+		serial = "";
+	if (lst == 9 && memcmp(status, "suspended", 9) == 0)
 		reason = REVOKE_HOLD;
-	else if (strcmp(status, "revoked") != 0)
+	else if (lst != 7 || memcmp(status, "revoked", 7) != 0)
 		reason = REASON_REMOVE;
-	else if (why && (r = revoke_reason(why)) != NULL && r->code != 0)
-		reason = r->code;
-	return crl_entry(out, db_text(st, 0), db_text(st, 1), reason,
-	    reason == REASON_REMOVE ? NULL : db_text(st, 3), e);
+	else
+		reason = reason_code(sp->names, why, lw);
+	if (reason == REASON_REMOVE)
+		inval = NULL;
+	if ((bad = entry_der(sp->buf + sp->len, &n, serial, ls, date, ld,
+	    reason, inval, li)) != 0)
+		return entry_err(bad, serial, ls, date, ld, inval, li, e);
+	sp->len += n;
+	sp->total += n;
+	sp->count++;
+	return 0;
 }
 
 /* --- the fixed parts --- */
@@ -626,15 +757,11 @@ sig_free(struct sig *g)
 	buf_free(&g->pend);
 }
 
-#define CHUNK 65536
 
-/* The pending part of the tbsCertList to out and the digest. */
+/* Part of the tbsCertList to out and the digest, as is. */
 static int
-flush(struct sig *g, struct err *e)
+put(struct sig *g, const void *p, size_t n, struct err *e)
 {
-	const void *p = g->pend.p;
-	size_t n = g->pend.len;
-
 	if (n == 0)
 		return 0;
 	if (g->eddsa)
@@ -643,8 +770,17 @@ flush(struct sig *g, struct err *e)
 		return err_ssl(e, EX_SOFTWARE, "CRL digest");
 	if (fwrite(p, 1, n, g->out) != n)
 		return err_set(e, EX_IOERR, "CRL output: write failed");
-	buf_reset(&g->pend);
 	return 0;
+}
+
+/* The pending part of the tbsCertList to out and the digest. */
+static int
+flush(struct sig *g, struct err *e)
+{
+	int rc = put(g, g->pend.p, g->pend.len, e);
+
+	buf_reset(&g->pend);
+	return rc;
 }
 
 /* Part of the tbsCertList, passed on in chunks of at least CHUNK. */
@@ -677,77 +813,79 @@ sig_final(struct sig *g, unsigned char *sig, struct err *e)
 	    "%zu bytes in %d tries", g->len, i);
 }
 
-/* The entries, encoded into the unlinked file tf, counted. */
+static int
+spill_write(struct spill *sp, struct err *e)
+{
+	const unsigned char *p = sp->buf;
+	size_t n = sp->len;
+	ssize_t k;
+
+	while (n > 0) {
+		if ((k = write(sp->fd, p, n)) < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return err_set(e, EX_IOERR, "CRL entries: temporary "
+			    "file: write failed: %s", k < 0 ? strerror(errno) :
+			    "no progress");
+		p += k;
+		n -= (size_t)k;
+	}
+	sp->len = 0;
+	return 0;
+}
+
+/* The entries, encoded into the spill file, counted. */
 static int
 spill(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    FILE *tf, size_t *total, int64_t *count, struct err *e)
+    struct spill *sp, struct err *e)
 {
-	struct db_stmt *st = NULL;
-	struct buf ent = {0};
+	struct reasons names;
 	int rc;
 
-	*total = 0;
-	*count = 0;
-	if ((rc = rows(db, s, j, &st, e)) != 0)
-		return rc;
-	while ((rc = db_step(st, e)) == 1) {
-		buf_reset(&ent);
-		if ((rc = row_entry(st, &ent, e)) != 0)
-			break;
-		if (fwrite(ent.p, 1, ent.len, tf) != ent.len) {
-			rc = err_set(e, EX_IOERR, "CRL entries: temporary "
-			    "file: write failed");
-			break;
-		}
-		*total += ent.len;
-		(*count)++;
-	}
-	rc = rc < 0 ? e->code : rc;
-	db_finish(st);
-	buf_free(&ent);
-	if (rc == 0 && (fflush(tf) != 0 || fseek(tf, 0, SEEK_SET) != 0))
-		rc = err_set(e, EX_IOERR, "CRL entries: temporary file: %s",
-		    strerror(errno));
+	memset(&names, 0, sizeof names);
+	sp->names = &names;
+	sp->total = 0;
+	sp->count = 0;
+	if ((rc = rows(db, s, j, sp, e)) == 0)
+		rc = spill_write(sp, e);
+	sp->names = NULL;
 	return rc;
 }
 
-/* The spilled entries into the tbsCertList. */
+/* The spilled entries into the tbsCertList, mapped a WINDOW at a time
+ * (the file's pages, no copy; memory stays at one window). */
 static int
-unspill(struct sig *g, FILE *tf, size_t total, struct err *e)
+unspill(struct sig *g, int fd, size_t total, struct err *e)
 {
-	char chunk[CHUNK];
-	size_t n, sum = 0;
+	size_t off, n;
+	void *p;
 	int rc;
 
 	if ((rc = flush(g, e)) != 0)
 		return rc;
-	while ((n = fread(chunk, 1, sizeof chunk, tf)) > 0) {
-		buf_add(&g->pend, chunk, n);
-		sum += n;
-		if ((rc = flush(g, e)) != 0)
-			return rc;
+	for (off = 0; off < total && rc == 0; off += n) {
+		n = total - off < WINDOW ? total - off : WINDOW;
+		p = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, (off_t)off);
+		if (p == MAP_FAILED)
+			return err_set(e, EX_IOERR, "CRL entries: temporary "
+			    "file: mmap: %s", strerror(errno));
+		rc = put(g, p, n, e);
+		munmap(p, n);
 	}
-	if (ferror(tf) || sum != total)
-		return err_set(e, EX_IOERR, "CRL entries: temporary file: "
-		    "read failed");
-	return 0;
+	return rc;
 }
 
-/* An unlinked temporary file in dir, with a large buffer. */
+/* An unlinked temporary file in dir. */
 static int
-spill_file(const char *dir, FILE **tf, struct err *e)
+spill_file(const char *dir, int *fd, struct err *e)
 {
 	struct buf path = {0};
-	int fd, rc = 0;
+	int rc = 0;
 
-	*tf = NULL;
 	buf_printf(&path, "%s/.crl-entries.XXXXXX", dir);
-	if ((fd = mkstemp(path.p)) >= 0) {
+	if ((*fd = mkstemp(path.p)) >= 0)
 		unlink(path.p);
-		if ((*tf = fdopen(fd, "w+")) == NULL)
-			close(fd);
-	}
-	if (*tf == NULL || setvbuf(*tf, NULL, _IOFBF, CHUNK) != 0)
+	else
 		rc = err_set(e, EX_CANTCREAT, "%s: temporary file: %s", dir,
 		    strerror(errno));
 	buf_free(&path);
@@ -768,15 +906,18 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	static const unsigned char version[] = { T_INT, 1, 1 };
 	struct buf head = {0}, exts = {0}, outer = {0}, tail = {0};
 	unsigned char *issuer = NULL, *sig = NULL;
-	size_t total = 0, tbs, body;
-	int64_t count = 0;
-	FILE *tf = NULL;
+	struct spill sp = { -1, NULL, 0, 0, 0, NULL };
+	size_t total, tbs, body;
+	int64_t count;
 	int ni, rc;
 
-	if ((rc = spill_file(s->tmpdir, &tf, e)) != 0 ||
-	    (rc = spill(db, s, j, tf, &total, &count, e)) != 0 ||
+	sp.buf = xmalloc(SPILL_BUF);
+	if ((rc = spill_file(s->tmpdir, &sp.fd, e)) != 0 ||
+	    (rc = spill(db, s, j, &sp, e)) != 0 ||
 	    (rc = crl_exts(s, j, &exts, e)) != 0)
 		goto out;
+	total = sp.total;
+	count = sp.count;
 	if ((ni = i2d_X509_NAME(X509_get_subject_name(s->cert), &issuer)) <= 0) {
 		rc = err_ssl(e, EX_SOFTWARE, "CA %s: issuer name", s->ca_name);
 		goto out;
@@ -801,7 +942,7 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if (count)
 		put_hdr(&outer, T_SEQ, total);
 	if ((rc = emit(g, outer.p, outer.len, e)) != 0 ||
-	    (rc = unspill(g, tf, total, e)) != 0 ||
+	    (rc = unspill(g, sp.fd, total, e)) != 0 ||
 	    (rc = emit(g, exts.p, exts.len, e)) != 0 ||
 	    (rc = flush(g, e)) != 0)
 		goto out;
@@ -817,8 +958,9 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if (entries)
 		*entries = count;
 out:
-	if (tf)
-		fclose(tf);
+	if (sp.fd >= 0)
+		close(sp.fd);
+	free(sp.buf);
 	OPENSSL_free(issuer);
 	free(sig);
 	buf_free(&head);

@@ -4,11 +4,13 @@
  * for a sharded CA, one CRL per shard with a critical
  * issuingDistributionPoint equal to the shard's CDP URI.
  *
- * The entries are never held in memory: crl_sign runs its query once,
- * encoding each entry into an unlinked temporary file in tmpdir (on
- * disk: page cache, not the process's memory), which gives the DER
- * length of revokedCertificates; then it writes the CRL, reading the
- * file back while the signature digest is updated. (Running the query
+ * The entries are never held in memory: crl_sign runs its query once
+ * (db_each: each row reaches the encoder from inside the statement),
+ * encoding each entry in place into a 256 KiB block written to an
+ * unlinked temporary file in tmpdir (on disk: page cache, not the
+ * process's memory), which gives the DER length of revokedCertificates;
+ * then it writes the CRL, mapping the file back a window at a time while
+ * the signature digest is updated over exactly the bytes written. (Running the query
  * twice would do without the file, at twice the database's cost: the
  * scan is most of the work.) The signature's length must be known
  * before the first byte is written (it is inside the outer SEQUENCE's

@@ -431,3 +431,84 @@ db_schema_latest(void)
 {
 	return migrate_count();
 }
+
+/* db_each: the rows reach fn through an aggregate function, inside the
+ * statement's own loop (see db.h). */
+struct db_row {
+	sqlite3_value **v;
+	int n;
+};
+
+struct each {
+	db_row_fn fn;
+	void *arg;
+	struct err e;		/* the callback's, kept from SQLite's report */
+	int rc;
+};
+
+static void
+each_step(sqlite3_context *c, int n, sqlite3_value **v)
+{
+	struct each *x = sqlite3_user_data(c);
+	struct db_row r = { v, n };
+
+	if (x->rc == 0 && (x->rc = x->fn(x->arg, &r, &x->e)) != 0)
+		sqlite3_result_error(c, "stopped by its row callback", -1);
+}
+
+static void
+each_final(sqlite3_context *c)
+{
+	sqlite3_result_null(c);
+}
+
+const void *
+db_row_blob(const struct db_row *r, int col, size_t *len)
+{
+	const void *p;
+
+	*len = 0;
+	if (col < 0 || col >= r->n ||
+	    sqlite3_value_type(r->v[col]) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_value_blob(r->v[col]);
+	*len = (size_t)sqlite3_value_bytes(r->v[col]);
+	return p ? p : "";
+}
+
+int
+db_each(struct db *db, struct err *e, db_row_fn fn, void *arg,
+    const char *cols, const char *from, const char *fmt, ...)
+{
+	static const char name[] = "certpipe_each";
+	struct each x = { fn, arg, {0}, 0 };
+	struct db_stmt *st = NULL;
+	struct buf sql = {0};
+	va_list ap;
+	int rc, src;
+
+	buf_printf(&sql, "SELECT %s(%s) %s", name, cols, from);
+	if ((src = sqlite3_create_function_v2(db->h, name, -1, SQLITE_UTF8,
+	    &x, NULL, each_step, each_final, NULL)) != SQLITE_OK) {
+		rc = fail(db, src, e, "row function");
+		goto out;
+	}
+	va_start(ap, fmt);
+	rc = vprep(db, &st, e, sql.p, fmt, ap);
+	va_end(ap);
+	if (rc == 0) {
+		while ((rc = db_step(st, e)) == 1)
+			;
+		rc = rc < 0 ? e->code : 0;
+	}
+	/* the callback's own failure, not SQLite's report of it */
+	if (x.rc != 0)
+		rc = err_set(e, x.rc, "%s", err_str(&x.e));
+	err_free(&x.e);
+	db_finish(st);
+	sqlite3_create_function_v2(db->h, name, -1, SQLITE_UTF8, NULL, NULL,
+	    NULL, NULL, NULL);
+out:
+	buf_free(&sql);
+	return rc;
+}

@@ -57,6 +57,20 @@ int64_t db_int(struct db_stmt *st, int col);
 int db_isnull(struct db_stmt *st, int col);
 const void *db_blob(struct db_stmt *st, int col, size_t *len);
 
+/*
+ * Run "SELECT cols from" (binding fmt's values as db_prep does) and call
+ * fn once per row, from inside the statement: a big scan pays neither a
+ * sqlite3_step return nor a column getter call per value. cols must be a
+ * comma-separated list of expressions; fn returns 0 to go on, or a
+ * sysexits code (e filled) that stops the scan and is db_each's result.
+ * db_row_blob gives a column's bytes (text or blob) and length, NULL for
+ * SQL NULL; they live until fn returns.
+ */
+struct db_row;
+typedef int (*db_row_fn)(void *arg, const struct db_row *r, struct err *e);
+int db_each(struct db *db, struct err *e, db_row_fn fn, void *arg,
+    const char *cols, const char *from, const char *fmt, ...);
+const void *db_row_blob(const struct db_row *r, int col, size_t *len);
 int64_t db_last_id(struct db *db);
 int db_changes(struct db *db);
 

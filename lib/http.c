@@ -486,19 +486,38 @@ error_body(struct http_resp *rs, int st)
 static void
 log_mem(struct buf *b, const char *s, size_t n, size_t max)
 {
-	size_t i;
+	size_t i, j;
 
 	if (n == 0) {
 		buf_addc(b, '-');
 		return;
 	}
-	for (i = 0; i < n && i < max; i++)
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' && s[i] != '\\')
-			buf_addc(b, s[i]);
-		else
-			buf_printf(b, "\\x%02x", (unsigned char)s[i]);
-	if (i < n)
+	for (i = 0; i < n && i < max; i = j + 1) {
+		/* a run of plain characters in one piece */
+		for (j = i; j < n && j < max && s[j] >= 0x20 && s[j] < 0x7f &&
+		    s[j] != '"' && s[j] != '\\'; j++)
+			;
+		if (j > i)
+			buf_add(b, s + i, j - i);
+		if (j == n || j == max)
+			break;
+		buf_printf(b, "\\x%02x", (unsigned char)s[j]);
+	}
+	if (n > max)
 		buf_adds(b, "...");
+}
+
+/* v in decimal, appended to b. */
+static void
+add_num(struct buf *b, unsigned long long v)
+{
+	char d[24];
+	size_t n = sizeof d;
+
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	buf_add(b, d + n, sizeof d - n);
 }
 
 /* peer "METHOD target" status bytes ms: one line, one write. A request
@@ -510,7 +529,10 @@ access_log(const struct http_opts *o, const struct http_conn *c,
 	const char *raw = c->rb.len > 0 ? c->rb.p + c->off : "";
 	struct buf b = {0};
 
-	buf_printf(&b, "%s: %s \"", o->name ? o->name : "http", c->peer);
+	buf_adds(&b, o->name ? o->name : "http");
+	buf_adds(&b, ": ");
+	buf_adds(&b, c->peer);
+	buf_adds(&b, " \"");
 	if (q->bad)
 		log_mem(&b, raw, strcspn(raw, "\r\n") < c->rb.len - c->off ?
 		    strcspn(raw, "\r\n") : c->rb.len - c->off, 512);
@@ -519,7 +541,13 @@ access_log(const struct http_opts *o, const struct http_conn *c,
 		buf_addc(&b, ' ');
 		log_mem(&b, q->target, strlen(q->target), 512);
 	}
-	buf_printf(&b, "\" %d %zu %lldms\n", st, bytes, conn_now() - q->t0);
+	buf_adds(&b, "\" ");
+	add_num(&b, (unsigned long long)st);
+	buf_addc(&b, ' ');
+	add_num(&b, bytes);
+	buf_addc(&b, ' ');
+	add_num(&b, (unsigned long long)(conn_now() - q->t0));
+	buf_adds(&b, "ms\n");
 	fwrite(b.p, 1, b.len, o->log ? o->log : stderr);
 	fflush(o->log ? o->log : stderr);
 	buf_free(&b);
@@ -534,13 +562,23 @@ respond(struct http_conn *c, const struct http_opts *o, struct reqst *q,
 	int body = st != 304 && st != 204 && !q->head_only;
 	int rc;
 
-	buf_printf(&h, "HTTP/1.1 %d %s\r\nDate: ", st, reason(st));
+	buf_adds(&h, "HTTP/1.1 ");
+	add_num(&h, (unsigned long long)st);
+	buf_addc(&h, ' ');
+	buf_adds(&h, reason(st));
+	buf_adds(&h, "\r\nDate: ");
 	http_date(time(NULL), &h);
 	buf_adds(&h, "\r\n");
-	if (st != 304 && st != 204)
-		buf_printf(&h, "Content-Length: %zu\r\n", rs->body.len);
-	if (rs->content_type != NULL && st != 304 && st != 204)
-		buf_printf(&h, "Content-Type: %s\r\n", rs->content_type);
+	if (st != 304 && st != 204) {
+		buf_adds(&h, "Content-Length: ");
+		add_num(&h, rs->body.len);
+		buf_adds(&h, "\r\n");
+	}
+	if (rs->content_type != NULL && st != 304 && st != 204) {
+		buf_adds(&h, "Content-Type: ");
+		buf_adds(&h, rs->content_type);
+		buf_adds(&h, "\r\n");
+	}
 	buf_add(&h, buf_str(&rs->headers), rs->headers.len);
 	if (!q->keep)
 		buf_adds(&h, "Connection: close\r\n");

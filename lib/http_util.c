@@ -52,18 +52,25 @@ hexval(char c)
 void
 http_unescape(const char *s, size_t n, int form, struct buf *out)
 {
-	size_t i;
+	size_t i, j;
 	int hi, lo;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+	for (i = 0; i < n; i = j + 1) {
+		/* a run without escapes in one piece */
+		for (j = i; j < n && s[j] != '%' && (s[j] != '+' || !form); j++)
+			;
+		if (j > i)
+			buf_add(out, s + i, j - i);
+		if (j == n)
+			break;
+		if (s[j] == '%' && j + 2 < n && (hi = hexval(s[j + 1])) >= 0 &&
+		    (lo = hexval(s[j + 2])) >= 0) {
 			buf_addc(out, (char)(hi << 4 | lo));
-			i += 2;
-		} else if (s[i] == '+' && form)
+			j += 2;
+		} else if (s[j] == '+' && form)
 			buf_addc(out, ' ');
 		else
-			buf_addc(out, s[i]);
+			buf_addc(out, s[j]);
 	}
 }
 
@@ -73,11 +80,34 @@ http_date(long long t, struct buf *out)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
+	char d[29];
+	int y;
+
 	if (gmtime_r(&tt, &tm) == NULL)
 		memset(&tm, 0, sizeof tm);
-	buf_printf(out, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	/* "Sun, 06 Nov 1994 08:49:37 GMT", written out: this is in every
+	 * response, and printf would be most of its cost */
+	y = (tm.tm_year + 1900) % 10000;
+	if (y < 0)
+		y = 0;
+	memcpy(d, days[tm.tm_wday % 7], 3);
+	memcpy(d + 3, ", 00 ", 5);
+	d[5] = (char)('0' + tm.tm_mday / 10 % 10);
+	d[6] = (char)('0' + tm.tm_mday % 10);
+	memcpy(d + 8, months[tm.tm_mon % 12], 3);
+	d[11] = ' ';
+	d[12] = (char)('0' + y / 1000);
+	d[13] = (char)('0' + y / 100 % 10);
+	d[14] = (char)('0' + y / 10 % 10);
+	d[15] = (char)('0' + y % 10);
+	memcpy(d + 16, " 00:00:00 GMT", 13);
+	d[17] = (char)('0' + tm.tm_hour / 10 % 10);
+	d[18] = (char)('0' + tm.tm_hour % 10);
+	d[20] = (char)('0' + tm.tm_min / 10 % 10);
+	d[21] = (char)('0' + tm.tm_min % 10);
+	d[23] = (char)('0' + tm.tm_sec / 10 % 10);
+	d[24] = (char)('0' + tm.tm_sec % 10);
+	buf_add(out, d, sizeof d);
 }
 
 /* n decimal digits at s within [lo, hi], or -1. */

@@ -148,6 +148,14 @@ struct ocsp_front {
 	int pid, to, from;		/* the helper; pid 0: not running */
 	int dead;			/* it failed once: do not retry */
 	int require_signed;		/* unsigned requests: sigRequired */
+	/* A keep-alive client asks the same again: the last request that
+	 * parsed and the last stored response read, with what parsing gave,
+	 * so an identical one costs a comparison, not a parse. The store
+	 * is still read for every request (a replaced file is seen). */
+	struct buf last_req, last_resp;
+	struct ocsp_query last_q;	/* without req */
+	struct ocsp_stored last_st;
+	char etag[35];			/* of last_resp, "" when not made */
 };
 struct ocsp_answer {
 	struct buf der;			/* the OCSPResponse */

@@ -18,73 +18,78 @@ static int
 get_request(const char *rest, struct buf *der)
 {
 	unsigned char raw[(OCSP_MAX_REQUEST + 2) / 3 * 3];
-	struct buf u = {0}, b64 = {0};
-	size_t i, pad = 0;
+	struct buf u = {0};
+	size_t i, k, pad = 0;
 	int n, rc = -1;
 
 	while (*rest == '/')
 		rest++;
 	http_unescape(rest, strlen(rest), 0, &u);
-	for (i = 0; i < u.len; i++)
+	/* whitespace dropped in place: the base64 is never longer */
+	for (i = k = 0; i < u.len; i++)
 		if (u.p[i] != '\r' && u.p[i] != '\n' && u.p[i] != ' ')
-			buf_addc(&b64, u.p[i]);
-	if (b64.len == 0 || b64.len % 4 != 0 ||
-	    b64.len > (OCSP_MAX_REQUEST + 2) / 3 * 4)
+			u.p[k++] = u.p[i];
+	if (k == 0 || k % 4 != 0 || k > (OCSP_MAX_REQUEST + 2) / 3 * 4)
 		goto out;
-	while (pad < 2 && b64.p[b64.len - 1 - pad] == '=')
+	while (pad < 2 && u.p[k - 1 - pad] == '=')
 		pad++;
-	if ((n = EVP_DecodeBlock(raw, (unsigned char *)b64.p,
-	    (int)b64.len)) < 0 || (size_t)n < pad)
+	if ((n = EVP_DecodeBlock(raw, (unsigned char *)u.p, (int)k)) < 0 ||
+	    (size_t)n < pad)
 		goto out;
 	buf_reset(der);
 	buf_add(der, raw, (size_t)n - pad);
 	rc = 0;
 out:
 	buf_free(&u);
-	buf_free(&b64);
 	return rc;
 }
 
-/* Strong ETag: the first 16 bytes of the response's SHA-256, in hex. */
+/* Strong ETag: the first 16 bytes of the response's SHA-256, in hex,
+ * quoted, into tag[35]. */
 static void
-etag(const struct buf *der, struct buf *out)
+etag(const struct buf *der, char tag[35])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 
+	memset(md, 0, sizeof md);
 	EVP_Digest(der->p, der->len, md, &n, EVP_sha256(), NULL);
-	buf_addc(out, '"');
-	for (i = 0; i < 16 && i < n; i++)
-		buf_printf(out, "%02x", md[i]);
-	buf_addc(out, '"');
+	tag[0] = '"';
+	for (i = 0; i < 16; i++) {
+		tag[1 + 2 * i] = hex[md[i] >> 4];
+		tag[2 + 2 * i] = hex[md[i] & 15];
+	}
+	tag[33] = '"';
+	tag[34] = '\0';
 }
 
 /* RFC 5019 section 6: a pre-signed answer to GET may be cached until
  * its nextUpdate. 1 when If-None-Match names it (answer 304). */
 static int
 cache_headers(const struct http_req *r, struct http_resp *rs,
-    const struct ocsp_answer *a, time_t now)
+    struct ocsp_front *f, const struct ocsp_answer *a, time_t now)
 {
-	struct buf tag = {0}, d = {0};
 	const char *inm = http_header(r, "If-None-Match");
 	long long age = (long long)(a->next_update - now);
-	int match;
+	struct buf *h = &rs->headers;
 
-	etag(&a->der, &tag);
-	http_resp_header(rs, "ETag", "%s", tag.p);
-	http_date(a->this_update, &d);
-	http_resp_header(rs, "Last-Modified", "%s", d.p);
+	/* the answer is the front end's last stored response (ocsp.h):
+	 * its ETag is made once */
+	if (f->etag[0] == '\0')
+		etag(&a->der, f->etag);
+	buf_adds(h, "ETag: ");
+	buf_adds(h, f->etag);
+	buf_adds(h, "\r\nLast-Modified: ");
+	http_date(a->this_update, h);
+	buf_adds(h, "\r\n");
 	if (a->next_update != 0) {
-		buf_reset(&d);
-		http_date(a->next_update, &d);
-		http_resp_header(rs, "Expires", "%s", d.p);
-		http_resp_header(rs, "Cache-Control", "max-age=%lld, public, "
-		    "no-transform, must-revalidate", age > 0 ? age : 0);
+		buf_adds(h, "Expires: ");
+		http_date(a->next_update, h);
+		buf_printf(h, "\r\nCache-Control: max-age=%lld, public, "
+		    "no-transform, must-revalidate\r\n", age > 0 ? age : 0);
 	}
-	match = inm && (strcmp(inm, "*") == 0 || strstr(inm, tag.p) != NULL);
-	buf_free(&tag);
-	buf_free(&d);
-	return match;
+	return inm && (strcmp(inm, "*") == 0 || strstr(inm, f->etag) != NULL);
 }
 
 int
@@ -110,7 +115,7 @@ ocsp_http(const struct http_req *r, struct http_resp *rs, void *arg)
 		ocsp_answer(f, get ? der.p : (const char *)r->body,
 		    get ? der.len : r->body_len, now, &a);
 	rs->content_type = "application/ocsp-response";
-	if (get && a.stored && cache_headers(r, rs, &a, now))
+	if (get && a.stored && cache_headers(r, rs, f, &a, now))
 		code = 304;
 	else {
 		if (!a.stored)	/* a nonce, or an error: never cached */

@@ -154,6 +154,12 @@ t_exit "--due publishes the shards" 0 publish-crl --due --ca shardca
 for i in 0 1 2 3; do
 	t_ok "shard $i CRL verifies" openssl crl -inform der -in "$PUB/shardca-$i.crl" -CAfile shardca.pem -verify -noout
 done
+# one sign run wrote the five CRLs as one stream, cut here into files
+for f in shardca shardca-0 shardca-1 shardca-2 shardca-3; do
+	t_ok "$f.pem is openssl's PEM of $f.crl, byte for byte" sh -c \
+		'openssl crl -inform der -in "$0.crl" -outform pem | cmp - "$0.pem"' "$PUB/$f"
+done
+t_is "no temporary file is left in pub/crl" "$(ls -A "$PUB" | grep -c tmp)" 0
 openssl crl -inform der -in "$PUB/shardca-$sh.crl" -noout -text > shard.txt
 t_grep "critical issuingDistributionPoint" "Issuing Distribution Point: critical" shard.txt
 t_grep "whose fullName is the certificate's CDP" "URI:http://pki.test/crl/shardca-$sh.crl$" shard.txt

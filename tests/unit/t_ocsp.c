@@ -225,6 +225,17 @@ test_store(void)
 	is_int(a.status, OCSP_RESPONSE_STATUS_TRYLATER,
 	    "answer: a stale stored response is not served");
 	ocsp_answer_free(&a);
+	/* the front end remembers the last response it read: a file
+	 * replaced under it must still be what the next answer is */
+	buf_reset(&der);
+	ocsp_sign(&s, &id, &good, 1, now, now + 7200, NULL, 0, &der, &e);
+	fs_write_atomic(path.p, der.p, der.len, 0644, &e);
+	ocsp_answer(&f, req.p, req.len, now + 3600, &a);
+	ok(a.status == 0 && a.stored && a.der.len == der.len &&
+	    memcmp(a.der.p, der.p, der.len) == 0,
+	    "answer: a replaced stored response is read again, same request");
+	is_int(a.next_update, now + 7200, "  with its own nextUpdate");
+	ocsp_answer_free(&a);
 	mkreq(EVP_sha1(), "c0ffee", 0, &req);
 	ocsp_answer(&f, req.p, req.len, now, &a);
 	is_int(a.status, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
