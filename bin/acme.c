@@ -45,6 +45,7 @@ check(const struct opts *op, const struct conf *c, struct acme *a,
 	a->tos = op->terms;
 	a->website = op->website;
 	a->caa = op->caa;
+	a->home = c->home;
 	return 0;
 }
 

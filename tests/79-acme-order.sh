@@ -1,0 +1,160 @@
+#!/bin/sh
+# acme: orders, authorizations, challenges, finalize and certificates.
+# Raw JWS flows (tests/acme-jws.py, python3-jwcrypto) against the acme
+# front end under tcpserver, the scheduler running dcv | dcv-apply and
+# the issuing pipeline as a daemon, a python http server for http-01 and
+# bind9 named (updated with nsupdate) for dns-01; then certbot end to
+# end. Certificates are checked with openssl; state with sqlite3.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/acme-setup.sh"
+command -v certbot >/dev/null 2>&1 || t_bail "certbot not installed"
+acme_instance
+cd "$T_TMP" || exit 1
+J=$T_TOP/tests/acme-jws.py
+
+acme_policy pa root-web-server --domain '*.pre.example.test'
+acme_policy pb broot-web-server --realm beta
+set -- $(acme_eab pa); KA=$1 HA=$2
+set -- $(acme_eab pb 10 beta); KB=$1 HB=$2
+sqlite3 "$DB" "SELECT cert_pem FROM cas WHERE name = 'root'" | openssl x509 -out root.pem ||
+	t_bail "root certificate"
+
+# http-01: a static server on a free port; dcv reaches every name there
+mkdir -p www/.well-known/acme-challenge
+HP=$(free_port)
+(cd www && exec /usr/bin/python3 -m http.server -b 127.0.0.1 "$HP") >http.log 2>&1 &
+ACME_PIDS="$ACME_PIDS $!"
+wait_up "$HP"
+CERTPIPE_DCV_HTTP_PORT=$HP
+CERTPIPE_DCV_RESOLVE="a.example.test:127.0.0.1 c.example.test:127.0.0.1 e.example.test:127.0.0.2 www.beta.test:127.0.0.1"
+export CERTPIPE_DCV_HTTP_PORT CERTPIPE_DCV_RESOLVE
+acme_dns_start
+acme_server_start
+acme_sched_start --max-attempts 2
+U=$ACME_URL
+
+post() { "$J" post "$U" "$@" 2>body.out; }
+get() { "$J" get body.out "$1"; }
+pag() { post "$1" "$2" '' --kid "$3"; }	# POST-as-GET: KEY URL KID
+"$J" key a.json && "$J" key b.json && "$J" key c.json || t_bail "key"
+REG='{"termsOfServiceAgreed":true}'
+set -- $(post a.json "$U/acme/new-account" "$REG" --eab "$KA:$HA")
+[ "$1" = 201 ] || t_bail "account A: $(cat body.out)"
+A=$3
+set -- $(post b.json "$U/acme/new-account" "$REG" --eab "$KB:$HB")
+[ "$1" = 201 ] || t_bail "account B: $(cat body.out)"
+B=$3
+NO=$U/acme/new-order
+ids() { # ids NAME... -> newOrder payload
+	printf '{"identifiers":['
+	sep=
+	for n in "$@"; do printf '%s{"type":"dns","value":"%s"}' "$sep" "$n"; sep=,; done
+	printf ']}'
+}
+neworder() { post a.json "$NO" "$(ids "$@")" --kid "$A"; }
+
+t_ok "directory lists newOrder" curl -sf "$U/directory"
+t_grep "newOrder URL" "\"newOrder\":\"$U/acme/new-order\"" "$T_TMP/out"
+
+# --- identifiers the account may not have --------------------------------
+t_is "unknown domain: rejectedIdentifier" "$(neworder a.example.test nosuch.invalid)" "403 rejectedIdentifier -"
+t_grep "a subproblem names the identifier" '"subproblems":\[\{"type":"urn:ietf:params:acme:error:rejectedIdentifier","detail":"nosuch.invalid is not a registered domain[^"]*","identifier":\{"type":"dns","value":"nosuch.invalid"\}\}\]' body.out
+t_is "policy B's realm name from an account of policy A: rejectedIdentifier" \
+	"$(neworder www.beta.test)" "403 rejectedIdentifier -"
+t_is "policy A's name from an account of policy B: rejectedIdentifier" \
+	"$(post b.json "$NO" "$(ids a.example.test)" --kid "$B")" "403 rejectedIdentifier -"
+t_is "'*' inside a label: rejectedIdentifier" "$(neworder 'a*.example.test')" "400 rejectedIdentifier -"
+t_is "'*.*.': rejectedIdentifier" "$(neworder '*.*.example.test')" "400 rejectedIdentifier -"
+t_is "an ip identifier: unsupportedIdentifier" \
+	"$(post a.json "$NO" '{"identifiers":[{"type":"ip","value":"127.0.0.1"}]}' --kid "$A")" "400 unsupportedIdentifier -"
+t_is "no identifiers: malformed" "$(post a.json "$NO" '{"identifiers":[]}' --kid "$A")" "400 malformed -"
+t_is "notAfter in the past: malformed" \
+	"$(post a.json "$NO" '{"identifiers":[{"type":"dns","value":"a.example.test"}],"notAfter":"2001-01-01T00:00:00Z"}' --kid "$A")" "400 malformed -"
+t_is "newOrder with a jwk, not a kid: malformed" "$(post a.json "$NO" "$(ids a.example.test)")" "400 malformed -"
+"$J" nonce "$U" >n1
+t_is "newOrder with a fresh nonce" "$(post a.json "$NO" "$(ids a.example.test)" --kid "$A" --nonce "$(cat n1)" | cut -d' ' -f1)" 201
+t_is "the same nonce again: badNonce" "$(post a.json "$NO" "$(ids a.example.test)" --kid "$A" --nonce "$(cat n1)")" "400 badNonce -"
+t_is "newOrder, url header of another resource: unauthorized" \
+	"$(post a.json "$NO" "$(ids a.example.test)" --kid "$A" --url "$U/acme/new-account")" "403 unauthorized -"
+t_is "newOrder, alg HS256: badSignatureAlgorithm" \
+	"$(post a.json "$NO" "$(ids a.example.test)" --kid "$A" --alg HS256)" "400 badSignatureAlgorithm -"
+t_is "newOrder, another key's signature: unauthorized" \
+	"$(post c.json "$NO" "$(ids a.example.test)" --kid "$A")" "403 unauthorized -"
+t_is "nothing refused was stored" "$(q "SELECT count(*) FROM acme_orders")" 1
+
+# --- http-01 and dns-01 through the scheduler ----------------------------
+set -- $(neworder b.example.test a.example.test A.Example.TEST)
+t_is "newOrder: 201 with the order's Location" "$1 ${3%/*}" "201 $U/acme/order"
+O1=$3
+cp body.out o1.json
+t_is "pending, identifiers sorted, lower-cased, duplicates dropped" \
+	"$("$J" get o1.json status) $("$J" get o1.json identifiers | tr '\n' ' ')" \
+	'pending {"type": "dns", "value": "a.example.test"} {"type": "dns", "value": "b.example.test"} '
+t_is "two authorizations" "$("$J" get o1.json authorizations | wc -l)" 2
+F1=$("$J" get o1.json finalize)
+t_is "finalize before ready: orderNotReady" "$(post a.json "$F1" '{"csr":"AA"}' --kid "$A")" "403 orderNotReady -"
+
+authz_for() { # authz_for ORDERFILE NAME -> authz URL
+	for z in $("$J" get "$1" authorizations); do
+		pag a.json "$z" "$A" >/dev/null
+		[ "$(get identifier.value)" = "$2" ] && { echo "$z"; return; }
+	done
+}
+chall_of() { # chall_of AUTHZ TYPE -> "URL TOKEN" (body.out: the authz)
+	pag a.json "$1" "$A" >/dev/null
+	/usr/bin/python3 -c 'import json,sys; a=json.load(open("body.out")); c=[c for c in a["challenges"] if c["type"]==sys.argv[1]]; print(c[0]["url"], c[0]["token"]) if c else None' "$2"
+}
+authz_status() { pag a.json "$1" "$A" >/dev/null; get status; }
+ZA=$(authz_for o1.json a.example.test)
+ZB=$(authz_for o1.json b.example.test)
+t_ok "authz: POST-as-GET" pag a.json "$ZA" "$A"
+t_grep "authz a: pending, http-01 and dns-01" '"status":"pending".*"type":"http-01".*"type":"dns-01"' body.out
+t_is "GET an authz: 405" "$(curl -s -o /dev/null -w '%{http_code}' "$ZA")" 405
+t_is "another account's authz: not found" "$(pag b.json "$ZA" "$B")" "404 malformed -"
+set -- $(chall_of "$ZA" http-01); CA=$1 TA=$2
+"$J" keyauth a.json "$TA" >"www/.well-known/acme-challenge/$TA"
+t_is "respond to http-01: 200" "$(post a.json "$CA" '{}' --kid "$A" | cut -d' ' -f1)" 200
+t_ok "authz a becomes valid" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_authz WHERE name = '${ZA##*/}'\")\" = valid ]"
+t_is "its challenge: valid, with validated" "$(pag a.json "$CA" "$A" >/dev/null; get status) $(get validated | cut -c1-2)" "valid 20"
+set -- $(chall_of "$ZB" dns-01); CB=$1 TB=$2
+acme_dns_txt _acme-challenge.b.example.test "$("$J" dns01 a.json "$TB")" || t_bail "nsupdate"
+t_is "respond to dns-01: 200" "$(post a.json "$CB" '{}' --kid "$A" | cut -d' ' -f1)" 200
+t_ok "authz b becomes valid" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_authz WHERE name = '${ZB##*/}'\")\" = valid ]"
+acme_dns_del _acme-challenge.b.example.test
+t_is "the order is ready" "$(pag a.json "$O1" "$A" >/dev/null; get status)" ready
+
+# --- finalize --------------------------------------------------------------
+csr() { # csr NAME... -> base64url DER CSR (key in k.pem)
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout k.pem -subj "/CN=$1" -outform DER -out csr.der \
+		-addext "subjectAltName=$(printf 'DNS:%s,' "$@" | sed 's/,$//')" 2>/dev/null &&
+		"$J" b64u csr.der
+}
+t_is "finalize with a name too many: badCSR" \
+	"$(post a.json "$F1" "{\"csr\":\"$(csr a.example.test b.example.test c.example.test)\"}" --kid "$A")" "400 badCSR -"
+t_is "finalize with a name missing: badCSR" \
+	"$(post a.json "$F1" "{\"csr\":\"$(csr a.example.test)\"}" --kid "$A")" "400 badCSR -"
+t_is "finalize with a CSR that is not one: badCSR" "$(post a.json "$F1" '{"csr":"AAAA"}' --kid "$A")" "400 badCSR -"
+t_is "refused CSRs opened no pipeline order" "$(q "SELECT count(*) FROM orders")" 0
+t_is "finalize" "$(post a.json "$F1" "{\"csr\":\"$(csr b.example.test a.example.test)\"}" --kid "$A" | cut -d' ' -f1)" 200
+t_ok "the order becomes valid" acme_wait sh -c "$J post $U a.json $O1 '' --kid $A 2>&1 | grep -q '\"status\":\"valid\"'"
+pag a.json "$O1" "$A" >/dev/null
+CERT=$(get certificate)
+t_is "certificate URL" "${CERT%/*}" "$U/acme/cert"
+curl -s -D h.out -o /dev/null -d '' "$CERT"
+t_is "certificate download with a plain POST: refused" "$(sed -n 1p h.out | tr -d '\r')" "HTTP/1.1 415 Unsupported Media Type"
+"$J" post "$U" a.json "$CERT" '' --kid "$A" 2>chain.pem >h.out
+t_is "certificate: 200" "$(cut -d' ' -f1 h.out)" 200
+csplit -s -z -f part chain.pem '/-----BEGIN CERTIFICATE-----/' '{*}'
+t_is "leaf and its issuer" "$(ls part* | wc -l)" 2
+cat part01 >ca.pem
+t_ok "openssl verify against the served chain" openssl verify -CAfile ca.pem part00
+t_is "the served chain ends in the instance's root" "$(openssl x509 -in ca.pem -noout -fingerprint -sha256)" \
+	"$(openssl x509 -in root.pem -noout -fingerprint -sha256)"
+t_is "exactly the requested SANs" "$(openssl x509 -in part00 -noout -ext subjectAltName | tail -n +2 | tr -d ' ')" \
+	"DNS:b.example.test,DNS:a.example.test"
+t_is "the pipeline order is of type acme, requested by the account" \
+	"$(q "SELECT type || ' ' || requested_by FROM orders")" "acme acme:${A##*/}"
+t_is "finalize again: orderNotReady" "$(post a.json "$F1" "{\"csr\":\"$(csr a.example.test b.example.test)\"}" --kid "$A")" "403 orderNotReady -"
+
+t_done
