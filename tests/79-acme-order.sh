@@ -157,4 +157,103 @@ t_is "the pipeline order is of type acme, requested by the account" \
 	"$(q "SELECT type || ' ' || requested_by FROM orders")" "acme acme:${A##*/}"
 t_is "finalize again: orderNotReady" "$(post a.json "$F1" "{\"csr\":\"$(csr a.example.test b.example.test)\"}" --kid "$A")" "403 orderNotReady -"
 
+# --- challenges that fail ----------------------------------------------------
+order_authz() { # order_authz NAME TYPE: a new order for NAME; sets O Z C T
+	set -- "$1" "$2" $(neworder "$1")
+	O=$5
+	cp body.out o.json
+	Z=$("$J" get o.json authorizations.0)
+	set -- $(chall_of "$Z" "$2")
+	C=$1 T=$2
+}
+order_status() { pag a.json "$1" "$A" >/dev/null; get status; }
+order_authz c.example.test http-01
+t_is "challenge not served: responded" "$(post a.json "$C" '{}' --kid "$A" | cut -d' ' -f1)" 200
+t_ok "not served: the order becomes invalid" acme_wait sh -c "$J post $U a.json $O '' --kid $A 2>&1 | grep -q '\"status\":\"invalid\"'"
+pag a.json "$O" "$A" >/dev/null
+t_grep "not served: the order's error has the challenge's problem as a subproblem" \
+	'"error":\{.*"subproblems":\[\{"type":"urn:ietf:params:acme:error:incorrectResponse","detail":"authorization for c.example.test is invalid: http-01 c.example.test: got 404","identifier":\{"type":"dns","value":"c.example.test"\}' body.out
+t_is "not served: challenge and authz invalid" "$(pag a.json "$C" "$A" >/dev/null; get status) $(authz_status "$Z")" "invalid invalid"
+pag a.json "$C" "$A" >/dev/null
+t_is "not served: the challenge's error" "$(get error.type)" "urn:ietf:params:acme:error:incorrectResponse"
+
+order_authz d.example.test dns-01
+t_is "TXT not published: responded" "$(post a.json "$C" '{}' --kid "$A" | cut -d' ' -f1)" 200
+t_ok "TXT not published: the authz becomes invalid" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_authz WHERE name = '${Z##*/}'\")\" = invalid ]"
+pag a.json "$C" "$A" >/dev/null
+t_is "TXT not published: unauthorized, named" "$(get error.type) $(get error.detail | grep -c 'no TXT record at _acme-challenge.d.example.test')" \
+	"urn:ietf:params:acme:error:unauthorized 1"
+t_is "TXT not published: the order is invalid" "$(order_status "$O")" invalid
+
+# e.example.test resolves to 127.0.0.2, where nothing listens: dcv cannot
+# decide (75); the job is deferred, tried again, and after --max-attempts
+# (2) the challenge is invalid
+order_authz e.example.test http-01
+t_is "unreachable: responded" "$(post a.json "$C" '{}' --kid "$A" | cut -d' ' -f1)" 200
+t_ok "unreachable: the job is deferred, Attempt 1" acme_wait sh -c "grep -l '^Challenge-Token: $T' '$CERTPIPE_HOME'/queue/deferred/new/* | xargs grep -q '^Attempt: 1'"
+t_is "unreachable: still processing meanwhile" "$(pag a.json "$C" "$A" >/dev/null; get status)" processing
+sleep 5	# the first retry is 5 s later; nothing to poll for before
+t_ok "unreachable: gave up after 2 attempts" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_challenges WHERE token = '$T'\")\" = invalid ]"
+pag a.json "$C" "$A" >/dev/null
+t_is "unreachable: connection problem, gave up" "$(get error.type) $(get error.detail | cut -c1-24)" \
+	"urn:ietf:params:acme:error:connection gave up after 1 attempts"
+t_is "the validation jobs ended in done, none lost" \
+	"$(grep -l '^Challenge-Type' "$CERTPIPE_HOME"/queue/done/new/* | wc -l) $(find "$CERTPIPE_HOME"/queue/dcv/new "$CERTPIPE_HOME"/queue/deferred/new -type f | wc -l)" "5 0"
+
+# --- pre-approved domains, reuse, deactivation, the orders list ----------------
+set -- $(neworder x.pre.example.test '*.y.pre.example.test')
+O=$3
+t_is "pre-approved names: the order is ready at once" "$(get status)" ready
+cp body.out o.json
+Z=$("$J" get o.json authorizations.0)
+pag a.json "$Z" "$A" >/dev/null
+t_is "pre-approved authz: valid, no challenges" "$(get status) $(get challenges | wc -l)" "valid 0"
+t_is "pre-approved authz stored as such" "$(q "SELECT group_concat(preapproved) FROM acme_authz WHERE identifier LIKE '%pre.example.test'")" "1,1"
+F=$(get_f() { "$J" get o.json finalize; }; get_f)
+t_is "pre-approved: finalize" "$(post a.json "$F" "{\"csr\":\"$(csr x.pre.example.test '*.y.pre.example.test')\"}" --kid "$A" | cut -d' ' -f1)" 200
+t_ok "pre-approved: issued without a challenge" acme_wait sh -c "$J post $U a.json $O '' --kid $A 2>&1 | grep -q '\"status\":\"valid\"'"
+t_is "no challenge was ever made for them" "$(q "SELECT count(*) FROM acme_challenges c JOIN acme_authz a ON a.id = c.authz_id WHERE a.preapproved = 1")" 0
+
+set -- $(neworder a.example.test)
+t_is "a name with a valid authz: ready at once (reused)" "$(get status)" ready
+cp body.out o.json
+t_is "the reused authz is the first order's" "$("$J" get o.json authorizations.0)" "$ZA"
+
+order_authz f.example.test http-01
+t_is "deactivate an authz" "$(post a.json "$Z" '{"status":"deactivated"}' --kid "$A" | cut -d' ' -f1) $(get status)" "200 deactivated"
+t_is "its order is invalid" "$(order_status "$O")" invalid
+t_is "deactivate again: refused" "$(post a.json "$Z" '{"status":"deactivated"}' --kid "$A")" "403 unauthorized -"
+t_is "an authz status other than deactivated: malformed" "$(post a.json "$ZB" '{"status":"valid"}' --kid "$A")" "400 malformed -"
+t_is "responding to a challenge of a deactivated authz changes nothing" \
+	"$(post a.json "$C" '{}' --kid "$A" | cut -d' ' -f1) $(get status)" "200 pending"
+
+pag a.json "$A/orders" "$A" >/dev/null
+cp body.out list.json
+t_is "the account's orders list has every order" "$("$J" get list.json orders | wc -l)" "$(q "SELECT count(*) FROM acme_orders WHERE account_id = (SELECT id FROM acme_accounts WHERE name = '${A##*/}')")"
+t_grep "the first order is listed" "$O1" list.json
+t_is "another account's orders list: unauthorized" "$(pag b.json "$A/orders" "$B")" "403 unauthorized -"
+t_is "another account's order: not found" "$(pag b.json "$O1" "$B")" "404 malformed -"
+t_is "another account's certificate: not found" "$(pag b.json "$CERT" "$B")" "404 malformed -"
+
+# --- policy B's account gets its own realm's names -----------------------------
+set -- $(post b.json "$NO" "$(ids www.beta.test)" --kid "$B")
+t_is "account B: a name of realm beta" "$1" 201
+OB=$3
+cp body.out ob.json
+ZBB=$("$J" get ob.json authorizations.0)
+pag b.json "$ZBB" "$B" >/dev/null
+set -- $(/usr/bin/python3 -c 'import json; a=json.load(open("body.out")); c=[c for c in a["challenges"] if c["type"]=="http-01"][0]; print(c["url"], c["token"])')
+"$J" keyauth b.json "$2" >"www/.well-known/acme-challenge/$2"
+post b.json "$1" '{}' --kid "$B" >/dev/null
+t_ok "account B: http-01 valid, order ready" acme_wait sh -c "$J post $U b.json $OB '' --kid $B 2>&1 | grep -q '\"status\":\"ready\"'"
+t_is "account B: finalize" "$("$J" post "$U" b.json "$("$J" get ob.json finalize)" "{\"csr\":\"$(csr www.beta.test)\"}" --kid "$B" 2>/dev/null | cut -d' ' -f1)" 200
+t_ok "account B: valid" acme_wait sh -c "$J post $U b.json $OB '' --kid $B 2>&1 | grep -q '\"status\":\"valid\"'"
+t_is "account B's certificate is realm beta's, issued by its CA" \
+	"$(q "SELECT r.name || ' ' || c.issuer FROM certificates c JOIN realms r ON r.id = c.realm_id JOIN acme_orders o ON o.cert_id = c.id WHERE o.name = '${OB##*/}'")" \
+	"beta CN=Beta Root"
+
+t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "3 3"
+t_ok "audit chain intact" certpipe audit verify
+t_nogrep "no key authorization or CSR in the access log" 'csr|keyAuthorization' acme.log
+
 t_done
