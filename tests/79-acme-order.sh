@@ -23,10 +23,11 @@ sqlite3 "$DB" "SELECT cert_pem FROM cas WHERE name = 'root'" | openssl x509 -out
 mkdir -p www/.well-known/acme-challenge
 HP=$(free_port)
 (cd www && exec /usr/bin/python3 -m http.server -b 127.0.0.1 "$HP") >http.log 2>&1 &
-ACME_PIDS="$ACME_PIDS $!"
+HTTP_PID=$!
+ACME_PIDS="$ACME_PIDS $HTTP_PID"
 wait_up "$HP"
 CERTPIPE_DCV_HTTP_PORT=$HP
-CERTPIPE_DCV_RESOLVE="a.example.test:127.0.0.1 c.example.test:127.0.0.1 e.example.test:127.0.0.2 www.beta.test:127.0.0.1"
+CERTPIPE_DCV_RESOLVE="a.example.test:127.0.0.1 c.example.test:127.0.0.1 e.example.test:127.0.0.2 www.beta.test:127.0.0.1 h1.example.test:127.0.0.1 h2.example.test:127.0.0.1"
 export CERTPIPE_DCV_HTTP_PORT CERTPIPE_DCV_RESOLVE
 acme_dns_start
 acme_server_start
@@ -252,7 +253,58 @@ t_is "account B's certificate is realm beta's, issued by its CA" \
 	"$(q "SELECT r.name || ' ' || c.issuer FROM certificates c JOIN realms r ON r.id = c.realm_id JOIN acme_orders o ON o.cert_id = c.id WHERE o.name = '${OB##*/}'")" \
 	"beta CN=Beta Root"
 
-t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "3 3"
+# --- certbot -------------------------------------------------------------------
+# http-01 with certbot's own standalone server on the port dcv was given
+# (the static server above leaves it); dns-01 through manual hooks that
+# update the loopback named with nsupdate.
+kill "$HTTP_PID"
+while kill -0 "$HTTP_PID" 2>/dev/null; do sleep 0.1; done
+set -- $(acme_eab pa); KC=$1 HC=$2
+for h in add delete; do
+	cat >"hook-$h.sh" <<EOF
+#!/bin/sh
+printf 'server 127.0.0.1 $DNS_PORT\nzone test\nupdate $h _acme-challenge.%s 1 TXT "%s"\nsend\n' "\$CERTBOT_DOMAIN" "\$CERTBOT_VALIDATION" | nsupdate
+EOF
+done
+chmod +x hook-add.sh hook-delete.sh
+cb() { # cb ARGS...: certbot against the server, state under cb/
+	timeout 180 certbot --server "$DIR_URL" --config-dir cb/c --work-dir cb/w \
+		--logs-dir cb/l --non-interactive --agree-tos -m ops@example.test "$@"
+}
+cbdns() { cb certonly --manual --preferred-challenges dns \
+	--manual-auth-hook "$T_TMP/hook-add.sh" --manual-cleanup-hook "$T_TMP/hook-delete.sh" "$@"; }
+check_cert() { # check_cert NAME SAN...: certbot's files for cert NAME
+	n=$1; shift
+	d=cb/c/live/$n
+	want=$(for s in "$@"; do echo "DNS:$s"; done | sort | tr '\n' ' ')
+	t_ok "certbot $n: openssl verify against the chain certbot saved" \
+		openssl verify -CAfile "$d/chain.pem" "$d/cert.pem"
+	t_is "certbot $n: exactly the requested SANs" \
+		"$(openssl x509 -in "$d/cert.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')" "$want"
+}
+t_ok "certbot register with EAB" cb register --eab-kid "$KC" --eab-hmac-key "$HC"
+t_ok "certbot http-01 for two names (standalone)" cb certonly --standalone \
+	--http-01-address 127.0.0.1 --http-01-port "$HP" --cert-name h -d h1.example.test -d h2.example.test
+check_cert h h1.example.test h2.example.test
+t_ok "certbot dns-01 (manual hooks, nsupdate)" cbdns --cert-name d -d d1.example.test
+check_cert d d1.example.test
+t_ok "certbot wildcard and its base name (dns-01)" cbdns --cert-name w -d '*.w.example.test' -d w.example.test
+check_cert w '*.w.example.test' w.example.test
+t_is "the wildcard's authz is for the base name, wildcard" \
+	"$(q "SELECT count(*) FROM acme_authz WHERE identifier = 'w.example.test' AND wildcard = 1")" 1
+S1=$(openssl x509 -in cb/c/live/h/cert.pem -noout -serial)
+t_ok "certbot forced renewal" cb renew --cert-name h --force-renewal \
+	--http-01-address 127.0.0.1 --http-01-port "$HP"
+t_is "renewed: a new serial" "$(openssl x509 -in cb/c/live/h/cert.pem -noout -serial | grep -c "^$S1\$")" 0
+check_cert h h1.example.test h2.example.test
+t_exit "certbot for a name outside the realm fails" 1 cbdns --cert-name x -d x.nosuch.test
+t_grep "certbot was told rejectedIdentifier" 'rejectedIdentifier' cb/l/letsencrypt.log
+t_exit "certbot dns-01 without the TXT record fails" 1 cb certonly --manual \
+	--preferred-challenges dns --manual-auth-hook /bin/true --cert-name n -d n.example.test
+t_is "certbot's certificates are acme orders, complete" \
+	"$(q "SELECT count(*) FROM orders WHERE type = 'acme' AND status = 'complete'")" 7
+
+t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "8 4"
 t_ok "audit chain intact" certpipe audit verify
 t_nogrep "no key authorization or CSR in the access log" 'csr|keyAuthorization' acme.log
 
