@@ -46,6 +46,7 @@ check(const struct opts *op, const struct conf *c, struct acme *a,
 	a->website = op->website;
 	a->caa = op->caa;
 	a->home = c->home;
+	a->finalize_wait_ms = ACME_FINALIZE_WAIT_MS;
 	return 0;
 }
 

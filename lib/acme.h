@@ -45,7 +45,10 @@ struct acme {
 	const char *website;		/* meta.website, or NULL */
 	const char *caa;		/* meta.caaIdentities[0], or NULL */
 	const char *home;		/* the instance: its spool */
+	int finalize_wait_ms;		/* finalize waits this long for sign */
 };
+
+#define ACME_FINALIZE_WAIT_MS 1500
 
 int acme_directory(const struct http_req *r, struct http_resp *rs, void *arg);
 int acme_http(const struct http_req *r, struct http_resp *rs, void *arg);

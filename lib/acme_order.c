@@ -29,7 +29,6 @@
 #include "tmpl.h"
 
 #define MAX_IDENTS      100		/* CSR_MAX_SANS */
-#define FINALIZE_WAIT   1500		/* ms finalize waits for sign */
 #define POLL_NS         50000000L
 #define TOKEN_BYTES     32
 
@@ -1418,7 +1417,7 @@ finalize_queue(struct acme_ctx *x, const struct rec *r, struct err *e)
 	return rc;
 }
 
-/* Wait up to FINALIZE_WAIT ms for the pipeline to finish the order. */
+/* Wait up to finalize_wait_ms for the pipeline to finish the order. */
 static int
 finalize_wait(struct acme_ctx *x, int64_t id, struct err *e)
 {
@@ -1426,7 +1425,7 @@ finalize_wait(struct acme_ctx *x, int64_t id, struct err *e)
 	int64_t processing = 1;
 	int rc = 0, waited = 0;
 
-	while (processing && waited < FINALIZE_WAIT) {
+	while (processing && waited < x->a->finalize_wait_ms) {
 		nanosleep(&nap, NULL);
 		waited += (int)(POLL_NS / 1000000);
 		if ((rc = refresh_tx(x->a->db, id, e)) == EX_TEMPFAIL) {
