@@ -253,6 +253,39 @@ t_is "account B's certificate is realm beta's, issued by its CA" \
 	"$(q "SELECT r.name || ' ' || c.issuer FROM certificates c JOIN realms r ON r.id = c.realm_id JOIN acme_orders o ON o.cert_id = c.id WHERE o.name = '${OB##*/}'")" \
 	"beta CN=Beta Root"
 
+# --- expiry, a scheduler that is down, a pipeline that refuses --------------------
+order_authz g.example.test http-01
+q "UPDATE acme_authz SET expires_at = '2001-01-01T00:00:00Z' WHERE name = '${Z##*/}'"
+t_is "an authz past its expiry reads expired" "$(authz_status "$Z")" expired
+t_is "its order is invalid" "$(order_status "$O")" invalid
+set -- $(neworder z.pre.example.test)
+O=$3
+q "UPDATE acme_orders SET expires_at = '2001-01-01T00:00:00Z' WHERE name = '${O##*/}'"
+t_is "a ready order past its expiry reads invalid" "$(order_status "$O")" invalid
+t_grep "expired: its error says so" '"error":\{"type":"urn:ietf:params:acme:error:unauthorized","detail":"the order expired before it was finalized"\}' body.out
+
+acme_sched_stop
+order_authz k.example.test dns-01
+acme_dns_txt _acme-challenge.k.example.test "$("$J" dns01 a.json "$T")"
+t_is "scheduler down: the challenge response is taken" "$(post a.json "$C" '{}' --kid "$A" | cut -d' ' -f1) $(get status)" "200 processing"
+t_is "the validation job waits in queue/dcv" "$(grep -l "^Challenge-Token: $T" "$CERTPIPE_HOME"/queue/dcv/new/* | wc -l)" 1
+acme_sched_start --max-attempts 2
+t_ok "the restarted scheduler validates it" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_authz WHERE name = '${Z##*/}'\")\" = valid ]"
+t_is "the order is ready" "$(order_status "$O")" ready
+acme_dns_del _acme-challenge.k.example.test
+
+set -- $(neworder p1.pre.example.test p2.pre.example.test)
+O=$3
+cp body.out o.json
+certpipe policy create one-name --template root-web-server --rule max-sans=1 >/dev/null || t_bail "policy create"
+t_is "finalize an order the pipeline will refuse" \
+	"$(post a.json "$("$J" get o.json finalize)" "{\"csr\":\"$(csr p1.pre.example.test p2.pre.example.test)\"}" --kid "$A" | cut -d' ' -f1)" 200
+t_ok "the refused order becomes invalid" acme_wait sh -c "$J post $U a.json $O '' --kid $A 2>&1 | grep -q '\"status\":\"invalid\"'"
+pag a.json "$O" "$A" >/dev/null
+t_grep "with the pipeline's error" '"error":\{"type":"urn:ietf:params:acme:error:unauthorized","detail":"the request was refused: [^"]*max-sans' body.out
+t_is "and no certificate" "$(get certificate)" ""
+certpipe policy delete one-name >/dev/null || t_bail "policy delete"
+
 # --- certbot -------------------------------------------------------------------
 # http-01 with certbot's own standalone server on the port dcv was given
 # (the static server above leaves it); dns-01 through manual hooks that
@@ -304,7 +337,7 @@ t_exit "certbot dns-01 without the TXT record fails" 1 cb certonly --manual \
 t_is "certbot's certificates are acme orders, complete" \
 	"$(q "SELECT count(*) FROM orders WHERE type = 'acme' AND status = 'complete'")" 7
 
-t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "8 4"
+t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "9 4"
 t_ok "audit chain intact" certpipe audit verify
 t_nogrep "no key authorization or CSR in the access log" 'csr|keyAuthorization' acme.log
 

@@ -16,7 +16,8 @@
 #                             exports CERTPIPE_DCV_RESOLVER
 #   acme_dns_txt NAME VALUE | acme_dns_del NAME   (nsupdate)
 #   acme_server_start         acme under tcpserver; sets ACME_URL, DIR_URL
-#   acme_sched_start [ARGS]   scheduler daemon (-v log in sched.log)
+#   acme_sched_start [ARGS]   scheduler daemon (-v log in sched.log);
+#                             sets SCHED_PID; acme_sched_stop stops it
 #   acme_wait CMD...          retry CMD up to 20 s (0.1 s apart)
 #   free_port, wait_up PORT
 #
@@ -148,7 +149,13 @@ acme_server_start() {
 	wait_up "$ACME_PORT"
 }
 
-acme_sched_start() {
-	scheduler -v --interval 2 "$@" 2>"$T_TMP/sched.log" &
-	ACME_PIDS="$ACME_PIDS $!"
+acme_sched_start() { # sets SCHED_PID; the log goes on in sched.log
+	scheduler -v --interval 2 "$@" 2>>"$T_TMP/sched.log" &
+	SCHED_PID=$!
+	ACME_PIDS="$ACME_PIDS $SCHED_PID"
+}
+
+acme_sched_stop() {
+	kill "$SCHED_PID" 2>/dev/null
+	while kill -0 "$SCHED_PID" 2>/dev/null; do sleep 0.1; done
 }
