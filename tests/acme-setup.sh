@@ -38,6 +38,8 @@ acme_stop_all() {
 	t_cleanup
 }
 trap 'acme_stop_all' EXIT
+# a test killed (timeout, ^C) still stops its servers
+trap 'exit 1' HUP INT TERM
 
 q() { sqlite3 "$DB" "$1"; }
 
