@@ -2,8 +2,9 @@
  * acme - the ACME server (RFC 8555) as http.h handlers: the directory,
  * nonces, JWS request checking, problem documents, accounts with
  * required external account binding, account update, deactivation and
- * key rollover. Orders, authorizations, challenges, finalize, revokeCert
- * and renewalInfo are not implemented yet: their URLs answer 501.
+ * key rollover, revokeCert and renewalInfo (RFC 9773). Orders,
+ * authorizations, challenges and finalize are not implemented yet:
+ * their URLs answer 501.
  *
  * URLs (base is struct acme.base, without a trailing slash):
  *     base/directory              GET
@@ -12,7 +13,9 @@
  *     base/acme/acct/NAME         POST (POST-as-GET, update, deactivate)
  *     base/acme/acct/NAME/orders  POST-as-GET: the account's orders
  *     base/acme/key-change        POST
- *     base/acme/new-order, revoke-cert, renewal-info: 501
+ *     base/acme/revoke-cert       POST (jwk of the certificate, or kid)
+ *     base/acme/renewal-info/ID   GET, ID a CertID (RFC 9773 4.1)
+ *     base/acme/new-order: 501
  *
  * Every response carries a fresh Replay-Nonce. Nonces are rows of
  * acme_nonces (valid ACME_NONCE_TTL seconds), deleted when used, so a
@@ -37,6 +40,7 @@ struct acme {
 	const char *tos;		/* meta.termsOfService, or NULL */
 	const char *website;		/* meta.website, or NULL */
 	const char *caa;		/* meta.caaIdentities[0], or NULL */
+	const char *home;		/* instance: trigger to poke, or NULL */
 };
 
 int acme_directory(const struct http_req *r, struct http_resp *rs, void *arg);
