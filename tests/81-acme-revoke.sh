@@ -220,6 +220,19 @@ t_is "a negative serial: 400" "$(code "$RI/$AKI.gA")" 400
 t_is "padding: 400" "$(code "$RI/$AKI.AQ==")" 400
 t_is "nothing after renewal-info/: 404" "$(code "$RI/")" 404
 t_is "POST: 405" "$(code -X POST -H 'Content-Type: application/jose+json' -d '{}' "$RI/$(certid d.pem)")" 405
+# --- rate limits: the policy's settings (counted in t_acme_rate) -------
+t_exit "policy rate: no window" 64 certpipe acme policy rate p1 --account 5
+t_exit "policy rate: a bad window" 64 certpipe acme policy rate p1 --window 3w --account 5
+t_oneline "bad window"
+t_exit "policy rate: --off with a limit" 64 certpipe acme policy rate p1 --off --account 5
+t_exit "policy rate: unknown policy" 66 certpipe acme policy rate nosuch --window 1h --account 5
+t_ok "policy rate" certpipe acme policy rate p1 --window 3h --account 50 --domain 20
+t_is "stored" "$(q "SELECT rate_window || ' ' || rate_account || ' ' || rate_domain FROM acme_policies WHERE name = 'p1'")" "10800 50 20"
+t_ok "policy show" certpipe acme policy show p1
+t_grep "policy show prints them" '^rate: +window 10800s, account 50, domain 20$' "$T_TMP/out"
+t_ok "policy rate --off" certpipe acme policy rate p1 --off
+t_is "cleared" "$(q "SELECT rate_window || ' ' || rate_account || ' ' || rate_domain FROM acme_policies WHERE name = 'p1'")" "0 0 0"
+t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.policy.updated'")" 2
 t_nogrep "no request body in the access log" 'protected|signature' acme.log
 
 t_done
