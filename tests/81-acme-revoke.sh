@@ -234,5 +234,6 @@ t_ok "policy rate --off" certpipe acme policy rate p1 --off
 t_is "cleared" "$(q "SELECT rate_window || ' ' || rate_account || ' ' || rate_domain FROM acme_policies WHERE name = 'p1'")" "0 0 0"
 t_is "audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.policy.updated'")" 2
 t_nogrep "no request body in the access log" 'protected|signature' acme.log
+t_nogrep "acme had no sanitizer reports (ASan builds)" "Sanitizer|runtime error" acme.log
 
 t_done
