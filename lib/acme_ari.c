@@ -7,6 +7,9 @@
  * Key Identifier) "." base64url(the DER content octets of its serial).
  * It names the certificate by serial (indexed) and is confirmed by the
  * AKI of the stored certificate, so two CAs' equal serials never mix.
+ * The parser takes only the canonical form (no padding, no stray bits,
+ * a minimal serial), so one certificate has one CertID string and
+ * acme_orders.replaces can be compared as text.
  *
  * The window follows the template's renewal rule (tmpl_renew_before):
  * renewal is due B before notAfter; the rule's window is

@@ -31,6 +31,8 @@ test_certid(void)
 		{ "AQ.AQ.AQ", EX_DATAERR, NULL, NULL },
 		{ "AQ=.AQ", EX_DATAERR, NULL, NULL },	/* padding */
 		{ "A+.AQ", EX_DATAERR, NULL, NULL },	/* not base64url */
+		{ "AR.AQ", EX_DATAERR, NULL, NULL },	/* stray bits: not canonical */
+		{ "AQ.AR", EX_DATAERR, NULL, NULL },
 		{ "AQ.AQ%3D", EX_DATAERR, NULL, NULL },
 		{ "", EX_DATAERR, NULL, NULL },
 		/* 22 serial octets: more than 20 and a sign octet */
