@@ -3,8 +3,10 @@
  *
  * Runs under inetd, tcpserver, systemd (Accept=yes) or socat: the
  * connection is fds 0 and 1, the access log goes to stderr. It serves
- * the directory, nonces and accounts with required external account
- * binding (lib/acme.h); the requests themselves are checked there.
+ * the directory, nonces, accounts with required external account
+ * binding, revokeCert and renewalInfo (lib/acme.h); the requests
+ * themselves are checked there. A revocation pokes the trigger so the
+ * scheduler republishes CRLs and OCSP responses.
  *
  * Trust: faces the network. It opens the instance database (nonces,
  * accounts, EAB keys) and holds no CA key; it never signs anything and

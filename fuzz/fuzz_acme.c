@@ -13,6 +13,11 @@
  * each signed input. Every answer must be a status in 200..599 with a
  * JSON body that jansson reads back (PEM for a certificate) and, for
  * errors, a problem document; no crash, no leak.
+ * An input "revoke\nPAYLOAD" goes past the JWS layer straight to the
+ * revokeCert handler as the payload of a request signed with the jwk of
+ * a stored certificate's key, and again with the kid of the account
+ * that ordered it (a fixture too); GETs reach renewal-info's CertID
+ * parser.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +31,8 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include "acme.h"
+#include "acme_int.h"
+#include "cert.h"
 #include "jws.h"
 #include "spool.h"
 
@@ -62,7 +68,46 @@ static const char *const fixtures[] = {
 	"  'x'),"
 	" ('00000000000000000000000e', 1, 'dns-01', 'tok2', 'pending', 'x',"
 	"  'x')",
+	/* CERT, ordered by the account */
+	"INSERT INTO acme_orders (name, account_id, realm_id, status,"
+	" identifiers, expires_at, cert_id, created_at, updated_at)"
+	" SELECT '00000000000000000000000f', 1, 1, 'valid', '[]',"
+	"  '2099-01-01T00:00:00Z', id, 'x', 'x' FROM certificates",
+	"UPDATE certificates SET status = 'active'",
 };
+
+
+/* A certificate "this CA issued", ordered by account 1: revokeCert and
+ * renewal-info find it (CertID Xrm5FXx_2ShcyMFKab6gLN2-R2Y.
+ * aA0pwj5EhtoM1LiLhgnOaeVmfFw). */
+static const char CERT[] =
+	    "-----BEGIN CERTIFICATE-----\n"
+	    "MIIBwjCCAWigAwIBAgIUaA0pwj5EhtoM1LiLhgnOaeVmfFwwCgYIKoZIzj0EAwIw\n"
+	    "HDEaMBgGA1UEAwwRZnV6ei5leGFtcGxlLnRlc3QwHhcNMjYxMjAxMjAyODAyWhcN\n"
+	    "MzYxMTI4MjAyODAyWjAcMRowGAYDVQQDDBFmdXp6LmV4YW1wbGUudGVzdDBZMBMG\n"
+	    "ByqGSM49AgEGCCqGSM49AwEHA0IABNcxIrO1GiPlrshL3i5niiiWMJCq6Y7W1lls\n"
+	    "KkFk+TAqnrzMNaL7+RiYgIxXssMdvZjwOyav2aCrERKin3eHZH+jgYcwgYQwHQYD\n"
+	    "VR0OBBYEFF65uRV8f9koXMjBSmm+oCzdvkdmMB8GA1UdIwQYMBaAFF65uRV8f9ko\n"
+	    "XMjBSmm+oCzdvkdmMA8GA1UdEwEB/wQFMAMBAf8wMQYDVR0RBCowKIIRZnV6ei5l\n"
+	    "eGFtcGxlLnRlc3SCEyouZnV6ei5leGFtcGxlLnRlc3QwCgYIKoZIzj0EAwIDSAAw\n"
+	    "RQIgLPbmcYrJwcXSDkEkrkRWj1tEQbxiLEfRJaxh7S01mGUCIQDm+5N0PYL70Q9n\n"
+	    "+AHc8Y8u/HuSEzTBtetD4NCyuR9zLA==\n"
+	    "-----END CERTIFICATE-----\n";
+
+/* The order fixtures, again. */
+static void
+fixtures_load(void)
+{
+	struct err e = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
+		if (db_exec(a.db, &e, fixtures[i], "") != 0) {
+			fprintf(stderr, "fuzz_acme: fixtures: %s\n",
+			    err_str(&e));
+			abort();
+		}
+}
 
 static int
 rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
@@ -89,6 +134,8 @@ setup(void)
 	unsigned char bx[32], by[32];
 	struct err e = {0};
 	BIGNUM *bn = NULL;
+	X509 *cx = NULL;
+	int64_t cid;
 	json_t *j;
 
 	if (mkdtemp(home) == NULL || spool_init(home, &e) != 0)
@@ -143,6 +190,12 @@ setup(void)
 		fprintf(stderr, "fuzz_acme: setup: %s\n", err_str(&e));
 		abort();
 	}
+	if (x509_cert_read(CERT, strlen(CERT), &cx, &e) != 0 ||
+	    cert_store(a.db, 1, 1, 1, cx, "managed", &cid, &e) != 0) {
+		fprintf(stderr, "fuzz_acme: setup: %s\n", err_str(&e));
+		abort();
+	}
+	X509_free(cx);
 	buf_free(&jwk);
 	buf_free(&x);
 	buf_free(&y);
@@ -233,6 +286,44 @@ one(const char *method, const char *rest, const uint8_t *body, size_t len)
 	buf_free(&path);
 }
 
+/* revokeCert's own checks on payload, signed with a jwk and a kid. */
+static void
+revoke(const uint8_t *body, size_t len)
+{
+	/* the key of CERT */
+	static const char jwk[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
+	    "\"x\":\"1zEis7UaI-WuyEveLmeKKJYwkKrpjtbWWWwqQWT5MCo\","
+	    "\"y\":\"nrzMNaL7-RiYgIxXssMdvZjwOyav2aCrERKin3eHZH8\"}";
+	struct http_req r = { .method = "POST" };
+	struct http_resp rs = {0};
+	struct acme_ctx x = { .a = &a, .r = &r, .rs = &rs };
+	json_t *p = json_loadb((const char *)body, len, 0, NULL);
+	struct err e = {0};
+
+	if (!json_is_object(p)) {
+		json_decref(p);
+		return;
+	}
+	x.payload = p;
+	x.jws.jwk = json_loads(jwk, 0, NULL);
+	check(acme_revoke_cert(&x), &rs);
+	json_decref(x.jws.jwk);
+	x.jws.jwk = NULL;
+	http_resp_free(&rs);
+	memset(&rs, 0, sizeof rs);
+	fixtures_load();	/* each request from an unrevoked certificate */
+	x.acct.id = 1;
+	x.acct.realm_id = 1;
+	x.acct.name = "fuzz";
+	check(acme_revoke_cert(&x), &rs);
+	http_resp_free(&rs);
+	json_decref(p);
+	if (db_exec(a.db, &e, "UPDATE certificates SET status = 'active'",
+	    "") != 0)
+		abort();
+	err_free(&e);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -247,18 +338,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    db_migrate(a.db, NULL, NULL, &e) != 0)
 			abort();
 		setup();
+		fixtures_load();
 	}
-	if (len > 0 && data[0] == '!' && nl != NULL &&
+	if (nl != NULL && nl - data == 6 && memcmp(data, "revoke", 6) == 0) {
+		revoke(nl + 1, len - 7);
+		fixtures_load();
+	} else if (len > 0 && data[0] == '!' && nl != NULL &&
 	    memchr(data, '\0', (size_t)(nl - data)) == NULL) {
 		buf_add(&rest, data + 1, (size_t)(nl - data) - 1);
 		buf_adds(&rest, "");
 		buf_printf(&url, "%s/acme/%s", a.base, rest.p);
-		for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
-			if (db_exec(a.db, &e, fixtures[i], "") != 0) {
-				fprintf(stderr, "fuzz_acme: fixtures: %s\n",
-				    err_str(&e));
-				abort();
-			}
+		fixtures_load();
 		sign(url.p, nl + 1, len - (size_t)(nl - data) - 1, &body);
 		one("POST", rest.p, (const uint8_t *)body.p, body.len);
 	} else if (nl != NULL && memchr(data, '\0', (size_t)(nl - data)) == NULL) {

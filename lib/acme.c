@@ -156,6 +156,10 @@ acme_directory(const struct http_req *r, struct http_resp *rs, void *arg)
 	json_object_set_new(o, "newOrder", json_string(u.p));
 	acme_url(a, "key-change", &u);
 	json_object_set_new(o, "keyChange", json_string(u.p));
+	acme_url(a, "revoke-cert", &u);
+	json_object_set_new(o, "revokeCert", json_string(u.p));
+	acme_url(a, "renewal-info", &u);
+	json_object_set_new(o, "renewalInfo", json_string(u.p));
 	meta = json_pack("{s:b}", "externalAccountRequired", 1);
 	if (a->tos != NULL)
 		json_object_set_new(meta, "termsOfService",
@@ -184,7 +188,8 @@ acme_key_of(const char *text, EVP_PKEY **out, struct err *e)
 }
 
 /* The key a request is signed with: its jwk, or the account of its kid
- * (x->acct filled). Answers the problem itself; 0 when the key is there. */
+ * (x->acct filled). want_jwk: 1 a jwk, 0 a kid, -1 either (revokeCert).
+ * Answers the problem itself; 0 when the key is there. */
 static int
 request_key(struct acme_ctx *x, int want_jwk, EVP_PKEY **k)
 {
@@ -196,10 +201,10 @@ request_key(struct acme_ctx *x, int want_jwk, EVP_PKEY **k)
 	if ((j->jwk == NULL) == (j->kid == NULL))
 		st = acme_problem(x, 400, ACME_ERR "malformed", "the protected "
 		    "header must have exactly one of jwk and kid");
-	else if (want_jwk && j->jwk == NULL)
+	else if (want_jwk == 1 && j->jwk == NULL)
 		st = acme_problem(x, 400, ACME_ERR "malformed", "this resource "
 		    "wants a jwk, not a kid");
-	else if (!want_jwk && j->kid == NULL)
+	else if (want_jwk == 0 && j->kid == NULL)
 		st = acme_problem(x, 400, ACME_ERR "malformed", "this resource "
 		    "wants the kid of an account, not a jwk");
 	else if (j->jwk != NULL) {
@@ -287,13 +292,6 @@ out:
 	return st;
 }
 
-static int
-not_yet(struct acme_ctx *x, const char *what)
-{
-	return acme_problem(x, 501, "about:blank", "unsupported: %s is not "
-	    "implemented by this server yet", what);
-}
-
 /* Resources after "acct/": "NAME" or "NAME/orders". */
 static int
 acct_route(struct acme_ctx *x, const char *rest)
@@ -325,10 +323,8 @@ route(struct acme_ctx *x, const char *rest)
 			    "newNonce takes HEAD or GET");
 		return 200;
 	}
-	if (strcmp(rest, "revoke-cert") == 0)
-		return not_yet(x, "revokeCert");
 	if (strncmp(rest, "renewal-info", 12) == 0)
-		return not_yet(x, "renewalInfo");
+		return acme_renewal_info(x, rest + 12);
 	if (!post) {
 		http_resp_header(x->rs, "Allow", "POST");
 		return acme_problem(x, 405, ACME_ERR "malformed", "ACME "
@@ -342,6 +338,8 @@ route(struct acme_ctx *x, const char *rest)
 		return (st = check_jws(x, 1)) ? st : acme_new_account(x);
 	if (strcmp(rest, "key-change") == 0)
 		return (st = check_jws(x, 0)) ? st : acme_key_change(x);
+	if (strcmp(rest, "revoke-cert") == 0)
+		return (st = check_jws(x, -1)) ? st : acme_revoke_cert(x);
 	if (strncmp(rest, "acct/", 5) == 0)
 		return acct_route(x, rest + 5);
 	/* orders, authorizations, challenges, certificates: acme_order.c */

@@ -3,8 +3,9 @@
  * nonces, JWS request checking, problem documents, accounts with
  * required external account binding, account update, deactivation and
  * key rollover; orders, authorizations, challenges, finalize and the
- * certificate (lib/acme_order.c). revokeCert and renewalInfo are not
- * implemented yet: their URLs answer 501.
+ * certificate (lib/acme_order.c); revokeCert (lib/acme_revoke.c);
+ * renewalInfo (RFC 9773, lib/acme_ari.c); newOrder rate limits
+ * (lib/acme_rate.c).
  *
  * URLs (base is struct acme.base, without a trailing slash):
  *     base/directory              GET
@@ -19,7 +20,8 @@
  *     base/acme/authz/NAME        POST (POST-as-GET, deactivate)
  *     base/acme/chall/NAME        POST (respond {}, POST-as-GET)
  *     base/acme/cert/NAME         POST-as-GET: the chain (PEM)
- *     base/acme/revoke-cert, renewal-info: 501
+ *     base/acme/revoke-cert       POST (jwk of the certificate, or kid)
+ *     base/acme/renewal-info/ID   GET, ID a CertID (RFC 9773 4.1)
  *
  * Every response carries a fresh Replay-Nonce. Nonces are rows of
  * acme_nonces (valid ACME_NONCE_TTL seconds), deleted when used, so a
@@ -44,7 +46,7 @@ struct acme {
 	const char *tos;		/* meta.termsOfService, or NULL */
 	const char *website;		/* meta.website, or NULL */
 	const char *caa;		/* meta.caaIdentities[0], or NULL */
-	const char *home;		/* the instance: its spool */
+	const char *home;		/* the instance: spool, trigger */
 	int finalize_wait_ms;		/* finalize waits this long for sign */
 };
 

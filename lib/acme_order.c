@@ -746,8 +746,8 @@ out:
  * audit event, in the caller's transaction. */
 static int
 order_insert(struct acme_ctx *x, struct ident *ids, size_t n,
-    const char *nb, const char *na, struct buf *oname, int64_t *oid,
-    struct err *e)
+    const char *nb, const char *na, const char *replaces, struct buf *oname,
+    int64_t *oid, struct err *e)
 {
 	struct buf now = {0}, exp = {0}, obj = {0}, det = {0};
 	struct audit_ev ev;
@@ -789,10 +789,10 @@ order_insert(struct acme_ctx *x, struct ident *ids, size_t n,
 	rand_hex(oname, 12);
 	if ((rc = db_exec(x->a->db, e, "INSERT INTO acme_orders (name, "
 	    "account_id, realm_id, status, identifiers, not_before, "
-	    "not_after, expires_at, created_at, updated_at) VALUES (?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?)", "tiittttttt", oname->p, x->acct.id,
-	    x->acct.realm_id, nvalid == n ? "ready" : "pending", idtext, nb,
-	    na, exp.p, now.p, now.p)) != 0)
+	    "not_after, expires_at, replaces, created_at, updated_at) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "tiitttttttt", oname->p,
+	    x->acct.id, x->acct.realm_id, nvalid == n ? "ready" : "pending",
+	    idtext, nb, na, exp.p, replaces, now.p, now.p)) != 0)
 		goto out;
 	*oid = db_last_id(x->a->db);
 	for (i = 0; i < n && rc == 0; i++)
@@ -847,9 +847,10 @@ new_order(struct acme_ctx *x)
 	struct tmpl t = {0};
 	struct buf name = {0};
 	struct err e = {0};
-	const char *nb, *na;
+	const char *nb, *na, *replaces = NULL;
+	json_t *rj, *idj;
 	size_t n = 0;
-	int64_t oid = 0;
+	int64_t oid = 0, replaced = 0;
 	int st, intx = 0;
 
 	if (x->payload == NULL) {
@@ -864,12 +865,27 @@ new_order(struct acme_ctx *x)
 	    (st = policy_tmpl(x, &t)) != 0 ||
 	    (st = idents_allowed(x, ids, n, &t)) != 0)
 		goto out;
+	rj = json_object_get(x->payload, "replaces");
+	if (rj != NULL && (!json_is_string(rj) ||
+	    (replaces = json_string_value(rj))[0] == '\0')) {
+		st = acme_problem(x, 400, ACME_ERR "malformed", "replaces: "
+		    "want a CertID string");
+		goto out;
+	}
 	if (db_begin(x->a->db, &e) != 0) {
 		st = acme_internal(x, &e);
 		goto out;
 	}
 	intx = 1;
-	if (order_insert(x, ids, n, nb, na, &name, &oid, &e) != 0 ||
+	/* counted and checked in the transaction that adds the order, so
+	 * two requests at once cannot both pass (lib/acme_rate.c,
+	 * lib/acme_ari.c: RFC 9773 section 5) */
+	idj = json_object_get(x->payload, "identifiers");
+	if ((st = acme_rate_order(x, idj)) != 0 || (replaces != NULL &&
+	    (st = acme_ari_replaces(x, replaces, x->acct.id, idj,
+	    &replaced)) != 0))
+		goto out;
+	if (order_insert(x, ids, n, nb, na, replaces, &name, &oid, &e) != 0 ||
 	    db_commit(x->a->db, &e) != 0) {
 		st = acme_internal(x, &e);
 		goto out;

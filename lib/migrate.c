@@ -407,6 +407,22 @@ static const char *const migrations[] = {
 	"PRAGMA writable_schema=OFF;"
 	"CREATE TABLE migration_8_reload (x);"
 	"DROP TABLE migration_8_reload;",
+
+	/* 9: the renewal rule of a template (ARI, RFC 9773): "N%" of the
+	 * lifetime or "Nd" before expiry, NULL a third of the lifetime;
+	 * ACME rate limits of a policy (orders per account and per
+	 * registered domain in a sliding window of rate_window seconds,
+	 * 0: no limit); the indexes renewalInfo and the limits read. */
+	"ALTER TABLE templates ADD COLUMN renew_before TEXT;"
+	"ALTER TABLE acme_policies ADD COLUMN rate_window INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE acme_policies ADD COLUMN rate_account INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE acme_policies ADD COLUMN rate_domain INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"CREATE INDEX certificates_serial ON certificates (serial);"
+	"CREATE INDEX acme_orders_realm ON acme_orders (realm_id,"
+	"  created_at);",
 };
 
 int

@@ -1,7 +1,10 @@
 /* revoke - the revocation rules (see revoke.h). */
 #include <string.h>
 #include <strings.h>
+#include "audit.h"
+#include "clock.h"
 #include "revoke.h"
+#include "spool.h"
 
 /* RFC 5280 section 5.3.1. Not offered: removeFromCRL (8, a delta-CRL
  * artefact, which unsuspend covers), privilegeWithdrawn (9) and
@@ -89,4 +92,57 @@ revoke_next(const char *status, const struct revoke_reason *reason,
 	}
 	return err_set(e, EX_SOFTWARE, "unknown certificate status '%s'",
 	    status);
+}
+
+/* The scheduler republishes CRLs and OCSP responses when poked. */
+static void
+poke(const char *home)
+{
+	struct spool *sp = NULL;
+	struct err e = {0};
+
+	if (home != NULL && spool_open(home, &sp, &e) == 0)
+		spool_trigger_pull(sp);
+	spool_close(sp);
+	err_free(&e);
+}
+
+int
+revoke_cert(struct db *db, const struct revoke_change *c, struct err *e)
+{
+	struct buf obj = {0}, now = {0};
+	struct audit_ev ev = { NULL, c->actor, c->realm, NULL, "success",
+	    c->detail };
+	int rc;
+
+	buf_printf(&obj, "certificate:%lld", (long long)c->id);
+	ev.object = obj.p;
+	clock_fmt(&now, clock_now());
+	if ((rc = db_begin(db, e)) != 0)
+		goto out;
+	if (c->requested) {
+		ev.event = c->requested;
+		rc = audit_log(db, &ev, e);
+	}
+	if (rc == 0)
+		rc = db_exec(db, e, "UPDATE certificates SET status = ?, "
+		    "revoked_at = ?, revoke_reason = ?, invalidity_date = ? "
+		    "WHERE id = ? AND realm_id = ? AND status = ?", "ttttiit",
+		    c->next, c->reason ? now.p : NULL, c->reason, c->since,
+		    c->id, c->realm_id, c->status);
+	if (rc == 0 && db_changes(db) != 1)
+		rc = err_set(e, EX_TEMPFAIL, "its status changed meanwhile, "
+		    "try again");
+	if (rc == 0) {
+		ev.event = c->done;
+		rc = audit_log(db, &ev, e);
+	}
+	if (rc == 0 && (rc = db_commit(db, e)) == 0)
+		poke(c->home);
+	if (rc != 0)
+		db_rollback(db);
+out:
+	buf_free(&obj);
+	buf_free(&now);
+	return rc;
 }

@@ -188,6 +188,14 @@ set_one(struct tmpl *t, const char *key, const char *v, struct err *e)
 		return num_i64(key, v, 1, dmax, &t->max_days, e);
 	if (strcmp(key, "path-len") == 0)
 		return num_i64(key, v, -1, PATH_LEN_MAX, &t->path_len, e);
+	if (strcmp(key, "renew-before") == 0) {
+		int64_t secs;
+
+		if ((rc = tmpl_renew_before(v, 0, 86400, &secs, e)) != 0)
+			return rc;
+		set_text(&t->renew_before, v);
+		return 0;
+	}
 	if (strcmp(key, "digest") == 0) {
 		if (!digest_ok(v))
 			return err_set(e, EX_DATAERR, "digest: '%s' is not "
@@ -250,6 +258,36 @@ set_one(struct tmpl *t, const char *key, const char *v, struct err *e)
 	} else
 		rc = err_set(e, EX_USAGE, "unknown setting '%s'", key);
 	free(list);
+	return rc;
+}
+
+int
+tmpl_renew_before(const char *rule, time_t nb, time_t na, int64_t *secs,
+    struct err *e)
+{
+	int64_t life = na > nb ? (int64_t)(na - nb) : 0, n;
+	struct buf num = {0};
+	size_t len = rule ? strlen(rule) : 0;
+	int rc = 0;
+
+	if (len == 0) {
+		*secs = life / 3;
+		return 0;
+	}
+	buf_add(&num, rule, len - 1);
+	buf_adds(&num, "");
+	if (rule[len - 1] == '%' && num_i64("renew-before", num.p, 1, 99, &n,
+	    e) == 0)
+		*secs = life * n / 100;
+	else if (rule[len - 1] == 'd' && num_i64("renew-before", num.p, 1,
+	    3650, &n, e) == 0)
+		*secs = n * 86400 < life ? n * 86400 : life;
+	else {
+		err_free(e);
+		rc = err_set(e, EX_DATAERR, "renew-before: '%s' is not N%% "
+		    "(1..99) of the lifetime or Nd (1..3650) days", rule);
+	}
+	buf_free(&num);
 	return rc;
 }
 
@@ -343,7 +381,7 @@ tmpl_check(const struct tmpl *t, struct err *e)
 #define TMPL_COLS "id, realm_id, ca_id, name, starter, enabled, days, " \
 	"max_days, digest, key_algs, key_usage, eku, ca, path_len, " \
 	"subject_mode, subject, allow_ip, aia_url, ocsp_url, crl_url, " \
-	"policy_oid, cps_url, aia, ocsp, cdp, policy"
+	"policy_oid, cps_url, aia, ocsp, cdp, policy, renew_before"
 
 int
 tmpl_insert(struct db *db, struct tmpl *t, struct err *e)
@@ -371,16 +409,16 @@ tmpl_insert(struct db *db, struct tmpl *t, struct err *e)
 	    "starter, enabled, days, max_days, digest, key_algs, key_usage, "
 	    "eku, ca, path_len, subject_mode, subject, allow_ip, aia_url, "
 	    "ocsp_url, crl_url, policy_oid, cps_url, aia, ocsp, cdp, policy, "
-	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "iittiiitttti" "itti" "ttttt" "iiii" "tt",
+	    "renew_before, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "iittiiitttti" "itti" "ttttt" "iiii" "ttt",
 	    t->realm_id, t->ca_id, t->name, t->starter, (int64_t)t->enabled,
 	    t->days, t->max_days, t->digest, t->key_algs, t->key_usage,
 	    t->eku, (int64_t)t->ca,
 	    t->path_len, t->subject_mode, t->subject, (int64_t)t->allow_ip,
 	    t->aia_url, t->ocsp_url, t->crl_url, t->policy_oid, t->cps_url,
 	    (int64_t)t->aia, (int64_t)t->ocsp, (int64_t)t->cdp,
-	    (int64_t)t->policy,
+	    (int64_t)t->policy, t->renew_before,
 	    now.p, now.p);
 	if (rc == 0)
 		t->id = db_last_id(db);
@@ -402,14 +440,14 @@ tmpl_update(struct db *db, const struct tmpl *t, struct err *e)
 	    "path_len = ?, subject_mode = ?, subject = ?, allow_ip = ?, "
 	    "aia_url = ?, ocsp_url = ?, crl_url = ?, policy_oid = ?, "
 	    "cps_url = ?, aia = ?, ocsp = ?, cdp = ?, policy = ?, "
-	    "updated_at = ? WHERE id = ?",
-	    "iiittttitti" "ttttt" "iiii" "ti",
+	    "renew_before = ?, updated_at = ? WHERE id = ?",
+	    "iiittttitti" "ttttt" "iiii" "tti",
 	    (int64_t)t->enabled, t->days, t->max_days, t->digest, t->key_algs,
 	    t->key_usage, t->eku, t->path_len, t->subject_mode, t->subject,
 	    (int64_t)t->allow_ip,
 	    t->aia_url, t->ocsp_url, t->crl_url, t->policy_oid, t->cps_url,
 	    (int64_t)t->aia, (int64_t)t->ocsp, (int64_t)t->cdp,
-	    (int64_t)t->policy,
+	    (int64_t)t->policy, t->renew_before,
 	    now.p, t->id);
 	if (rc == 0 && db_changes(db) == 0)
 		rc = err_set(e, EX_NOINPUT, "template '%s': no such template",
@@ -448,6 +486,7 @@ fill(struct db_stmt *st, struct tmpl *t)
 	t->ocsp = (int)db_int(st, 23);
 	t->cdp = (int)db_int(st, 24);
 	t->policy = (int)db_int(st, 25);
+	t->renew_before = dup_or_null(db_text(st, 26));
 }
 
 int
@@ -507,6 +546,7 @@ tmpl_free(struct tmpl *t)
 	free(t->crl_url);
 	free(t->policy_oid);
 	free(t->cps_url);
+	free(t->renew_before);
 	memset(t, 0, sizeof *t);
 }
 

@@ -16,6 +16,7 @@
 #ifndef CERTPIPE_TMPL_H
 #define CERTPIPE_TMPL_H
 #include <stdint.h>
+#include <time.h>
 #include "db.h"
 #include "buf.h"
 
@@ -39,6 +40,7 @@ struct tmpl {
 	char *aia_url, *ocsp_url, *crl_url;	/* NULL: derive from base_url */
 	char *policy_oid, *cps_url;		/* NULL: none */
 	int aia, ocsp, cdp, policy;		/* include (1) or omit (0) */
+	char *renew_before;	/* "N%" | "Nd", NULL: a third of lifetime */
 };
 
 /* Names of the starters, for help text: "web-server, client, ...". */
@@ -48,10 +50,16 @@ int tmpl_starter(const char *starter, struct tmpl *t, struct err *e);
 /* Set one setting by option name: "days", "max-days", "digest",
  * "key-algs", "key-usage", "eku", "path-len", "subject-mode", "subject",
  * "allow-ip", "aia-url", "ocsp-url", "crl-url", "policy-oid", "cps-url",
- * "aia", "ocsp", "cdp", "policy" (on|off). The value "" clears optional
- * text settings. */
+ * "aia", "ocsp", "cdp", "policy" (on|off), "renew-before". The value ""
+ * clears optional text settings. */
 int tmpl_set(struct tmpl *t, const char *key, const char *value,
     struct err *e);
+/* The renewal rule: renewal is due secs before notAfter, by rule "N%"
+ * (1..99) of the lifetime or "Nd" (1..3650) days, NULL or "" a third
+ * of the lifetime; never more than the lifetime. EX_DATAERR for a rule
+ * of another form. */
+int tmpl_renew_before(const char *rule, time_t not_before, time_t not_after,
+    int64_t *secs, struct err *e);
 /* Cross-field checks: days <= max_days <= 3650 (CA: 18250), etc. */
 int tmpl_check(const struct tmpl *t, struct err *e);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""acme-jws.py - raw ACME requests for tests/77-acme-account.sh.
+"""acme-jws.py - raw ACME requests for tests/77-acme-account.sh and
+tests/81-acme-revoke.sh.
 
 Signs requests with python3-jwcrypto (an implementation independent of
 certpipe's) and prints one line: "STATUS TYPE LOCATION", where TYPE is the
@@ -7,6 +8,7 @@ problem type without urn:ietf:params:acme:error: (or "-") and LOCATION the
 Location header (or "-"). The body goes to stderr.
 
     acme-jws.py key FILE [ec256|ec384|rsa2048|ed25519|rsa1024]
+    acme-jws.py pemkey FILE PEMFILE     (a PEM private key as a JWK)
     acme-jws.py nonce BASE
     acme-jws.py post BASE KEYFILE URL PAYLOAD [options]
     acme-jws.py keychange BASE KEYFILE ACCT NEWKEYFILE [--inner-url U]
@@ -207,6 +209,11 @@ def main():
              "rsa1024": lambda: jwk.JWK.generate(kty="RSA", size=1024),
              "ed25519": lambda: jwk.JWK.generate(kty="OKP", crv="Ed25519"),
              }[kind]()
+        with open(argv[0], "w") as f:
+            f.write(k.export_private())
+    elif cmd == "pemkey":
+        with open(argv[1], "rb") as f:
+            k = jwk.JWK.from_pem(f.read())
         with open(argv[0], "w") as f:
             f.write(k.export_private())
     elif cmd == "nonce":

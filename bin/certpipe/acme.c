@@ -219,7 +219,8 @@ policy_show(struct cli *c, int argc, const char **argv)
 	if ((rc = policy_id(c, c->args[0], &pid, &e)) != 0 ||
 	    (rc = db_prep(c->db, &st, &e, "SELECT t.name, p.created_at, "
 	    "(SELECT count(*) FROM acme_accounts WHERE policy_id = p.id), "
-	    "(SELECT count(*) FROM acme_eab WHERE policy_id = p.id) "
+	    "(SELECT count(*) FROM acme_eab WHERE policy_id = p.id), "
+	    "p.rate_window, p.rate_account, p.rate_domain "
 	    "FROM acme_policies p JOIN templates t ON t.id = p.template_id "
 	    "WHERE p.id = ? AND p.realm_id = ?", "ii", pid,
 	    c->realm_id)) != 0 || (rc = db_step(st, &e)) != 1)
@@ -233,13 +234,19 @@ policy_show(struct cli *c, int argc, const char **argv)
 		jw_kstr(&w, "created_at", db_text(st, 1));
 		jw_kint(&w, "accounts", db_int(st, 2));
 		jw_kint(&w, "eab_keys", db_int(st, 3));
+		jw_kint(&w, "rate_window", db_int(st, 4));
+		jw_kint(&w, "rate_account", db_int(st, 5));
+		jw_kint(&w, "rate_domain", db_int(st, 6));
 		jw_key(&w, "domains");
 		jw_arr(&w);
 	} else
 		buf_printf(&out, "name:      %s\nrealm:     %s\ntemplate:  %s\n"
-		    "created:   %s\naccounts:  %lld\neab keys:  %lld\n",
+		    "created:   %s\naccounts:  %lld\neab keys:  %lld\n"
+		    "rate:      window %llds, account %lld, domain %lld\n",
 		    c->args[0], cli_realm(c), db_text(st, 0), db_text(st, 1),
-		    (long long)db_int(st, 2), (long long)db_int(st, 3));
+		    (long long)db_int(st, 2), (long long)db_int(st, 3),
+		    (long long)db_int(st, 4), (long long)db_int(st, 5),
+		    (long long)db_int(st, 6));
 	db_finish(st);
 	if ((rc = db_prep(c->db, &st, &e, "SELECT domain FROM "
 	    "acme_policy_domains WHERE policy_id = ? ORDER BY domain", "i",
@@ -307,6 +314,107 @@ fail:
 	rc = diag_err(&e);
 out:
 	buf_free(&obj);
+	err_free(&e);
+	return rc;
+}
+
+/* "90s", "30m", "3h", "7d" (at most 366 days) into seconds. */
+static int
+rate_window(const char *s, int64_t *secs, struct err *e)
+{
+	static const struct { char unit; int64_t mul; } u[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	size_t n = strlen(s), i;
+	struct buf num = {0};
+	int64_t v;
+	int rc = EX_USAGE;
+
+	for (i = 0; n > 1 && i < sizeof u / sizeof u[0]; i++) {
+		if (s[n - 1] != u[i].unit)
+			continue;
+		buf_add(&num, s, n - 1);
+		buf_adds(&num, "");
+		if (num_i64("--window", num.p, 1, 366 * 86400 / u[i].mul, &v,
+		    e) == 0) {
+			*secs = v * u[i].mul;
+			rc = 0;
+		}
+		break;
+	}
+	buf_free(&num);
+	if (rc != 0) {
+		err_free(e);
+		err_set(e, EX_USAGE, "--window: '%s' is not a duration like "
+		    "90s, 30m, 3h or 7d (at most 366d)", s);
+	}
+	return rc;
+}
+
+static int
+policy_rate(struct cli *c, int argc, const char **argv)
+{
+	char *window = NULL, *account = NULL, *domain = NULL;
+	int off = 0;
+	struct poptOption opts[] = {
+		{ "account", '\0', POPT_ARG_STRING, &account, 0,
+		  "at most N new orders per account in the window (0: no "
+		  "limit)", "N" },
+		{ "domain", '\0', POPT_ARG_STRING, &domain, 0,
+		  "at most N new orders per registered domain in the window "
+		  "(0: no limit)", "N" },
+		{ "off", '\0', POPT_ARG_NONE, &off, 0,
+		  "no rate limits (the default)", NULL },
+		{ "window", '\0', POPT_ARG_STRING, &window, 0,
+		  "the sliding window: 90s, 30m, 3h, 7d", "DURATION" },
+		CLI_COMMON(c), POPT_AUTOHELP POPT_TABLEEND
+	};
+	struct err e = {0};
+	struct buf obj = {0}, det = {0};
+	int64_t pid, w = 0, na = 0, nd = 0;
+	int rc;
+
+	if ((rc = cli_parse(c, "certpipe acme policy rate", argc, argv, opts,
+	    "[OPTION...] --off | --window DURATION [--account N] "
+	    "[--domain N] NAME", 1, 1)) != 0)
+		goto out;
+	if (off && (window || account || domain))
+		rc = err_set(&e, EX_USAGE, "--off takes no other option");
+	else if (!off && (window == NULL || (account == NULL &&
+	    domain == NULL)))
+		rc = err_set(&e, EX_USAGE, "give --window and --account or "
+		    "--domain, or --off");
+	else if (!off && ((rc = rate_window(window, &w, &e)) != 0 ||
+	    (account && (rc = num_i64("--account", account, 0, 1000000, &na,
+	    &e)) != 0) || (domain && (rc = num_i64("--domain", domain, 0,
+	    1000000, &nd, &e)) != 0)))
+		rc = e.code = EX_USAGE;
+	if (rc != 0)
+		goto fail;
+	if ((rc = cli_open(c)) != 0)
+		goto out;
+	buf_printf(&obj, "acme-policy:%s", c->args[0]);
+	buf_printf(&det, "rate window %llds, account %lld, domain %lld",
+	    (long long)w, (long long)na, (long long)nd);
+	if ((rc = db_begin(c->db, &e)) != 0)
+		goto fail;
+	if ((rc = policy_id(c, c->args[0], &pid, &e)) != 0 ||
+	    (rc = db_exec(c->db, &e, "UPDATE acme_policies SET rate_window = "
+	    "?, rate_account = ?, rate_domain = ? WHERE id = ?", "iiii", w, na,
+	    nd, pid)) != 0) {
+		db_rollback(c->db);
+		goto fail;
+	}
+	if ((rc = audit_tx(c, "acme.policy.updated", obj.p, det.p, &e)) != 0)
+		goto fail;
+	printf("acme policy %s: %s\n", c->args[0], off ? "no rate limits" :
+	    det.p);
+	goto out;
+fail:
+	rc = diag_err(&e);
+out:
+	free(window); free(account); free(domain);
+	buf_free(&obj);
+	buf_free(&det);
 	err_free(&e);
 	return rc;
 }
@@ -630,6 +738,8 @@ acme_policy(struct cli *c, int argc, const char **argv)
 		{ "create", policy_create, "create an ACME policy" },
 		{ "delete", policy_delete_cmd, "delete an unused ACME policy" },
 		{ "list", policy_list, "list the realm's ACME policies" },
+		{ "rate", policy_rate, "set or clear the rate limits of new "
+		  "orders" },
 		{ "show", policy_show, "show one ACME policy" },
 		{ NULL, NULL, NULL }
 	};

@@ -29,7 +29,6 @@
 #include "pkcs12.h"
 #include "rec.h"
 #include "revoke.h"
-#include "spool.h"
 #include "x509.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
@@ -831,56 +830,24 @@ revoke_args(const char *reason, const char *invalid,
 }
 
 /*
- * Move the certificate of row st to status next in one transaction with
- * its audit events (requested may be NULL). The update names the status
- * it saw, so of two concurrent changes only the first one takes effect.
+ * Move the certificate of row st to status next: revoke_cert does it in
+ * one transaction with its audit events (requested may be NULL) and
+ * pokes the scheduler to republish.
  */
-/* The scheduler republishes CRLs when poked; a lost poke only delays
- * that to its next pass. */
-static void
-poke(struct cli *c)
-{
-	struct spool *sp = NULL;
-	struct err e = {0};
-
-	if (spool_open(c->conf.home, &sp, &e) == 0)
-		spool_trigger_pull(sp);
-	spool_close(sp);
-	err_free(&e);
-}
-
 static int
 status_change(struct cli *c, struct db_stmt *st, const char *next,
     const char *reason, const char *since, const char *requested,
     const char *done, const char *detail, struct err *e)
 {
-	struct buf obj = {0}, now = {0};
-	int rc;
+	struct revoke_change rc = { db_int(st, C_ID), c->realm_id,
+	    db_text(st, C_STATUS), next, reason, since, c->actor,
+	    cli_realm(c), requested, done, detail, c->conf.home };
 
-	buf_printf(&obj, "certificate:%lld", (long long)db_int(st, C_ID));
-	clock_fmt(&now, clock_now());
-	if ((rc = db_begin(c->db, e)) != 0)
-		goto out;
-	if (requested)
-		rc = cli_audit(c, requested, obj.p, "success", detail, e);
-	if (rc == 0)
-		rc = db_exec(c->db, e, "UPDATE certificates SET status = ?, "
-		    "revoked_at = ?, revoke_reason = ?, invalidity_date = ? "
-		    "WHERE id = ? AND realm_id = ? AND status = ?", "ttttiit",
-		    next, reason ? now.p : NULL, reason, since,
-		    db_int(st, C_ID), c->realm_id, db_text(st, C_STATUS));
-	if (rc == 0 && db_changes(c->db) != 1)
-		rc = err_set(e, EX_TEMPFAIL, "certificate %s: its status "
-		    "changed meanwhile, try again", db_text(st, C_SERIAL));
-	if (rc == 0 && (rc = cli_audit(c, done, obj.p, "success", detail,
-	    e)) == 0 && (rc = db_commit(c->db, e)) == 0)
-		poke(c);
-	if (rc != 0)
-		db_rollback(c->db);
-out:
-	buf_free(&obj);
-	buf_free(&now);
-	return rc;
+	if (revoke_cert(c->db, &rc, e) != 0) {
+		err_prefix(e, "certificate %s", db_text(st, C_SERIAL));
+		return e->code;
+	}
+	return 0;
 }
 
 static int

@@ -59,6 +59,9 @@ static const struct poptOption settings_opts[] = {
 	  "include certificatePolicies (needs --policy-oid)", "on|off" },
 	{ "policy-oid", '\0', POPT_ARG_STRING, NULL, 0,
 	  "certificate policy OID ('' for none)", "OID" },
+	{ "renew-before", '\0', POPT_ARG_STRING, NULL, 0,
+	  "renewal window: N% of the lifetime or Nd days before expiry "
+	  "('' for a third of the lifetime)", "RULE" },
 	{ "subject", '\0', POPT_ARG_STRING, NULL, 0,
 	  "subject fields to default or enforce, e.g. O=Acme,C=DE",
 	  "TEXT" },
@@ -396,6 +399,7 @@ tmpl_json(struct jw *w, const struct tmpl *t, const char *ca,
 	jw_kbool(w, "policy", t->policy);
 	jw_kstr(w, "policy_oid", t->policy_oid);
 	jw_kstr(w, "cps_url", t->cps_url);
+	jw_kstr(w, "renew_before", t->renew_before);
 	jw_key(w, "effective_urls");
 	jw_obj(w);
 	for (i = 0; i < 3; i++) {
@@ -445,6 +449,8 @@ tmpl_text(struct buf *b, const struct tmpl *t, const char *ca,
 	LINE("policy", onoff(t->policy));
 	LINE("policy-oid", t->policy_oid);
 	LINE("cps-url", t->cps_url);
+	LINE("renew-before", t->renew_before ? t->renew_before :
+	    "- (a third of the lifetime)");
 #undef LINE
 	buf_adds(b, "effective URLs:\n");
 	for (i = 0; i < 3; i++) {
