@@ -39,6 +39,21 @@ struct ctx {
 	uint64_t max_attempts;
 };
 
+/* The earlier tries of a record: its Attempt (the scheduler counts the
+ * deferrals), 0 when none or unreadable. */
+static uint64_t
+tries(const struct rec *r)
+{
+	struct err e = {0};
+	uint64_t n = 0;
+
+	if (rec_get(r, "Attempt") && num_u64("Attempt", rec_get(r, "Attempt"),
+	    0, 1000000, &n, &e) != 0)
+		n = 0;
+	err_free(&e);
+	return n;
+}
+
 /* The problem document for a result: NULL for valid. */
 static char *
 problem(const struct rec *r, int gave_up)
@@ -51,9 +66,8 @@ problem(const struct rec *r, int gave_up)
 	char *s;
 
 	if (gave_up)
-		buf_printf(&d, "gave up after %s attempts: %s",
-		    rec_get(r, "Attempt") ? rec_get(r, "Attempt") : "0",
-		    why ? why : "no answer");
+		buf_printf(&d, "gave up after %llu attempts: %s",
+		    (unsigned long long)tries(r) + 1, why ? why : "no answer");
 	else
 		buf_adds(&d, why ? why : "the challenge was not satisfied");
 	o = json_pack("{s:s,s:s}", "type", strcmp(type, "http-01") == 0 ?
@@ -70,16 +84,10 @@ problem(const struct rec *r, int gave_up)
 static int
 give_up(struct ctx *x, const struct rec *r, struct err *e)
 {
-	uint64_t attempt = 0;
 	int64_t open = 0;
 	struct buf now = {0};
-	struct err e2 = {0};
 
-	if (rec_get(r, "Attempt") && num_u64("Attempt", rec_get(r, "Attempt"),
-	    0, 1000000, &attempt, &e2) != 0)
-		attempt = 0;
-	err_free(&e2);
-	if (attempt + 1 >= x->max_attempts)
+	if (tries(r) + 1 >= x->max_attempts)
 		return 1;
 	/* no retry after the authorization is gone */
 	clock_fmt(&now, clock_now());

@@ -197,7 +197,7 @@ sleep 5	# the first retry is 5 s later; nothing to poll for before
 t_ok "unreachable: gave up after 2 attempts" acme_wait sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM acme_challenges WHERE token = '$T'\")\" = invalid ]"
 pag a.json "$C" "$A" >/dev/null
 t_is "unreachable: connection problem, gave up" "$(get error.type) $(get error.detail | cut -c1-24)" \
-	"urn:ietf:params:acme:error:connection gave up after 1 attempts"
+	"urn:ietf:params:acme:error:connection gave up after 2 attempts"
 t_is "the validation jobs ended in done, none lost" \
 	"$(grep -l '^Challenge-Type' "$CERTPIPE_HOME"/queue/done/new/* | wc -l) $(find "$CERTPIPE_HOME"/queue/dcv/new "$CERTPIPE_HOME"/queue/deferred/new -type f | wc -l)" "5 0"
 
