@@ -253,6 +253,49 @@ t_is "account B's certificate is realm beta's, issued by its CA" \
 	"$(q "SELECT r.name || ' ' || c.issuer FROM certificates c JOIN realms r ON r.id = c.realm_id JOIN acme_orders o ON o.cert_id = c.id WHERE o.name = '${OB##*/}'")" \
 	"beta CN=Beta Root"
 
+# --- replaces (RFC 9773 section 5) and rate limits --------------------------------
+"$J" post "$U" a.json "$CERT" '' --kid "$A" 2>chain1.pem >/dev/null
+openssl x509 -in chain1.pem -out old.pem
+certid() { # CertID of a PEM certificate, by python's cryptography
+	/usr/bin/python3 - "$1" <<'PY'
+import base64, sys
+from cryptography import x509
+c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+n = c.serial_number
+b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()
+print(b(aki) + "." + b(n.to_bytes((n.bit_length() + 8) // 8, "big")))
+PY
+}
+ID=$(certid old.pem)
+rep() { printf '{"identifiers":[{"type":"dns","value":"a.example.test"}],"replaces":"%s"}' "$1"; }
+t_is "replaces: not a CertID: malformed" "$(post a.json "$NO" "$(rep AA)" --kid "$A")" "400 malformed -"
+t_is "replaces: a number: malformed" \
+	"$(post a.json "$NO" '{"identifiers":[{"type":"dns","value":"a.example.test"}],"replaces":7}' --kid "$A")" "400 malformed -"
+t_is "replaces: another account's certificate: unauthorized" \
+	"$(post b.json "$NO" "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.beta.test\"}],\"replaces\":\"$ID\"}" --kid "$B")" "403 unauthorized -"
+set -- $(post a.json "$NO" "$(rep "$ID")" --kid "$A")
+t_is "replaces: the account's own certificate: 201" "$1" 201
+OR=$3
+t_is "replaces is stored with the order" "$(q "SELECT replaces FROM acme_orders WHERE name = '${OR##*/}'")" "$ID"
+cp body.out or.json
+t_is "replacing order: ready (the authz is reused), finalize" \
+	"$("$J" get or.json status) $(post a.json "$("$J" get or.json finalize)" "{\"csr\":\"$(csr a.example.test)\"}" --kid "$A" | cut -d' ' -f1)" "ready 200"
+t_ok "replacing order: valid" acme_wait sh -c "$J post $U a.json $OR '' --kid $A 2>&1 | grep -q '\"status\":\"valid\"'"
+t_is "replaces the same certificate again: alreadyReplaced" "$(post a.json "$NO" "$(rep "$ID")" --kid "$A")" "409 alreadyReplaced -"
+
+n=$(q "SELECT count(*) FROM acme_orders WHERE account_id = (SELECT id FROM acme_accounts WHERE name = '${A##*/}')")
+t_ok "rate limit: one more order per hour for the account" certpipe acme policy rate pa --window 1h --account $((n + 1))
+t_is "rate limit: the next order passes" "$(neworder a.example.test | cut -d' ' -f1)" 201
+t_is "rate limit: the one after is rateLimited" \
+	"$(post a.json "$NO" "$(ids a.example.test)" --kid "$A" --hdr-out rl.h)" "429 rateLimited -"
+t_ok "rate limit: Retry-After within the hour" sh -c 'r=$(sed -n "s/^Retry-After: //p" rl.h); [ "$r" -ge 1 ] && [ "$r" -le 3600 ]'
+t_is "rate limit: nothing stored for the refused order" \
+	"$(q "SELECT count(*) FROM acme_orders WHERE account_id = (SELECT id FROM acme_accounts WHERE name = '${A##*/}')")" $((n + 1))
+t_is "rate limit: account B is not counted with A" "$(post b.json "$NO" "$(ids www.beta.test)" --kid "$B" | cut -d' ' -f1)" 201
+t_ok "rate limit off" certpipe acme policy rate pa --off
+t_is "rate limit off: orders pass again" "$(neworder a.example.test | cut -d' ' -f1)" 201
+
 # --- expiry, a scheduler that is down, a pipeline that refuses --------------------
 order_authz g.example.test http-01
 q "UPDATE acme_authz SET expires_at = '2001-01-01T00:00:00Z' WHERE name = '${Z##*/}'"
@@ -334,8 +377,8 @@ t_exit "certbot for a name outside the realm fails" 1 cbdns --cert-name x -d x.n
 t_grep "certbot was told rejectedIdentifier" 'rejectedIdentifier' cb/l/letsencrypt.log
 t_exit "certbot dns-01 without the TXT record fails" 1 cb certonly --manual \
 	--preferred-challenges dns --manual-auth-hook /bin/true --cert-name n -d n.example.test
-t_is "certbot's certificates are acme orders, complete" \
-	"$(q "SELECT count(*) FROM orders WHERE type = 'acme' AND status = 'complete'")" 7
+t_is "every finalized order is a complete acme pipeline order" \
+	"$(q "SELECT count(*) FROM orders WHERE type = 'acme' AND status = 'complete'")" 8
 
 t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "9 4"
 t_ok "audit chain intact" certpipe audit verify

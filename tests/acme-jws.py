@@ -144,8 +144,12 @@ def post(argv):
             opts.get("--eab-alg", "HS256"), "--eab-nonce" in opts)
         payload = json.dumps(p)
     body = sign(k, hdr, payload.encode(), opts.get("--alg"))
-    report(*http("POST", url, json.dumps(body).encode(),
-                 opts.get("--ctype", "application/jose+json")))
+    st, h, b = http("POST", url, json.dumps(body).encode(),
+                    opts.get("--ctype", "application/jose+json"))
+    if "--hdr-out" in opts:
+        with open(opts["--hdr-out"], "w") as f:
+            f.writelines("%s: %s\n" % kv for kv in h.items())
+    report(st, h, b)
 
 
 def keychange(argv):
