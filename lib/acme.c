@@ -321,7 +321,7 @@ route(struct acme_ctx *x, const char *rest)
 		if (post)
 			return acme_problem(x, 405, ACME_ERR "malformed",
 			    "newNonce takes HEAD or GET");
-		return 200;
+		return x->r->head ? 200 : 204;	/* RFC 8555 7.2 */
 	}
 	if (strncmp(rest, "renewal-info", 12) == 0)
 		return acme_renewal_info(x, rest + 12);

@@ -353,6 +353,7 @@ parse_head(struct http_conn *c, struct reqst *q)
 		return st;
 	q->head_only = strcmp(q->method, "HEAD") == 0;
 	q->r.method = q->head_only ? "GET" : q->method;
+	q->r.head = q->head_only;
 	q->r.target = q->target;
 	q->r.peer = c->peer;
 	q->r.tls = c->ssl != NULL;

@@ -22,7 +22,8 @@
  * HTTP status (200, 304, 400, ...); the body it sets is sent with that
  * status (a status outside 200..599 becomes a 500 without the handler's
  * body). A handler never writes to the fds itself. A HEAD request
- * reaches the handler as method "GET"; the server sends the headers of
+ * reaches the handler as method "GET" with head set (for the rare
+ * resource whose HEAD and GET differ); the server sends the headers of
  * its answer (Content-Length included) without the body. A 304 is sent
  * without body and without Content-Length.
  *
@@ -53,6 +54,7 @@ struct http_req {
 	const char *content_type;	/* without parameters, or NULL */
 	const char *peer;		/* "127.0.0.1:4711" or "-" */
 	int tls;			/* 1 on a TLS connection */
+	int head;			/* 1: sent as HEAD (method is "GET") */
 	const unsigned char *body;
 	size_t body_len;
 	void *hdrs;			/* for http_header() */

@@ -69,6 +69,11 @@ curl -sI "$U/acme/new-nonce" | tr -d '\r' >head.out
 t_grep "newNonce HEAD: 200" '^HTTP/1.1 200' head.out
 t_grep "newNonce: Cache-Control no-store" '^Cache-Control: no-store' head.out
 t_grep "newNonce: Replay-Nonce" '^Replay-Nonce: [A-Za-z0-9_-]{22}$' head.out
+curl -s -D get.out -o get.body "$U/acme/new-nonce"
+t_grep "newNonce GET: 204 (RFC 8555 7.2)" '^HTTP/1.1 204' get.out
+t_grep "newNonce GET: Cache-Control no-store" '^Cache-Control: no-store' get.out
+t_grep "newNonce GET: Replay-Nonce" '^Replay-Nonce: [A-Za-z0-9_-]{22}' get.out
+t_ok "newNonce GET: no body" test ! -s get.body
 curl -s -D h.out -o b.out "$U/acme/revoke-cert"
 t_grep "revokeCert by GET: 405" '^HTTP/1.1 405' h.out
 t_grep "revokeCert by GET: a problem document" 'urn:ietf:params:acme:error:malformed' b.out
