@@ -1,4 +1,7 @@
 /* spool - queue paths and the commit protocol (see spool.h). */
+#ifdef __linux__
+#define _GNU_SOURCE	/* renameat2 */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +184,19 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* tmp becomes dst unless dst exists (EEXIST); -1 with errno. */
+static int
+commit(const char *tmp, const char *dst)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	return link(tmp, dst);
+}
+
 int
 spool_put(struct spool *sp, const char *q, const char *id, const void *data,
     size_t len, struct err *e)
@@ -213,13 +229,15 @@ spool_put(struct spool *sp, const char *q, const char *id, const void *data,
 		goto out;
 	}
 	/*
-	 * link() refuses an existing target atomically, where "check, then
-	 * rename()" leaves a window in which two writers of one id both
-	 * pass the check and the second silently replaces the first. A
-	 * crash between link() and the unlink() below leaves only a second
-	 * name in tmp/, which spool_recover removes.
+	 * Commit without replacing: "check, then rename()" leaves a window
+	 * in which two writers of one id both pass the check and the second
+	 * silently replaces the first. Linux renames with RENAME_NOREPLACE,
+	 * atomically; elsewhere (or on a filesystem without it) link()
+	 * refuses an existing target, and until the unlink() below the job
+	 * has a second name in tmp/, which spool_read takes for "not there
+	 * yet" and spool_recover removes after a crash.
 	 */
-	if (link(tmp, dst) < 0) {
+	if (commit(tmp, dst) < 0) {
 		rc = err_set(e, errno == EEXIST ? EX_CANTCREAT : EX_IOERR,
 		    "%s: commit: %s", dst, strerror(errno));
 		goto out;
@@ -306,6 +324,21 @@ spool_remove(struct spool *sp, const char *q, const char *id, struct err *e)
 	return rc;
 }
 
+/* Is st (q/new/id) a job spool_put is committing with link(): its
+ * other name tmp/ID in q? */
+static int
+committing(struct spool *sp, const char *q, const char *id,
+    const struct stat *st)
+{
+	struct stat t;
+	char *tmp = path(sp->home, q, "tmp", id);
+	int same = lstat(tmp, &t) == 0 && t.st_dev == st->st_dev &&
+	    t.st_ino == st->st_ino;
+
+	free(tmp);
+	return same;
+}
+
 int
 spool_read(struct spool *sp, const char *q, const char *id, struct buf *out,
     struct err *e)
@@ -327,6 +360,9 @@ spool_read(struct spool *sp, const char *q, const char *id, struct buf *out,
 		    "a symbolic link, not a job file" : strerror(errno));
 	else if (fstat(fd, &st) != 0)
 		rc = err_set(e, EX_IOERR, "%s: %s", p, strerror(errno));
+	else if (S_ISREG(st.st_mode) && st.st_nlink == 2 &&
+	    committing(sp, q, id, &st))
+		rc = err_set(e, EX_NOINPUT, "%s: being committed", p);
 	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    st.st_uid != geteuid())
 		rc = err_set(e, EX_DATAERR, "%s: not a job file (%s)", p,

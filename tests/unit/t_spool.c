@@ -89,6 +89,19 @@ test_foreign(void)
 	buf_reset(&b);
 	is_int(spool_read(sp, "incoming", ids[2], &b, &e), 0,
 	    "the job alone again reads");
+	/* a commit by link() caught before its unlink: the second name is
+	 * the job's own tmp/ name, so it is not there yet, not refused */
+	buf_reset(&q);
+	buf_printf(&q, "%s/queue/incoming/tmp/%s", home, ids[2]);
+	ok(link(p.p, q.p) == 0, "a second link as tmp/ID");
+	buf_reset(&b);
+	is_int(spool_read(sp, "incoming", ids[2], &b, &e), EX_NOINPUT,
+	    "a job being committed is not there yet");
+	ok(strstr(err_str(&e), "being committed") != NULL, "and says so: %s",
+	    err_str(&e));
+	unlink(q.p);
+	err_free(&e);
+	e = (struct err){0};
 	for (i = 0; i < 3; i++)
 		spool_remove(sp, "incoming", ids[i], &e);
 	spool_close(sp);
