@@ -14,12 +14,17 @@
 #                        root the issued chains end in), $AC_TLS_CA (trust
 #                        for the server's https, empty for plain http);
 #                        http-01 is validated at 127.0.0.1:$AC_HTTP_PORT,
-#                        dns-01 against the named above
+#                        dns-01 against the named above; certpipe needs
+#                        the http-01 names in $AC_HTTP_NAMES first
 #   ac_eab               prints "KID HMAC-KEY" of a fresh EAB key
 #   ac_check_cert DESC CERT CHAIN NAME...
 #                        openssl verify of CERT against $AC_ROOT with the
 #                        chain the client saved; SANs exactly NAME...
 #   ac_issued            how many certificates the server issued so far
+#   ac_has_revoke        does the server offer revokeCert?
+#   ac_check_revoked DESC CERT CHAIN
+#                        the server's CRL and OCSP (pebble: its management
+#                        interface) report CERT revoked
 #
 # Every server runs on 127.0.0.1 on a free port, is bounded by the test's
 # timeout and stopped by its PID at exit ($AC_PIDS).
@@ -27,6 +32,7 @@
 AC_PIDS=
 AC_SERVER=${AC_SERVER:-certpipe}
 trap 'for p in $AC_PIDS; do kill "$p" 2>/dev/null; done; t_cleanup' EXIT
+trap 'exit 1' HUP INT TERM
 
 ac_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -141,35 +147,33 @@ ac_pebble_start() {
 	AC_PEBBLE_MGMT=https://127.0.0.1:$mp
 }
 
-# The certpipe instance: a root and an issuing CA, example.test registered
-# in the default realm (other.test is not), an ACME policy on a server
-# template, acme under tcpserver (plain http), the scheduler as a daemon
-# with dcv pointed at the test's servers.
+# The certpipe instance from tests/acme-setup.sh (acme-orders' bench: CA
+# "root", example.test and other.test registered, the acme front end
+# under tcpserver on plain http, the scheduler as a daemon), an ACME
+# policy p1 on root-web-server, an OCSP signer for root; dcv pointed at
+# the named above and, for http-01, at 127.0.0.1:$AC_HTTP_PORT for the
+# names in $AC_HTTP_NAMES.
 ac_certpipe_start() {
-	new_home
-	DB=$CERTPIPE_HOME/certpipe.db
-	{
-		certpipe ca create root --cn "ACME Test Root" &&
-			certpipe ca create issuing --parent root --cn "ACME Test Issuing" &&
-			certpipe domain add example.test &&
-			certpipe acme policy create p1 --template issuing-web-server &&
-			certpipe ocsp create --ca issuing && scheduler --once
-	} >"$T_TMP/setup.out" 2>&1 || t_bail "certpipe setup: $(tail -1 "$T_TMP/setup.out")"
+	. "${AC_SETUP:-$T_TOP/tests/acme-setup.sh}"
+	trap 'for p in $AC_PIDS; do kill "$p" 2>/dev/null; done; acme_stop_all' EXIT
+	acme_instance
+	acme_policy p1 root-web-server
+	{ certpipe ocsp create --ca root && scheduler --once; } >"$T_TMP/setup.out" 2>&1 ||
+		t_bail "ocsp create: $(tail -1 "$T_TMP/setup.out")"
 	AC_ROOT=$T_TMP/root.pem
 	certpipe ca export root >"$AC_ROOT" || t_bail "ca export"
+	AC_CRL=$CERTPIPE_HOME/pub/crl/root.crl
 	CERTPIPE_DCV_RESOLVER=127.0.0.1:$AC_DNS_PORT
 	CERTPIPE_DCV_HTTP_PORT=$AC_HTTP_PORT
 	CERTPIPE_DCV_RESOLVE=
-	export CERTPIPE_DCV_RESOLVER CERTPIPE_DCV_HTTP_PORT
-	scheduler --daemon >"$T_TMP/scheduler.log" 2>&1 &
-	AC_PIDS="$AC_PIDS $!"
-	p=$(ac_port)
-	AC_URL=http://127.0.0.1:$p/directory
+	for n in ${AC_HTTP_NAMES:-}; do
+		CERTPIPE_DCV_RESOLVE="$CERTPIPE_DCV_RESOLVE $n:127.0.0.1"
+	done
+	export CERTPIPE_DCV_RESOLVER CERTPIPE_DCV_HTTP_PORT CERTPIPE_DCV_RESOLVE
+	acme_sched_start --max-attempts 2
+	acme_server_start
+	AC_URL=$DIR_URL
 	AC_TLS_CA=
-	tcpserver -q -R -H -l0 127.0.0.1 "$p" acme --base-url "http://127.0.0.1:$p" \
-		--timeout 30 2>"$T_TMP/acme.log" &
-	AC_PIDS="$AC_PIDS $!"
-	ac_wait_port "$p"
 }
 
 ac_eab() {
@@ -184,9 +188,7 @@ ac_eab() {
 		echo "${k%%:*} ${k#*:}"
 		;;
 	*)
-		certpipe acme eab create p1 --uses 1 --expires 2099-01-01 >"$T_TMP/eab.out" ||
-			t_bail "eab create"
-		echo "$(sed -n 's/^kid: //p' "$T_TMP/eab.out") $(sed -n 's/^hmac-key: //p' "$T_TMP/eab.out")"
+		acme_eab p1 1
 		;;
 	esac
 }
@@ -231,7 +233,7 @@ ac_check_revoked() {
 		;;
 	esac
 	publish-crl >/dev/null 2>&1
-	crl=$CERTPIPE_HOME/pub/crl/issuing.crl
+	crl=$AC_CRL
 	openssl crl -inform der -in "$crl" -noout -text >"$T_TMP/crl.txt" 2>&1
 	t_grep "$desc: serial $s in the CRL" "Serial Number: $s" "$T_TMP/crl.txt"
 	openssl crl -inform der -in "$crl" -out "$T_TMP/crl.pem" 2>/dev/null
@@ -249,6 +251,7 @@ ac_check_revoked() {
 ac_issued() {
 	case $AC_SERVER in
 	pebble) grep -c 'Issued certificate serial' "$T_TMP/pebble/pebble.log" ;;
-	*) sqlite3 "$DB" "SELECT count(*) FROM certificates" ;;
+	*) sqlite3 "$DB" "SELECT count(*) FROM certificates c JOIN templates t
+		ON t.id = c.template_id WHERE t.name = 'root-web-server'" ;;
 	esac
 }
