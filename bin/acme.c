@@ -45,6 +45,8 @@ check(const struct opts *op, const struct conf *c, struct acme *a,
 	a->tos = op->terms;
 	a->website = op->website;
 	a->caa = op->caa;
+	a->home = c->home;
+	a->finalize_wait_ms = ACME_FINALIZE_WAIT_MS;
 	return 0;
 }
 

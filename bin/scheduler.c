@@ -7,6 +7,10 @@
  * one); each record that comes back is committed to done, held,
  * deferred or failed by its Status before its incoming copy is removed.
  * States and crash windows: certpipe-spool(5).
+ * After incoming, queue/dcv the same way: ACME challenge validation
+ * jobs through "dcv | dcv-apply" (the checks, then their results into
+ * the database); undecided ones are deferred with a shorter backoff and
+ * come back to queue/dcv.
  *
  * Trust: runs as the instance's owner. It holds no key; a passphrase
  * given on --passphrase-fd is kept in memory and relayed to each sign on
@@ -52,6 +56,7 @@
 /* parse-csr reads its whole input first, up to 4 MiB: stay well under */
 #define BATCH_BYTES (2 * 1024 * 1024)
 #define BACKOFF_FIRST 30
+#define DCV_BACKOFF_FIRST 5	/* DNS propagation, a server starting */
 #define BACKOFF_MAX 3600
 #define NSTAGES 3
 #define SWEEP_EVERY 60	/* seconds between looks for lost jobs (daemon) */
@@ -60,6 +65,21 @@
 static const char *const stages[NSTAGES] = {
 	"parse-csr", "check-policy", "sign"
 };
+static const char *const dcv_stages[] = { "dcv", "dcv-apply" };
+
+/* A line: the queue its batches come from, the programs they run
+ * through, and the first retry delay of a deferred job. */
+struct line {
+	const char *queue;
+	const char *const *stages;
+	int nstages;
+	time_t backoff_first;
+};
+static const struct line lines[] = {
+	{ "incoming", stages, NSTAGES, BACKOFF_FIRST },
+	{ "dcv", dcv_stages, 2, DCV_BACKOFF_FIRST },
+};
+#define NLINES (sizeof lines / sizeof lines[0])
 
 /* After the queues, the status services: each publisher decides itself
  * what is due (exit 1: nothing) and takes its own lock. */
@@ -110,6 +130,7 @@ struct run {
 };
 
 struct batch {
+	const struct line *ln;
 	char **ids;		/* sorted, for bsearch */
 	unsigned char *seen;
 	size_t n;
@@ -180,16 +201,16 @@ fail(struct run *rn, struct batch *b, struct rec *r, struct err *e)
 	b->failed++;
 	note(rn, code && code != EX_TEMPFAIL ? code : EX_DATAERR);
 	diag("%s: failed: %s", rec_id(r), why ? why : "no reason given");
-	return settle(rn, "incoming", "failed", r, e);
+	return settle(rn, b->ln->queue, "failed", r, e);
 }
 
 static time_t
-backoff(uint64_t attempt)
+backoff(time_t first, uint64_t attempt)
 {
 	if (attempt > 7)
 		return BACKOFF_MAX;
-	return BACKOFF_FIRST << (attempt - 1) > BACKOFF_MAX ? BACKOFF_MAX :
-	    BACKOFF_FIRST << (attempt - 1);
+	return first << (attempt - 1) > BACKOFF_MAX ? BACKOFF_MAX :
+	    first << (attempt - 1);
 }
 
 /* The database, opened on first need, at the schema this build knows. */
@@ -305,7 +326,9 @@ defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
 		buf_reset(&v);
 		buf_printf(&v, "gave up after %llu attempts: %s",
 		    (unsigned long long)attempt, rec_get(r, "Error"));
-		if (fail_order(rn, r, v.p, &e2) == 0) {
+		/* a validation job has no pipeline order: dcv-apply
+		 * gave up on its challenge already */
+		if (b->ln != &lines[0] || fail_order(rn, r, v.p, &e2) == 0) {
 			rec_set(r, "Error", v.p, &e2);
 			rec_set(r, "Status", "failed", &e2);
 			buf_free(&v);
@@ -316,7 +339,7 @@ defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
 		    rec_id(r), err_str(&e2));
 		err_free(&e2);
 	}
-	when = clock_now() + backoff(attempt);
+	when = clock_now() + backoff(b->ln->backoff_first, attempt);
 	clock_fmt(&at, when);
 	rec_set(r, "Retry-At", at.p, &e2);
 	if (rn->next_retry == 0 || when < rn->next_retry)
@@ -326,7 +349,7 @@ defer(struct run *rn, struct batch *b, struct rec *r, const char *why,
 	if (!quiet)
 		diag("%s: deferred until %s (attempt %llu): %s", rec_id(r),
 		    at.p, (unsigned long long)attempt, rec_get(r, "Error"));
-	rc = settle(rn, "incoming", "deferred", r, e);
+	rc = settle(rn, b->ln->queue, "deferred", r, e);
 	buf_free(&v);
 	buf_free(&at);
 	err_free(&e2);
@@ -358,11 +381,11 @@ dispatch(struct run *rn, struct batch *b, struct rec *r, struct err *e)
 	rn->handled++;
 	if (st && strcmp(st, "complete") == 0) {
 		b->done++;
-		return settle(rn, "incoming", "done", r, e);
+		return settle(rn, b->ln->queue, "done", r, e);
 	}
 	if (st && strcmp(st, "held") == 0) {
 		b->held++;
-		return settle(rn, "incoming", "held", r, e);
+		return settle(rn, b->ln->queue, "held", r, e);
 	}
 	if (st && strcmp(st, "failed") == 0)
 		return error_code(r) == EX_TEMPFAIL ?
@@ -447,10 +470,10 @@ stage_dir(void)
  * second scheduler starts while a stage of this one lives), killed with
  * its parent (a dead scheduler's stage must not race the next one's). */
 static _Noreturn void
-stage_exec(const struct run *rn, pid_t parent, int i, int in, int out,
-    int passfd)
+stage_exec(const struct run *rn, pid_t parent, const char *prog, int in,
+    int out, int passfd)
 {
-	struct buf p = {0}, num = {0};
+	struct buf p = {0}, num = {0}, max = {0};
 	const char *av[6];
 	int n = 0, lockfd = spool_lock_fd(rn->sp);
 
@@ -466,24 +489,31 @@ stage_exec(const struct run *rn, pid_t parent, int i, int in, int out,
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 	    (lockfd >= 0 && fcntl(lockfd, F_SETFD, 0) < 0))
 		_exit(EX_OSERR);
-	av[n++] = stages[i];
-	if (i == 1 && rn->o->template) {
+	av[n++] = prog;
+	if (strcmp(prog, "check-policy") == 0 && rn->o->template) {
 		av[n++] = "--template";
 		av[n++] = rn->o->template;
 	}
 	/* the passphrase itself never: a pipe's number, or a file name */
-	if (i == 2 && passfd >= 0) {
+	if (strcmp(prog, "sign") == 0 && passfd >= 0) {
 		if (fcntl(passfd, F_SETFD, 0) < 0)
 			_exit(EX_OSERR);
 		buf_printf(&num, "%d", passfd);
 		av[n++] = "--passphrase-fd";
 		av[n++] = num.p;
-	} else if (i == 2 && rn->o->passfile) {
+	} else if (strcmp(prog, "sign") == 0 && rn->o->passfile) {
 		av[n++] = "--passphrase-file";
 		av[n++] = rn->o->passfile;
 	}
+	/* it gives up on a challenge when the scheduler would */
+	if (strcmp(prog, "dcv-apply") == 0) {
+		buf_printf(&max, "%llu",
+		    (unsigned long long)rn->o->max_attempts);
+		av[n++] = "--max-attempts";
+		av[n++] = max.p;
+	}
 	av[n] = NULL;
-	buf_printf(&p, "%s/%s", rn->bindir, stages[i]);
+	buf_printf(&p, "%s/%s", rn->bindir, prog);
 	execv(p.p, (char *const *)av);
 	diag("%s: cannot run: %s", p.p, strerror(errno));
 	_exit(EX_UNAVAILABLE);
@@ -524,14 +554,14 @@ static int
 spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
     struct err *e)
 {
-	int p[NSTAGES + 1][2], i, n, rc, passfd;
+	int p[NSTAGES + 1][2], i, n, rc, passfd, ns = b->ln->nstages;
 	pid_t self = getpid();
 
 	*wfd = *rfd = -1;
 	if ((rc = pass_pipe(rn, &passfd, e)) != 0)
 		return rc;
 
-	for (n = 0; n <= NSTAGES; n++) {
+	for (n = 0; n <= ns; n++) {
 		if (pipe(p[n]) < 0) {
 			rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
 			break;
@@ -540,12 +570,13 @@ spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
 		fcntl(p[n][0], F_SETFD, FD_CLOEXEC);
 		fcntl(p[n][1], F_SETFD, FD_CLOEXEC);
 	}
-	for (i = 0; rc == 0 && i < NSTAGES; i++) {
+	for (i = 0; rc == 0 && i < ns; i++) {
 		fflush(stderr);
 		if ((b->pid[i] = fork()) < 0)
 			rc = err_set(e, EX_OSERR, "fork: %s", strerror(errno));
 		else if (b->pid[i] == 0)
-			stage_exec(rn, self, i, p[i][0], p[i + 1][1], passfd);
+			stage_exec(rn, self, b->ln->stages[i], p[i][0],
+			    p[i + 1][1], passfd);
 	}
 	if (passfd >= 0)
 		close(passfd);
@@ -554,8 +585,8 @@ spawn(const struct run *rn, struct batch *b, int *wfd, int *rfd,
 			*wfd = p[0][1];
 		else
 			close(p[n][1]);
-		if (rc == 0 && n == NSTAGES)
-			*rfd = p[NSTAGES][0];
+		if (rc == 0 && n == ns)
+			*rfd = p[ns][0];
 		else
 			close(p[n][0]);
 	}
@@ -618,17 +649,18 @@ reap(struct batch *b, struct buf *why)
 {
 	int i, st;
 
-	for (i = 0; i < NSTAGES; i++) {
+	for (i = 0; i < b->ln->nstages; i++) {
 		if (b->pid[i] <= 0)
 			continue;
 		while (waitpid(b->pid[i], &st, 0) < 0 && errno == EINTR)
 			;
 		if (WIFSIGNALED(st))
 			buf_printf(why, "%s%s killed by signal %d",
-			    why->len ? ", " : "", stages[i], WTERMSIG(st));
+			    why->len ? ", " : "", b->ln->stages[i],
+			    WTERMSIG(st));
 		else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 			buf_printf(why, "%s%s exited %d", why->len ? ", " : "",
-			    stages[i], WEXITSTATUS(st));
+			    b->ln->stages[i], WEXITSTATUS(st));
 	}
 }
 
@@ -661,7 +693,7 @@ orphans(struct run *rn, struct batch *b, const char *how)
 		if (b->seen[i])
 			continue;
 		buf_reset(&data);
-		if (spool_read(rn->sp, "incoming", b->ids[i], &data, &e) != 0 ||
+		if (spool_read(rn->sp, b->ln->queue, b->ids[i], &data, &e) != 0 ||
 		    rec_parse(data.p, data.len, &r, &e) != 0)
 			continue;	/* gone; load() deals with bad ones */
 		b->lost++;
@@ -707,14 +739,14 @@ load(struct run *rn, struct batch *b, struct err *e)
 	size_t i, n = 0;
 	int rc;
 
-	if ((rc = spool_list(rn->sp, "incoming", &ids, &n, e)) != 0)
+	if ((rc = spool_list(rn->sp, b->ln->queue, &ids, &n, e)) != 0)
 		return rc;
 	b->ids = xcalloc(n + 1, sizeof *b->ids);
 	for (i = 0; i < n && rc == 0; i++) {
 		if (b->n >= (rn->single ? 1 : rn->o->batch))
 			break;
 		buf_reset(&data);
-		if ((rc = spool_read(rn->sp, "incoming", ids[i], &data,
+		if ((rc = spool_read(rn->sp, b->ln->queue, ids[i], &data,
 		    &why)) == EX_NOINPUT) {
 			rc = 0;
 			err_free(&why);
@@ -734,7 +766,7 @@ load(struct run *rn, struct batch *b, struct err *e)
 		    strcmp(rec_id(r), ids[i]) != 0)
 			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
 		if (why.code != 0)
-			rc = unreadable(rn, "incoming", ids[i], &why, e);
+			rc = unreadable(rn, b->ln->queue, ids[i], &why, e);
 		else {
 			rec_write(r, &b->in);
 			b->ids[b->n++] = ids[i];
@@ -767,9 +799,10 @@ batch_free(struct batch *b)
 	buf_free(&b->out);
 }
 
-/* One batch. *more says incoming held jobs (so another batch may be due). */
+/* One batch of line ln. *more says its queue held jobs (so another
+ * batch may be due). */
 static int
-batch(struct run *rn, int *more, struct err *e)
+batch(struct run *rn, const struct line *ln, int *more, struct err *e)
 {
 	struct batch b;
 	struct buf how = {0};
@@ -777,6 +810,7 @@ batch(struct run *rn, int *more, struct err *e)
 	int wfd, rfd, rc;
 
 	memset(&b, 0, sizeof b);
+	b.ln = ln;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*more = 0;
 	if ((rc = load(rn, &b, e)) != 0 || b.n == 0)
@@ -793,8 +827,10 @@ batch(struct run *rn, int *more, struct err *e)
 	if ((rc = b.rc) != 0)
 		err_set(e, rc, "batch stopped: the spool refused a write");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	diag_info("batch: %zu jobs: %zu done, %zu held, %zu failed, "
-	    "%zu deferred (%zu not returned) in %.2f s", b.n, b.done, b.held,
+	/* "batch: N jobs" for incoming, "batch: dcv: N jobs" for dcv */
+	diag_info("batch: %s%s%zu jobs: %zu done, %zu held, %zu failed, "
+	    "%zu deferred (%zu not returned) in %.2f s", ln == lines ? "" :
+	    ln->queue, ln == lines ? "" : ": ", b.n, b.done, b.held,
 	    b.failed, b.deferred, b.lost, (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 out:
@@ -848,7 +884,9 @@ promote(struct run *rn, struct err *e)
 		} else {
 			for (s = retry_strip; *s; s++)
 				rec_del(r, *s);
-			rc = settle(rn, "deferred", "incoming", r, e);
+			/* a validation job goes back to its own line */
+			rc = settle(rn, "deferred", rec_get(r,
+			    "Challenge-Type") ? "dcv" : "incoming", r, e);
 		}
 		rec_free(r);
 		r = NULL;
@@ -920,7 +958,8 @@ static int
 pass(struct run *rn)
 {
 	struct err e = {0};
-	int rc, more = 1;
+	size_t i;
+	int rc, more;
 
 	rn->single = 0;
 	if (sweep(rn, &e) != 0) {
@@ -930,8 +969,9 @@ pass(struct run *rn)
 	}
 	if ((rc = spool_adopt(rn->sp, adopted, rn, NULL, &e)) == 0)
 		rc = promote(rn, &e);
-	while (rc == 0 && more && !stopping)
-		rc = batch(rn, &more, &e);
+	for (i = 0; i < NLINES && rc == 0; i++)
+		for (more = 1; rc == 0 && more && !stopping; )
+			rc = batch(rn, &lines[i], &more, &e);
 	if (rc != 0)
 		diag_err(&e);
 	err_free(&e);

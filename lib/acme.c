@@ -152,6 +152,8 @@ acme_directory(const struct http_req *r, struct http_resp *rs, void *arg)
 	json_object_set_new(o, "newNonce", json_string(u.p));
 	acme_url(a, "new-account", &u);
 	json_object_set_new(o, "newAccount", json_string(u.p));
+	acme_url(a, "new-order", &u);
+	json_object_set_new(o, "newOrder", json_string(u.p));
 	acme_url(a, "key-change", &u);
 	json_object_set_new(o, "keyChange", json_string(u.p));
 	meta = json_pack("{s:b}", "externalAccountRequired", 1);
@@ -323,8 +325,6 @@ route(struct acme_ctx *x, const char *rest)
 			    "newNonce takes HEAD or GET");
 		return 200;
 	}
-	if (strcmp(rest, "new-order") == 0)
-		return not_yet(x, "newOrder");
 	if (strcmp(rest, "revoke-cert") == 0)
 		return not_yet(x, "revokeCert");
 	if (strncmp(rest, "renewal-info", 12) == 0)
@@ -344,6 +344,9 @@ route(struct acme_ctx *x, const char *rest)
 		return (st = check_jws(x, 0)) ? st : acme_key_change(x);
 	if (strncmp(rest, "acct/", 5) == 0)
 		return acct_route(x, rest + 5);
+	/* orders, authorizations, challenges, certificates: acme_order.c */
+	if (acme_order_resource(rest))
+		return (st = check_jws(x, 0)) ? st : acme_order_route(x, rest);
 	return acme_problem(x, 404, ACME_ERR "malformed", "no such resource");
 }
 

@@ -2,8 +2,9 @@
  * acme - the ACME server (RFC 8555) as http.h handlers: the directory,
  * nonces, JWS request checking, problem documents, accounts with
  * required external account binding, account update, deactivation and
- * key rollover. Orders, authorizations, challenges, finalize, revokeCert
- * and renewalInfo are not implemented yet: their URLs answer 501.
+ * key rollover; orders, authorizations, challenges, finalize and the
+ * certificate (lib/acme_order.c). revokeCert and renewalInfo are not
+ * implemented yet: their URLs answer 501.
  *
  * URLs (base is struct acme.base, without a trailing slash):
  *     base/directory              GET
@@ -12,7 +13,13 @@
  *     base/acme/acct/NAME         POST (POST-as-GET, update, deactivate)
  *     base/acme/acct/NAME/orders  POST-as-GET: the account's orders
  *     base/acme/key-change        POST
- *     base/acme/new-order, revoke-cert, renewal-info: 501
+ *     base/acme/new-order         POST
+ *     base/acme/order/NAME        POST-as-GET
+ *     base/acme/order/NAME/finalize  POST
+ *     base/acme/authz/NAME        POST (POST-as-GET, deactivate)
+ *     base/acme/chall/NAME        POST (respond {}, POST-as-GET)
+ *     base/acme/cert/NAME         POST-as-GET: the chain (PEM)
+ *     base/acme/revoke-cert, renewal-info: 501
  *
  * Every response carries a fresh Replay-Nonce. Nonces are rows of
  * acme_nonces (valid ACME_NONCE_TTL seconds), deleted when used, so a
@@ -37,7 +44,11 @@ struct acme {
 	const char *tos;		/* meta.termsOfService, or NULL */
 	const char *website;		/* meta.website, or NULL */
 	const char *caa;		/* meta.caaIdentities[0], or NULL */
+	const char *home;		/* the instance: its spool */
+	int finalize_wait_ms;		/* finalize waits this long for sign */
 };
+
+#define ACME_FINALIZE_WAIT_MS 1500
 
 int acme_directory(const struct http_req *r, struct http_resp *rs, void *arg);
 int acme_http(const struct http_req *r, struct http_resp *rs, void *arg);

@@ -449,8 +449,7 @@ acme_account_orders(struct acme_ctx *x, const char *name)
 	if (strcmp(name, x->acct.name) != 0)
 		return acme_problem(x, 403, ACME_ERR "unauthorized",
 		    "the kid is not this account");
-	/* orders are not implemented yet: no account has any */
-	return acme_json(x, 200, json_pack("{s:[]}", "orders"));
+	return acme_orders_list(x);
 }
 
 /* The inner JWS of a keyChange (7.3.5): signed by the new key, same url,

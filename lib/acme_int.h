@@ -54,4 +54,12 @@ int acme_account(struct acme_ctx *x, const char *name);
 int acme_account_orders(struct acme_ctx *x, const char *name);
 int acme_key_change(struct acme_ctx *x);
 
+/* acme_order.c: is rest (after "base/acme/") one of its resources
+ * (new-order, order/, authz/, chall/, cert/)? 1/0. Its router, for a
+ * request whose JWS (with a kid) has passed check_jws. */
+int acme_order_resource(const char *rest);
+int acme_order_route(struct acme_ctx *x, const char *rest);
+/* The kid's account's orders list (7.1.2.1). */
+int acme_orders_list(struct acme_ctx *x);
+
 #endif

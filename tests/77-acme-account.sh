@@ -63,15 +63,15 @@ wait_up "$P"
 t_ok "directory" curl -sf "$U/directory"
 cp "$T_TMP/out" dir.json
 t_is "directory lists newNonce, newAccount, keyChange and EAB required" \
-	"$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["newNonce"], d["newAccount"], d["keyChange"], d["meta"]["externalAccountRequired"], "newOrder" in d)' dir.json)" \
+	"$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["newNonce"], d["newAccount"], d["keyChange"], d["meta"]["externalAccountRequired"], "revokeCert" in d)' dir.json)" \
 	"$U/acme/new-nonce $U/acme/new-account $U/acme/key-change True False"
 curl -sI "$U/acme/new-nonce" | tr -d '\r' >head.out
 t_grep "newNonce HEAD: 200" '^HTTP/1.1 200' head.out
 t_grep "newNonce: Cache-Control no-store" '^Cache-Control: no-store' head.out
 t_grep "newNonce: Replay-Nonce" '^Replay-Nonce: [A-Za-z0-9_-]{22}$' head.out
-curl -s -D h.out -o b.out "$U/acme/new-order"
-t_grep "newOrder: 501, not implemented yet" '^HTTP/1.1 501' h.out
-t_grep "newOrder: a problem document" 'not implemented' b.out
+curl -s -D h.out -o b.out "$U/acme/revoke-cert"
+t_grep "revokeCert: 501, not implemented yet" '^HTTP/1.1 501' h.out
+t_grep "revokeCert: a problem document" 'not implemented' b.out
 t_grep "every response has a Replay-Nonce (501 too)" '^Replay-Nonce: ' h.out
 
 # --- certbot ------------------------------------------------------------

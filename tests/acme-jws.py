@@ -10,6 +10,12 @@ Location header (or "-"). The body goes to stderr.
     acme-jws.py nonce BASE
     acme-jws.py post BASE KEYFILE URL PAYLOAD [options]
     acme-jws.py keychange BASE KEYFILE ACCT NEWKEYFILE [--inner-url U]
+    acme-jws.py keyauth KEYFILE TOKEN     key authorization (8.1)
+    acme-jws.py dns01 KEYFILE TOKEN       its TXT value (8.4)
+    acme-jws.py b64u FILE                 FILE's bytes in base64url
+    acme-jws.py get FILE PATH             a value of a JSON file: PATH
+                                          like "authorizations.0" ("" when
+                                          missing; lists one a line)
 
 PAYLOAD is JSON text, or "" for POST-as-GET. Options of post:
     --kid ACCT          sign with kid ACCT instead of jwk
@@ -157,9 +163,43 @@ def keychange(argv):
                  "application/jose+json"))
 
 
+def keyauth(keyfile, token):
+    return token + "." + load(keyfile).thumbprint()
+
+
+def get(path, expr):
+    with open(path) as f:
+        v = json.load(f)
+    for part in [p for p in expr.split(".") if p]:
+        if isinstance(v, list):
+            v = v[int(part)] if int(part) < len(v) else None
+        elif isinstance(v, dict):
+            v = v.get(part)
+        if v is None:
+            return
+    if isinstance(v, list):
+        for x in v:
+            print(x if isinstance(x, str) else json.dumps(x))
+    elif isinstance(v, (dict, bool)):
+        print(json.dumps(v))
+    else:
+        print(v)
+
+
 def main():
     cmd, argv = sys.argv[1], sys.argv[2:]
-    if cmd == "key":
+    if cmd == "keyauth":
+        print(keyauth(argv[0], argv[1]))
+    elif cmd == "dns01":
+        import hashlib
+        print(b64u(hashlib.sha256(keyauth(argv[0], argv[1]).encode())
+                   .digest()))
+    elif cmd == "b64u":
+        with open(argv[0], "rb") as f:
+            print(b64u(f.read()))
+    elif cmd == "get":
+        get(argv[0], argv[1])
+    elif cmd == "key":
         kind = argv[1] if len(argv) > 1 else "ec256"
         k = {"ec256": lambda: jwk.JWK.generate(kty="EC", crv="P-256"),
              "ec384": lambda: jwk.JWK.generate(kty="EC", crv="P-384"),
