@@ -226,7 +226,10 @@ acme_order_refresh(struct db *db, int64_t id, struct err *e)
 		err = problem_text(ACME_ERR "unauthorized", "the order "
 		    "expired before it was finalized");
 		rc = set_order(db, id, "invalid", err, now.p, e);
-	} else if (strcmp(status, "pending") == 0)
+	} else if (strcmp(status, "pending") == 0 ||
+	    strcmp(status, "ready") == 0)
+		/* a ready order whose authz was deactivated or expired
+		 * goes invalid too */
 		rc = from_authz(db, id, now.p, e);
 	else if (strcmp(status, "processing") == 0 && pid != 0)
 		rc = from_pipeline(db, id, pid, now.p, e);
@@ -237,7 +240,7 @@ out:
 	return rc;
 }
 
-/* Every pending order of authz: refreshed. */
+/* Every pending or ready order of authz: refreshed. */
 static int
 refresh_orders_of(struct db *db, int64_t authz, struct err *e)
 {
@@ -248,7 +251,7 @@ refresh_orders_of(struct db *db, int64_t authz, struct err *e)
 
 	if ((rc = db_prep(db, &st, e, "SELECT o.id FROM acme_orders o JOIN "
 	    "acme_order_authz oa ON oa.order_id = o.id WHERE oa.authz_id = ? "
-	    "AND o.status = 'pending'", "i", authz)) != 0)
+	    "AND o.status IN ('pending', 'ready')", "i", authz)) != 0)
 		return rc;
 	while ((row = db_step(st, e)) == 1) {
 		ids = xrealloc(ids, (n + 1) * sizeof *ids);
@@ -1180,7 +1183,7 @@ chall(struct acme_ctx *x, const char *name)
 	struct buf u = {0};
 	struct err e = {0};
 	char *type = NULL, *ident = NULL, *token = NULL, *aname = NULL;
-	int64_t cid = 0, aid = 0;
+	int64_t cid = 0, aid = 0, apending = 0;
 	int s = 0, row, start = 0;
 
 	if (db_prep(x->a->db, &st, &e, "SELECT c.id, c.type, c.token, "
@@ -1202,14 +1205,17 @@ chall(struct acme_ctx *x, const char *name)
 	token = xstrdup(db_text(st, 2));
 	ident = xstrdup(db_text(st, 5));
 	aname = xstrdup(db_text(st, 7));
-	start = x->payload != NULL && strcmp(db_text(st, 3), "pending") == 0 &&
-	    strcmp(db_text(st, 6), "pending") == 0;
+	start = x->payload != NULL && strcmp(db_text(st, 3), "pending") == 0;
 	db_finish(st);
 	st = NULL;
-	if (authz_expire(x->a->db, aid, &e) != 0) {
+	/* only a pending, unexpired authz is validated */
+	if (authz_expire(x->a->db, aid, &e) != 0 || db_int64(x->a->db,
+	    &apending, &e, "SELECT status = 'pending' FROM acme_authz WHERE "
+	    "id = ?", "i", aid) != 0) {
 		s = acme_internal(x, &e);
 		goto out;
 	}
+	start = start && apending;
 	if (start && (s = chall_respond(x, cid, name, type, ident,
 	    token)) != 0)
 		goto out;
@@ -1271,7 +1277,11 @@ csr_names(struct acme_ctx *x, const struct csr *c, const char *idtext)
 	}
 	if (!cn_in) {
 		got = xrealloc(got, (ng + 1) * sizeof *got);
-		got[ng++] = xstrdup(c->cn);
+		got[ng] = xstrdup(c->cn);
+		for (k = 0; got[ng][k]; k++)
+			if (got[ng][k] >= 'A' && got[ng][k] <= 'Z')
+				got[ng][k] += 'a' - 'A';
+		ng++;
 	}
 	qsort(want, nw, sizeof *want, str_cmp);
 	qsort(got, ng, sizeof *got, str_cmp);
