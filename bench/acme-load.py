@@ -34,7 +34,7 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import json_encode
 
 POLL = 0.010
-POLLS = 3000  # 30 s at most for any one wait
+WAIT = 30.0  # seconds at most for any one wait
 
 
 def b64u(b):
@@ -125,7 +125,8 @@ class Client:
         return json.loads(self.post(url, None)[2])
 
     def wait(self, url, want):
-        for _ in range(POLLS):
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end:
             o = self.get(url)
             if o["status"] in want:
                 return o
