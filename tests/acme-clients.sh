@@ -7,6 +7,9 @@
 #                        record 127.0.0.1), dynamic updates signed with the
 #                        TSIG key in $AC_TSIG_FILE (nsupdate -k), named
 #                        $AC_TSIG_NAME, secret $AC_TSIG_SECRET (env only)
+#                        (not acme-setup.sh's named: updates are signed
+#                        as lego's rfc2136 provider signs them, and pebble
+#                        resolves http-01 names through it)
 #   ac_web_start DIR     python3 http.server serving DIR on $AC_HTTP_PORT
 #   ac_server_start      the ACME server: $AC_SERVER=certpipe (default) or
 #                        pebble (the same client plumbing against another
