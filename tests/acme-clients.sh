@@ -24,7 +24,6 @@
 #                        openssl verify of CERT against $AC_ROOT with the
 #                        chain the client saved; SANs exactly NAME...
 #   ac_issued            how many certificates the server issued so far
-#   ac_has_revoke        does the server offer revokeCert?
 #   ac_check_revoked DESC CERT CHAIN
 #                        the server's CRL and OCSP (pebble: its management
 #                        interface) report CERT revoked
@@ -213,11 +212,6 @@ ac_check_cert() { # ac_check_cert DESC CERT CHAIN NAME...
 		openssl verify -CAfile "$AC_ROOT" -untrusted "$chain" "$cert"
 	t_is "$desc: exactly the requested names in the certificate" "$(ac_sans "$cert")" \
 		"$(printf '%s\n' "$@" | sort | tr '\n' ' ' | sed 's/ $//')"
-}
-
-# ac_has_revoke: does the directory list revokeCert?
-ac_has_revoke() {
-	curl -s ${AC_TLS_CA:+--cacert "$AC_TLS_CA"} "$AC_URL" | grep -q '"revokeCert"'
 }
 
 # ac_check_revoked DESC CERT CHAIN: the server reports CERT revoked -
