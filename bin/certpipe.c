@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "bin/certpipe/cli.h"
 #include "diag.h"
+#include "fs.h"
 
 #ifndef CERTPIPE_LIBEXEC
 #define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
@@ -65,34 +66,22 @@ usage(FILE *f)
 static int
 run_tool(int argc, const char **argv)
 {
-	char exe[PATH_MAX], *slash;
-	struct buf path = {0};
 	const char *p;
-	ssize_t n;
+	char *path;
 
 	for (p = argv[0]; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 		    *p == '-'))
 			goto unknown;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		buf_printf(&path, "%s/%s", exe, argv[0]);
-		if (access(path.p, X_OK) != 0)
-			buf_reset(&path);
-	}
-	if (path.len == 0)
-		buf_printf(&path, "%s/%s", CERTPIPE_LIBEXEC, argv[0]);
-	if (access(path.p, X_OK) == 0) {
+	path = fs_prog(argv[0]);
+	if (access(path, X_OK) == 0) {
 		(void)argc;
-		execv(path.p, (char *const *)argv);
-		diag("%s: cannot run: %s", path.p, strerror(errno));
-		buf_free(&path);
+		execv(path, (char *const *)argv);
+		diag("%s: cannot run: %s", path, strerror(errno));
+		free(path);
 		return EX_OSERR;
 	}
-	buf_free(&path);
+	free(path);
 unknown:
 	diag("'%s' is not a command or tool (see 'certpipe help')", argv[0]);
 	return EX_USAGE;

@@ -40,28 +40,6 @@ struct opts {
 	int http, no_live, non_issued_revoked, require_signed;
 };
 
-/* ocsp-sign next to this binary (a build tree), else in libexec. */
-static char *
-signer_path(void)
-{
-	char exe[PATH_MAX], *slash;
-	struct buf p = {0};
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		buf_printf(&p, "%s/ocsp-sign", exe);
-		if (access(p.p, X_OK) == 0)
-			return buf_steal(&p);
-		buf_reset(&p);
-	}
-	buf_printf(&p, "%s/ocsp-sign", CERTPIPE_LIBEXEC);
-	return buf_steal(&p);
-}
-
 /* Filter mode: one request in, one response out; the exit status says
  * what the response is. */
 static int
@@ -176,7 +154,7 @@ main(int argc, char **argv)
 	root = op.store ? xstrdup(op.store) : conf_path(&c, "pub/ocsp");
 	if ((rc = ocsp_store_open(root, &st, &e)) != 0)
 		goto fail;
-	helper[0] = signer_path();
+	helper[0] = fs_prog("ocsp-sign");
 	helper[3] = c.home;
 	helper[5] = root;
 	if (op.non_issued_revoked)

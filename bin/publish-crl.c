@@ -106,29 +106,6 @@ out:
 	return rc;
 }
 
-/* sign lives next to this binary (a build tree), else in libexec. */
-static char *
-sign_dir(void)
-{
-	char exe[PATH_MAX], *slash;
-	struct buf p = {0};
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		buf_printf(&p, "%s/sign", exe);
-		if (access(p.p, X_OK) == 0) {
-			buf_free(&p);
-			return xstrdup(exe);
-		}
-	}
-	buf_free(&p);
-	return xstrdup(CERTPIPE_LIBEXEC);
-}
-
 static void
 cas_free(struct ca_row *c, size_t n)
 {
@@ -785,7 +762,7 @@ main(int argc, char **argv)
 	x.delta = delta;
 	x.passfile = passfile;
 	x.now = clock_now();
-	x.bindir = sign_dir();
+	x.bindir = fs_prog_dir("sign");
 	src.fd = passfd;
 	if ((rc = open_instance(&x, home, &e)) != 0 ||
 	    (passfd >= 0 && (rc = secret_get(&src, &x.conf, &x.pass, &e)) != 0) ||

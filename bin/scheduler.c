@@ -41,6 +41,7 @@
 #include "conf.h"
 #include "db.h"
 #include "diag.h"
+#include "fs.h"
 #include "keys.h"
 #include "num.h"
 #include "order.h"
@@ -451,30 +452,6 @@ frame(struct run *rn, struct batch *b)
 		b->outoff = 0;
 	}
 	err_free(&e);
-}
-
-/* Where the stages live: next to this binary (a build tree), else the
- * install's libexec directory. */
-static char *
-stage_dir(void)
-{
-	char exe[PATH_MAX], *slash;
-	struct buf p = {0};
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		buf_printf(&p, "%s/%s", exe, stages[0]);
-		if (access(p.p, X_OK) == 0) {
-			buf_free(&p);
-			return xstrdup(exe);
-		}
-	}
-	buf_free(&p);
-	return xstrdup(CERTPIPE_LIBEXEC);
 }
 
 /* In the child: stdin/stdout from the pipes, the spool lock kept (so no
@@ -1258,7 +1235,7 @@ main(int argc, char **argv)
 		goto out;
 	/* the stages find the instance, and the passphrase, on their own */
 	setenv("CERTPIPE_HOME", home, 1);
-	rn.bindir = stage_dir();
+	rn.bindir = fs_prog_dir(stages[0]);
 	if (pipe(sp) < 0) {
 		rc = EX_OSERR;
 		diag("pipe: %s", strerror(errno));

@@ -28,6 +28,7 @@
 #include <popt.h>
 #include "conf.h"
 #include "diag.h"
+#include "fs.h"
 #include "http.h"
 #include "keys.h"
 #include "num.h"
@@ -84,28 +85,6 @@ check(const struct opts *op, struct http_opts *ho, struct err *e)
 	ho->tls_cert = op->tls_cert;
 	ho->tls_key = op->tls_key;
 	return 0;
-}
-
-/* ocsp-sign next to this binary (a build tree), else in libexec. */
-static char *
-signer_path(void)
-{
-	char exe[PATH_MAX], *slash;
-	struct buf p = {0};
-	ssize_t n;
-
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/')) != NULL)
-			*slash = '\0';
-		buf_printf(&p, "%s/ocsp-sign", exe);
-		if (access(p.p, X_OK) == 0)
-			return buf_steal(&p);
-		buf_reset(&p);
-	}
-	buf_printf(&p, "%s/ocsp-sign", CERTPIPE_LIBEXEC);
-	return buf_steal(&p);
 }
 
 /* The standby child: stdin is the pipe live requests will come on.
@@ -298,7 +277,7 @@ main(int argc, char **argv)
 		root = conf_path(&c, "pub/ocsp");
 		if ((rc = ocsp_store_open(root, &st, &e)) != 0)
 			goto fail;
-		helper[0] = signer_path();
+		helper[0] = fs_prog("ocsp-sign");
 		helper[3] = c.home;
 		helper[5] = root;
 		ocsp_front_init(&f, st.fd, helper);

@@ -1,11 +1,13 @@
 /* fs - durable writes and bounded reads (see fs.h). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "buf.h"
 #include "fs.h"
 
 static int
@@ -189,4 +191,41 @@ fs_unlink_secret(const char *path, struct err *e)
 		return err_set(e, EX_IOERR, "%s: unlink: %s", path,
 		    strerror(errno));
 	return 0;
+}
+
+#ifndef CERTPIPE_LIBEXEC
+#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
+#endif
+
+char *
+fs_prog_dir(const char *name)
+{
+	char exe[PATH_MAX], *slash;
+	struct buf p = {0};
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		buf_printf(&p, "%s/%s", exe, name);
+		if (access(p.p, X_OK) == 0) {
+			buf_free(&p);
+			return xstrdup(exe);
+		}
+	}
+	buf_free(&p);
+	return xstrdup(CERTPIPE_LIBEXEC);
+}
+
+char *
+fs_prog(const char *name)
+{
+	struct buf p = {0};
+	char *dir = fs_prog_dir(name);
+
+	buf_printf(&p, "%s/%s", dir, name);
+	free(dir);
+	return buf_steal(&p);
 }

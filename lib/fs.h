@@ -22,4 +22,11 @@ int fs_fsync_dir(const char *dir, struct err *e);
 /* Overwrite with zeros, fsync, unlink: for private key files. */
 int fs_unlink_secret(const char *path, struct err *e);
 
+/* Where certpipe's program name lives: the directory of the running
+ * binary when name is an executable there (a build tree), else the
+ * install's libexec directory (CERTPIPE_LIBEXEC). fs_prog gives the
+ * program's path, fs_prog_dir its directory; both malloc'd. */
+char *fs_prog(const char *name);
+char *fs_prog_dir(const char *name);
+
 #endif
