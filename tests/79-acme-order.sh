@@ -380,6 +380,31 @@ t_exit "certbot dns-01 without the TXT record fails" 1 cb certonly --manual \
 t_is "every finalized order is a complete acme pipeline order" \
 	"$(q "SELECT count(*) FROM orders WHERE type = 'acme' AND status = 'complete'")" 8
 
+# certbot revokes with its account key; the scheduler republishes the CRL
+# and the OCSP responses, which then say revoked
+t_ok "an OCSP signer for root, issued by the running scheduler" certpipe ocsp create --ca root --wait 60
+cp cb/c/live/d/cert.pem rv.pem && cp cb/c/live/d/chain.pem rv.chain
+RS=$(openssl x509 -in rv.pem -noout -serial | cut -d= -f2)
+t_ok "certbot revoke (keyCompromise)" cb revoke --cert-path "$T_TMP/cb/c/live/d/cert.pem" \
+	--reason keycompromise --no-delete-after-revoke
+t_is "revoked in the inventory" \
+	"$(certpipe cert list --status revoked --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+RCRL=$CERTPIPE_HOME/pub/crl/root.crl
+crl_has() { openssl crl -inform der -in "$RCRL" -noout -text 2>/dev/null | grep -q "Serial Number: $RS"; }
+ocsp_says() {
+	openssl ocsp -issuer rv.chain -cert rv.pem -no_nonce -reqout rv.req 2>/dev/null &&
+		ocsp <rv.req >rv.resp 2>/dev/null &&
+		openssl ocsp -respin rv.resp -issuer rv.chain -cert rv.pem -CAfile root.pem \
+			-verify_other rv.chain -no_nonce 2>/dev/null | grep -q ": revoked"
+}
+i=0
+until { crl_has && ocsp_says; } || [ $i -ge 300 ]; do i=$((i + 1)); sleep 0.2; done
+t_ok "the scheduler put it on the CRL" crl_has
+openssl crl -inform der -in "$RCRL" -out rv.crl 2>/dev/null
+t_ok "openssl verify -crl_check: certificate revoked" sh -c \
+	'openssl verify -crl_check -CAfile root.pem -untrusted rv.chain -CRLfile rv.crl rv.pem 2>&1 | grep -q "certificate revoked"'
+t_ok "the pre-signed OCSP response says revoked" ocsp_says
+
 t_is "challenge events audited" "$(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.valid'") $(q "SELECT count(*) FROM audit WHERE event = 'acme.challenge.invalid'")" "9 4"
 t_ok "audit chain intact" certpipe audit verify
 t_nogrep "no key authorization or CSR in the access log" 'csr|keyAuthorization' acme.log
