@@ -144,62 +144,59 @@ out:
 	return rc;
 }
 
+/* Prepare a list query of the realm (its one parameter); 0, or the
+ * exit status with the diagnostic printed. */
+static int
+list_prep(struct cli *c, struct db_stmt **st, const char *sql)
+{
+	struct err e = {0};
+	int rc;
+
+	if ((rc = db_prep(c->db, st, &e, sql, "i", c->realm_id)) != 0)
+		rc = diag_err(&e);
+	err_free(&e);
+	return rc;
+}
+
+static void
+policy_row(const struct cli *c, struct db_stmt *st, struct jw *w,
+    struct buf *out)
+{
+	if (!c->json) {
+		buf_printf(out, "%-20s %-20s %7lld %8lld %s\n", db_text(st, 0),
+		    db_text(st, 1), (long long)db_int(st, 2),
+		    (long long)db_int(st, 3), db_text(st, 4));
+		return;
+	}
+	jw_obj(w);
+	jw_kstr(w, "name", db_text(st, 0));
+	jw_kstr(w, "template", db_text(st, 1));
+	jw_kint(w, "domains", db_int(st, 2));
+	jw_kint(w, "accounts", db_int(st, 3));
+	jw_kstr(w, "created_at", db_text(st, 4));
+	jw_end(w);
+}
+
 static int
 policy_list(struct cli *c, int argc, const char **argv)
 {
 	struct poptOption opts[] = { CLI_COMMON(c), POPT_AUTOHELP POPT_TABLEEND };
 	struct db_stmt *st = NULL;
-	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe acme policy list", argc, argv, opts,
-	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
-	if ((rc = db_prep(c->db, &st, &e, "SELECT p.name, t.name, "
+	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0 ||
+	    (rc = list_prep(c, &st, "SELECT p.name, t.name, "
 	    "(SELECT count(*) FROM acme_policy_domains WHERE policy_id = p.id), "
 	    "(SELECT count(*) FROM acme_accounts WHERE policy_id = p.id), "
 	    "p.created_at FROM acme_policies p JOIN templates t ON "
-	    "t.id = p.template_id WHERE p.realm_id = ? ORDER BY p.name", "i",
-	    c->realm_id)) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    "t.id = p.template_id WHERE p.realm_id = ? ORDER BY p.name")) != 0)
+		return rc;
+	if (!c->json)
 		buf_printf(&out, "%-20s %-20s %7s %8s %s\n", "NAME", "TEMPLATE",
 		    "DOMAINS", "ACCOUNTS", "CREATED");
-	while ((rc = db_step(st, &e)) == 1) {
-		if (c->json) {
-			jw_obj(&w);
-			jw_kstr(&w, "name", db_text(st, 0));
-			jw_kstr(&w, "template", db_text(st, 1));
-			jw_kint(&w, "domains", db_int(st, 2));
-			jw_kint(&w, "accounts", db_int(st, 3));
-			jw_kstr(&w, "created_at", db_text(st, 4));
-			jw_end(&w);
-		} else
-			buf_printf(&out, "%-20s %-20s %7lld %8lld %s\n",
-			    db_text(st, 0), db_text(st, 1),
-			    (long long)db_int(st, 2), (long long)db_int(st, 3),
-			    db_text(st, 4));
-	}
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, policy_row);
 }
 
 static int
@@ -519,62 +516,46 @@ out:
 	return rc;
 }
 
+static void
+eab_row(const struct cli *c, struct db_stmt *st, struct jw *w,
+    struct buf *out)
+{
+	if (!c->json) {
+		buf_printf(out, "%-22s %-16s %5lld/%-5lld %-20s (hidden)\n",
+		    db_text(st, 0), db_text(st, 1), (long long)db_int(st, 2),
+		    (long long)db_int(st, 3), db_text(st, 4));
+		return;
+	}
+	jw_obj(w);
+	jw_kstr(w, "kid", db_text(st, 0));
+	jw_kstr(w, "policy", db_text(st, 1));
+	jw_kint(w, "uses", db_int(st, 2));
+	jw_kint(w, "max_uses", db_int(st, 3));
+	jw_kstr(w, "expires_at", db_text(st, 4));
+	jw_kstr(w, "created_by", db_text(st, 5));
+	jw_kstr(w, "hmac_key", "(hidden)");
+	jw_end(w);
+}
+
 static int
 eab_list(struct cli *c, int argc, const char **argv)
 {
 	struct poptOption opts[] = { CLI_COMMON(c), POPT_AUTOHELP POPT_TABLEEND };
 	struct db_stmt *st = NULL;
-	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe acme eab list", argc, argv, opts,
-	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
-	if ((rc = db_prep(c->db, &st, &e, "SELECT k.kid, p.name, k.uses, "
+	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0 ||
+	    (rc = list_prep(c, &st, "SELECT k.kid, p.name, k.uses, "
 	    "k.max_uses, k.expires_at, k.created_by FROM acme_eab k JOIN "
 	    "acme_policies p ON p.id = k.policy_id WHERE k.realm_id = ? "
-	    "ORDER BY k.created_at, k.kid", "i", c->realm_id)) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    "ORDER BY k.created_at, k.kid")) != 0)
+		return rc;
+	if (!c->json)
 		buf_printf(&out, "%-22s %-16s %11s %-20s %s\n", "KID", "POLICY",
 		    "USES", "EXPIRES", "HMAC KEY");
-	while ((rc = db_step(st, &e)) == 1) {
-		if (c->json) {
-			jw_obj(&w);
-			jw_kstr(&w, "kid", db_text(st, 0));
-			jw_kstr(&w, "policy", db_text(st, 1));
-			jw_kint(&w, "uses", db_int(st, 2));
-			jw_kint(&w, "max_uses", db_int(st, 3));
-			jw_kstr(&w, "expires_at", db_text(st, 4));
-			jw_kstr(&w, "created_by", db_text(st, 5));
-			jw_kstr(&w, "hmac_key", "(hidden)");
-			jw_end(&w);
-		} else
-			buf_printf(&out, "%-22s %-16s %5lld/%-5lld %-20s "
-			    "(hidden)\n", db_text(st, 0), db_text(st, 1),
-			    (long long)db_int(st, 2), (long long)db_int(st, 3),
-			    db_text(st, 4));
-	}
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, eab_row);
 }
 
 #define ACCT_COLS "a.name, a.status, p.name, k.kid, a.contact, a.tos_agreed, " \
@@ -583,7 +564,7 @@ out:
 	"JOIN acme_eab k ON k.id = a.eab_id WHERE a.realm_id = ?"
 
 static void
-acct_row(struct cli *c, struct db_stmt *st, struct jw *w, struct buf *out,
+acct_row(const struct cli *c, struct db_stmt *st, struct jw *w, struct buf *out,
     int full)
 {
 	if (c->json) {
@@ -612,45 +593,30 @@ acct_row(struct cli *c, struct db_stmt *st, struct jw *w, struct buf *out,
 		    db_text(st, 4));
 }
 
+static void
+acct_list_row(const struct cli *c, struct db_stmt *st, struct jw *w,
+    struct buf *out)
+{
+	acct_row(c, st, w, out, 0);
+}
+
 static int
 acct_list(struct cli *c, int argc, const char **argv)
 {
 	struct poptOption opts[] = { CLI_COMMON(c), POPT_AUTOHELP POPT_TABLEEND };
 	struct db_stmt *st = NULL;
-	struct err e = {0};
 	struct buf out = {0};
-	struct jw w;
 	int rc;
 
 	if ((rc = cli_parse(c, "certpipe acme account list", argc, argv, opts,
-	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0)
-		goto out;
-	if ((rc = db_prep(c->db, &st, &e, "SELECT " ACCT_COLS
-	    " ORDER BY a.created_at, a.name", "i", c->realm_id)) != 0)
-		goto fail;
-	jw_init(&w, &out);
-	if (c->json)
-		jw_arr(&w);
-	else
+	    "[OPTION...]", 0, 0)) != 0 || (rc = cli_open(c)) != 0 ||
+	    (rc = list_prep(c, &st, "SELECT " ACCT_COLS
+	    " ORDER BY a.created_at, a.name")) != 0)
+		return rc;
+	if (!c->json)
 		buf_printf(&out, "%-18s %-11s %-16s %-22s %s\n", "NAME",
 		    "STATUS", "POLICY", "EAB KID", "CONTACT");
-	while ((rc = db_step(st, &e)) == 1)
-		acct_row(c, st, &w, &out, 0);
-	if (rc < 0)
-		goto fail;
-	if (c->json) {
-		jw_end(&w);
-		buf_addc(&out, '\n');
-	}
-	rc = cli_print(&out);
-	goto out;
-fail:
-	rc = diag_err(&e);
-out:
-	db_finish(st);
-	buf_free(&out);
-	err_free(&e);
-	return rc;
+	return cli_list(c, st, &out, acct_list_row);
 }
 
 static int
