@@ -698,18 +698,76 @@ orphans(struct run *rn, struct batch *b, const char *how)
 	err_free(&e);
 }
 
+/* The order of job id, when one was opened for it and is not finished:
+ * failed with why, so a front end waiting on it (an ACME order) learns
+ * the job will not come back. No order: nothing to do. */
+static int
+fail_order_of(struct run *rn, const char *id, const char *why,
+    struct err *e)
+{
+	struct order o = {0};
+	struct buf obj = {0};
+	struct audit_ev ev;
+	struct db_stmt *st = NULL;
+	struct db *db;
+	char *realm = NULL;
+	int rc;
+
+	if ((rc = database(rn, &db, e)) != 0 || (rc = db_begin(db, e)) != 0)
+		return rc;
+	if ((rc = order_load(db, id, &o, e)) == EX_NOINPUT) {
+		err_free(e);
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0 || strcmp(o.status, "complete") == 0 ||
+	    strcmp(o.status, "failed") == 0)
+		goto out;
+	if ((rc = db_prep(db, &st, e, "SELECT name FROM realms WHERE id = ?",
+	    "i", o.realm_id)) != 0 || (rc = db_step(st, e)) < 0)
+		goto out;
+	realm = xstrdup(rc == 1 ? db_text(st, 0) : "-");
+	rc = 0;
+	buf_printf(&obj, "order:%s", id);
+	ev = (struct audit_ev){ "order.failed", rn->actor, realm, obj.p,
+	    "failure", why };
+	if ((rc = order_fail(db, o.id, EX_DATAERR, why, e)) == 0)
+		rc = audit_log(db, &ev, e);
+out:
+	db_finish(st);
+	if (rc == 0)
+		rc = db_commit(db, e);
+	if (rc != 0)
+		db_rollback(db);
+	order_free(&o);
+	buf_free(&obj);
+	free(realm);
+	return rc;
+}
+
 /* A file in q that is not a whole record named by its Id: keep its
- * bytes in failed, where a person will look. */
+ * bytes in failed, where a person will look, and fail the job's order
+ * if it has one. */
 static int
 unreadable(struct run *rn, const char *q, const char *id,
     const struct err *why, struct err *e)
 {
+	struct buf msg = {0};
 	int rc;
 
 	diag("%s: not a job record, moved from %s to failed: %s", id, q,
 	    err_str(why));
 	note(rn, EX_DATAERR);
 	rn->handled++;
+	buf_printf(&msg, "not a job record: %s", err_str(why));
+	if (fail_order_of(rn, id, msg.p, e) != 0) {
+		/* the file is kept all the same; its order stays open, and
+		 * a person looking at failed/ finds the job */
+		diag_err(e);
+		err_free(e);
+		*e = (struct err){0};
+	}
+	buf_free(&msg);
 	rc = spool_move(rn->sp, q, "failed", id, e);
 	if (rc == EX_CANTCREAT)
 		rc = spool_remove(rn->sp, q, id, e);

@@ -98,6 +98,19 @@ t_ok "kept in failed as they were" sh -c "cat '$H/queue/failed/new/12345678-1234
 	'$H/queue/failed/new/22345678-1234-4234-8234-123456789abc' | grep -c junk | grep -qx 2"
 t_is "incoming and deferred are empty" "$(ls -A "$IN" "$H/queue/deferred/new" | grep -c '^[0-9a-f]')" 0
 
+# Such a file whose job has an open order (queued by certpipe submit, then
+# damaged): kept in failed, and its order failed with the reason, so
+# whoever waits on the order (an ACME finalize) learns it.
+csr dmg.pem dmg.example.com
+id=$(certpipe submit dmg.pem --template web) || t_bail "submit"
+t_is "submitted: its order is pending" "$(sqlite3 "$db" "SELECT status FROM orders WHERE job = '$id'")" pending
+echo "junk" >"$IN/$id"
+t_exit "the damaged job: exit 65" 65 sched
+t_ok "kept in failed" test -f "$H/queue/failed/new/$id"
+t_is "its order failed, saying why" \
+	"$(sqlite3 "$db" "SELECT status || ' ' || substr(error, 1, 16) FROM orders WHERE job = '$id'")" "failed not a job record"
+t_is "audited" "$(sqlite3 "$db" "SELECT count(*) FROM audit WHERE event = 'order.failed' AND object = 'order:$id'")" 1
+
 # A crash after the drop-in was staged (renamed to adopt/ID): the next
 # run finishes it under that id. A crash after the commit, before the
 # staged file was removed: still one job.
