@@ -18,10 +18,6 @@
 #include "diag.h"
 #include "fs.h"
 
-#ifndef CERTPIPE_LIBEXEC
-#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
-#endif
-
 static const struct cli_sub cmds[] = {
 	{ "acme", cmd_acme, "ACME policies, EAB keys and accounts" },
 	{ "alert", cmd_alert, "list and acknowledge alerts" },

@@ -31,10 +31,6 @@
 #include "num.h"
 #include "ocsp.h"
 
-#ifndef CERTPIPE_LIBEXEC
-#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
-#endif
-
 struct opts {
 	char *home, *store, *prefix, *timeout;
 	int http, no_live, non_issued_revoked, require_signed;

@@ -50,10 +50,6 @@
 #include "requeue.h"
 #include "spool.h"
 
-#ifndef CERTPIPE_LIBEXEC
-#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
-#endif
-
 /* parse-csr reads its whole input first, up to 4 MiB: stay well under */
 #define BATCH_BYTES (2 * 1024 * 1024)
 #define BACKOFF_FIRST 30

@@ -37,10 +37,6 @@
 #include "signer.h"
 #include "tsa.h"
 
-#ifndef CERTPIPE_LIBEXEC
-#define CERTPIPE_LIBEXEC "/usr/local/libexec/certpipe"
-#endif
-
 struct opts {
 	char *home, *passfile, *timeout, *tls_cert, *tls_key, *tsa_ca,
 	    *tsa_realm;
