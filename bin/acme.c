@@ -9,8 +9,9 @@
  * scheduler republishes CRLs and OCSP responses.
  *
  * Trust: faces the network. It opens the instance database (nonces,
- * accounts, EAB keys) and holds no CA key; it never signs anything and
- * never prints an EAB key or a request body.
+ * accounts, EAB keys) and holds no CA key, only its own TLS key when
+ * given one; it never signs anything and never prints an EAB key or a
+ * request body.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,10 +21,13 @@
 #include "conf.h"
 #include "diag.h"
 #include "http.h"
+#include "keys.h"
 #include "num.h"
 
 struct opts {
-	char *base_url, *caa, *home, *terms, *timeout, *website;
+	char *base_url, *caa, *home, *passfile, *terms, *timeout, *tls_cert,
+	    *tls_key, *website;
+	int passfd;
 };
 
 static int
@@ -37,6 +41,11 @@ check(const struct opts *op, const struct conf *c, struct acme *a,
 	    e) != 0)
 		return e->code = EX_USAGE;
 	ho->timeout_ms = (int)t * 1000;
+	if ((op->tls_cert == NULL) != (op->tls_key == NULL))
+		return err_set(e, EX_USAGE, "--tls-cert and --tls-key go "
+		    "together");
+	ho->tls_cert = op->tls_cert;
+	ho->tls_key = op->tls_key;
 	a->base = op->base_url ? op->base_url : c->base_url;
 	if (a->base == NULL || (strncmp(a->base, "http://", 7) != 0 &&
 	    strncmp(a->base, "https://", 8) != 0))
@@ -50,6 +59,21 @@ check(const struct opts *op, const struct conf *c, struct acme *a,
 	a->home = c->home;
 	a->finalize_wait_ms = ACME_FINALIZE_WAIT_MS;
 	return 0;
+}
+
+/* The TLS key's passphrase, when the key is given and a source of one
+ * is there (else the key must be unencrypted). */
+static int
+get_pass(const struct opts *op, const struct conf *c, struct secret *s,
+    struct err *e)
+{
+	struct secret_src src = { op->passfile, op->passfd };
+
+	if (op->tls_key == NULL || (op->passfd < 0 && op->passfile == NULL &&
+	    getenv("CERTPIPE_PASSPHRASE") == NULL &&
+	    c->passphrase_file == NULL))
+		return 0;
+	return secret_get(&src, c, s, e);
 }
 
 /* The database, at exactly the schema this build knows. */
@@ -73,7 +97,7 @@ open_db(const struct conf *c, struct db **db, struct err *e)
 int
 main(int argc, char **argv)
 {
-	struct opts op = {0};
+	struct opts op = { .passfd = -1 };
 	struct poptOption table[] = {
 		{ "base-url", '\0', POPT_ARG_STRING, &op.base_url, 0,
 		  "URLs start with this (default: certpipe.conf base_url)",
@@ -83,11 +107,20 @@ main(int argc, char **argv)
 		{ "home", '\0', POPT_ARG_STRING, &op.home, 0,
 		  "the instance (default: $CERTPIPE_HOME, the checkout's "
 		  "spool/)", "DIR" },
+		{ "passphrase-fd", '\0', POPT_ARG_INT, &op.passfd, 0,
+		  "read the TLS key's passphrase from file descriptor FD",
+		  "FD" },
+		{ "passphrase-file", '\0', POPT_ARG_STRING, &op.passfile, 0,
+		  "read the TLS key's passphrase from FILE", "FILE" },
 		{ "terms", '\0', POPT_ARG_STRING, &op.terms, 0,
 		  "terms of service URL; new accounts must agree", "URL" },
 		{ "timeout", '\0', POPT_ARG_STRING, &op.timeout, 0,
 		  "idle and per-request time limit (1..3600, default 10)",
 		  "SECONDS" },
+		{ "tls-cert", '\0', POPT_ARG_STRING, &op.tls_cert, 0,
+		  "speak TLS with this PEM certificate (and chain)", "FILE" },
+		{ "tls-key", '\0', POPT_ARG_STRING, &op.tls_key, 0,
+		  "the TLS certificate's PEM key (mode 0600)", "FILE" },
 		{ "website", '\0', POPT_ARG_STRING, &op.website, 0,
 		  "directory meta website", "URL" },
 		POPT_AUTOHELP
@@ -101,6 +134,7 @@ main(int argc, char **argv)
 		  &a },
 	};
 	struct conf c = {0};
+	struct secret pass = {0};
 	struct err e = {0};
 	poptContext pc;
 	char *home = NULL;
@@ -118,10 +152,13 @@ main(int argc, char **argv)
 	home = conf_home(op.home);
 	if ((rc = conf_load(home, &c, &e)) != 0 ||
 	    (rc = check(&op, &c, &a, &ho, &e)) != 0 ||
-	    (rc = open_db(&c, &a.db, &e)) != 0) {
+	    (rc = open_db(&c, &a.db, &e)) != 0 ||
+	    (rc = get_pass(&op, &c, &pass, &e)) != 0) {
 		rc = diag_err(&e);
 		goto out;
 	}
+	if (pass.b.len > 0)
+		ho.tls_pass = buf_str(&pass.b);
 	if ((rc = http_serve(0, 1, routes, sizeof routes / sizeof routes[0],
 	    &ho, &e)) != 0)
 		diag_err(&e);
@@ -132,9 +169,13 @@ out:
 	free(op.base_url);
 	free(op.caa);
 	free(op.home);
+	free(op.passfile);
 	free(op.terms);
 	free(op.timeout);
+	free(op.tls_cert);
+	free(op.tls_key);
 	free(op.website);
+	secret_free(&pass);
 	err_free(&e);
 	poptFreeContext(pc);
 	return rc;

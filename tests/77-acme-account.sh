@@ -188,4 +188,34 @@ t_is "other realm: empty list" "$(cat "$T_TMP/out")" "[]"
 t_ok "unused policy deletes" sh -c 'certpipe acme policy create p2 --template root-web-server && certpipe acme policy delete p2'
 t_nogrep "no request body or key in the access log" 'hmac|signature|protected' acme.log
 
+# --- TLS on the connection (an encrypted key, its passphrase from a file) --
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tca.key \
+	-subj /CN=TLS-CA -days 30 -out tca.pem 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout web.key \
+	-subj /CN=localhost -out web.csr 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >web.ext
+openssl x509 -req -in web.csr -CA tca.pem -CAkey tca.key -CAcreateserial -days 30 \
+	-extfile web.ext -out web.pem 2>/dev/null || t_bail "tls cert"
+cat web.pem tca.pem >tls-chain.pem
+echo "tls secret" >web.pass
+openssl pkey -in web.key -aes256 -passout file:web.pass -out web.enc.key && chmod 600 web.enc.key
+t_exit "--tls-cert without --tls-key: usage" 64 acme --tls-cert tls-chain.pem </dev/null
+t_oneline "--tls-cert alone"
+T=$(free_port)
+TU=https://localhost:$T
+tcpserver -q -R -H 127.0.0.1 "$T" acme --base-url "$TU" --timeout 5 --tls-cert tls-chain.pem \
+	--tls-key web.enc.key --passphrase-file web.pass 2>acme-tls.log &
+PIDS="$PIDS $!"
+wait_up "$T"
+t_ok "TLS: curl verifies the server and gets the directory" \
+	curl -sSf --cacert tca.pem --resolve "localhost:$T:127.0.0.1" "$TU/directory"
+t_grep "TLS: the directory's URLs are https" "\"newAccount\":\"$TU/acme/new-account\"" "$T_TMP/out"
+set -- $(eab 1 2099-01-01); K3=$1 H3=$2
+t_ok "TLS: certbot registers with EAB over https (its own trust option)" \
+	env REQUESTS_CA_BUNDLE="$T_TMP/tca.pem" timeout 120 certbot register \
+	--server "https://127.0.0.1:$T/directory" --config-dir cbt/c --work-dir cbt/w \
+	--logs-dir cbt/l --non-interactive --agree-tos -m tls@example.test \
+	--eab-kid "$K3" --eab-hmac-key "$H3"
+t_is "TLS: the EAB key was used" "$(q "SELECT uses FROM acme_eab WHERE kid = '$K3'")" 1
+
 t_done
