@@ -423,6 +423,38 @@ static const char *const migrations[] = {
 	"CREATE INDEX certificates_serial ON certificates (serial);"
 	"CREATE INDEX acme_orders_realm ON acme_orders (realm_id,"
 	"  created_at);",
+
+	/* 10: every change to what a CRL lists is in crl_changes, not only
+	 * a change of status: a certificate inserted already revoked, a
+	 * revoked one whose entry (date, reason, invalidity date, expiry,
+	 * shard, realm) changes, one deleted. Delta CRLs and the reuse of
+	 * the last complete CRL (lib/crl.h) read from it. */
+	"CREATE TRIGGER crl_insert AFTER INSERT ON certificates"
+	"  WHEN new.ca_id IS NOT NULL AND"
+	"    (new.status = 'revoked' OR new.status = 'suspended')"
+	"  BEGIN INSERT INTO crl_changes (ca_id, cert_id, status, at)"
+	"    VALUES (new.ca_id, new.id, new.status,"
+	"      strftime('%Y-%m-%dT%H:%M:%SZ', 'now')); END;"
+	"CREATE TRIGGER crl_entry AFTER UPDATE OF revoked_at, revoke_reason,"
+	"  invalidity_date, not_after, crl_shard, realm_id, serial ON"
+	"  certificates"
+	"  WHEN new.ca_id IS NOT NULL AND old.status IS new.status AND"
+	"    (new.status = 'revoked' OR new.status = 'suspended') AND"
+	"    (old.revoked_at IS NOT new.revoked_at OR"
+	"     old.revoke_reason IS NOT new.revoke_reason OR"
+	"     old.invalidity_date IS NOT new.invalidity_date OR"
+	"     old.not_after IS NOT new.not_after OR"
+	"     old.crl_shard IS NOT new.crl_shard OR"
+	"     old.realm_id IS NOT new.realm_id OR old.serial IS NOT new.serial)"
+	"  BEGIN INSERT INTO crl_changes (ca_id, cert_id, status, at)"
+	"    VALUES (new.ca_id, new.id, new.status,"
+	"      strftime('%Y-%m-%dT%H:%M:%SZ', 'now')); END;"
+	"CREATE TRIGGER crl_delete AFTER DELETE ON certificates"
+	"  WHEN old.ca_id IS NOT NULL AND"
+	"    (old.status = 'revoked' OR old.status = 'suspended')"
+	"  BEGIN INSERT INTO crl_changes (ca_id, cert_id, status, at)"
+	"    VALUES (old.ca_id, old.id, 'deleted',"
+	"      strftime('%Y-%m-%dT%H:%M:%SZ', 'now')); END;",
 };
 
 int
