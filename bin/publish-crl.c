@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <popt.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "audit.h"
 #include "clock.h"
@@ -58,7 +59,7 @@ struct ctx {
 	char *actor, *bindir, *crldir;
 	const char *passfile;
 	struct secret pass;	/* from --passphrase-fd only */
-	int due, delta;
+	int due, delta, rebuild, verbose;
 	time_t now;
 };
 
@@ -276,6 +277,13 @@ number(struct ctx *x, const struct ca_row *c, int freshest,
 		j[i].number = ++last;
 		j[i].this_update = x->now;
 		j[i].next_update += x->now;
+		/* the last one of its kind, whose file it may reuse */
+		if (j[i].kind != CRL_DELTA && !x->rebuild && (rc = db_int64(
+		    x->db, &j[i].prev, e, "SELECT coalesce(max(number), 0) "
+		    "FROM crls WHERE ca_id = ? AND kind = ? AND status = "
+		    "'published' AND coalesce(shard, 0) = ?", "iti", c->id,
+		    kind_name(j[i].kind), j[i].shard)) != 0)
+			break;
 		if (j[i].kind == CRL_FULL) {
 			/* the delta of this run has it for its base */
 			base = j[i].number;
@@ -358,7 +366,7 @@ run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
     size_t n, int fd, pid_t *pid, struct err *e)
 {
 	struct buf *spec = xcalloc(n, sizeof *spec), path = {0}, num = {0};
-	const char **av = xcalloc(2 * n + 10, sizeof *av);
+	const char **av = xcalloc(2 * n + 11, sizeof *av);
 	posix_spawn_file_actions_t fa;
 	int pp[2] = { -1, -1 }, rc = 0, sk;
 	size_t i, k = 0;
@@ -391,6 +399,8 @@ run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 		av[k++] = "--passphrase-file";
 		av[k++] = x->passfile;
 	}
+	if (x->verbose)
+		av[k++] = "--verbose";
 	for (i = 0; i < n; i++) {
 		crl_job_fmt(&j[i], &spec[i]);
 		av[k++] = "--crl";
@@ -721,7 +731,7 @@ int
 main(int argc, char **argv)
 {
 	char *home = NULL, *passfile = NULL, *ca = NULL;
-	int passfd = -1, due = 0, delta = 0;
+	int passfd = -1, due = 0, delta = 0, rebuild = 0, verbose = 0;
 	struct poptOption table[] = {
 		{ "ca", '\0', POPT_ARG_STRING, &ca, 0,
 		  "only this CA (default: every active CA)", "NAME" },
@@ -736,6 +746,11 @@ main(int argc, char **argv)
 		  "read the CA key passphrase from file descriptor FD", "FD" },
 		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
 		  "read the CA key passphrase from FILE", "FILE" },
+		{ "rebuild", '\0', POPT_ARG_NONE, &rebuild, 0,
+		  "make complete CRLs from the database alone, not from "
+		  "the last one published", NULL },
+		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
+		  "say on stderr how each CRL was made", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -748,6 +763,8 @@ main(int argc, char **argv)
 	int rc, one, lockfd = -1;
 
 	diag_init(argv[0]);
+	/* OpenSSL only hashes and base64-encodes here: no configuration */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	memset(&x, 0, sizeof x);
 	pc = poptGetContext("publish-crl", argc, (const char **)argv, table, 0);
 	poptSetOtherOptionHelp(pc, "[OPTION...]");
@@ -760,6 +777,8 @@ main(int argc, char **argv)
 	}
 	x.due = due;
 	x.delta = delta;
+	x.rebuild = rebuild;
+	x.verbose = verbose;
 	x.passfile = passfile;
 	x.now = clock_now();
 	x.bindir = fs_prog_dir("sign");

@@ -815,11 +815,15 @@ out:
 /* --crl: each SPEC's CRL, signed with its CA's key, DER to stdout one
  * after the other (each is one self-delimiting SEQUENCE). */
 static int
-sign_crls(struct ctx *x, char **specs)
+sign_crls(struct ctx *x, char **specs, int verbose)
 {
+	static const char *const kinds[] = { "complete", "delta", "shard" };
+	struct crl_stats st;
 	struct crl_signer cs;
+	struct buf what = {0};
 	struct crl_job j;
 	struct err e = {0};
+	char *crldir = conf_path(&x->conf, "pub/crl");
 	size_t i, k;
 	int rc = 0;
 
@@ -835,11 +839,28 @@ sign_crls(struct ctx *x, char **specs)
 		}
 		cs = (struct crl_signer){ x->s[i].ca.realm_id, x->s[i].ca.name,
 		    x->s[i].cert, x->s[i].key, x->s[i].ca.digest,
-		    x->conf.base_url, x->conf.home };
-		rc = crl_sign(x->db, &cs, &j, stdout, NULL, &e);
+		    x->conf.base_url, x->conf.home, crldir };
+		rc = crl_sign(x->db, &cs, &j, stdout, &st, &e);
+		if (rc != 0 || !verbose)
+			continue;
+		buf_reset(&what);
+		buf_printf(&what, "CA %s: %s", cs.ca_name, kinds[j.kind]);
+		if (j.kind == CRL_SHARD)
+			buf_printf(&what, " %lld", (long long)j.shard);
+		if (st.from)
+			diag("%s CRL %lld: %lld entries, from CRL %lld: %lld "
+			    "kept, %lld dropped, %lld added", what.p,
+			    (long long)j.number, (long long)st.entries,
+			    (long long)st.from, (long long)st.kept,
+			    (long long)st.dropped, (long long)st.added);
+		else
+			diag("%s CRL %lld: %lld entries, from the database",
+			    what.p, (long long)j.number, (long long)st.entries);
 	}
 	if (rc != 0)
 		diag_err(&e);
+	free(crldir);
+	buf_free(&what);
 	err_free(&e);
 	return rc;
 }
@@ -867,7 +888,7 @@ main(int argc, char **argv)
 {
 	char *home = NULL, *passfile = NULL, *nbatch = NULL, **cas = NULL;
 	char **crls = NULL;
-	int passfd = -1;
+	int passfd = -1, verbose = 0;
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &nbatch, 0,
 		  "records per database transaction (1..10000, default 256)",
@@ -885,6 +906,8 @@ main(int argc, char **argv)
 		  "read the key passphrase from file descriptor FD", "FD" },
 		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
 		  "read the key passphrase from FILE", "FILE" },
+		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
+		  "with --crl: say on stderr how each CRL was made", NULL },
 		POPT_AUTOHELP
 		POPT_TABLEEND
 	};
@@ -928,7 +951,7 @@ main(int argc, char **argv)
 		diag("warning: %s; signing without it", err_str(&e));
 		err_free(&e);
 	}
-	rc = crls ? sign_crls(&x, crls) :
+	rc = crls ? sign_crls(&x, crls, verbose) :
 	    loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
 out:
 	secret_free(&pass);

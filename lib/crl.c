@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include "clock.h"
@@ -17,6 +20,7 @@
 #define CHUNK 65536		/* the least the tbsCertList is written in */
 #define SPILL_BUF (256 * 1024)	/* entries go to the spill file in these */
 #define WINDOW (1024 * 1024)	/* of the spill file mapped at a time */
+#define REUSE_MAX 16384		/* changes a reuse takes on; more: scan */
 
 /* DER tags used below */
 #define T_INT	0x02
@@ -60,10 +64,11 @@ void
 crl_job_fmt(const struct crl_job *j, struct buf *out)
 {
 	buf_printf(out, "ca=%lld,number=%lld,kind=%s,shard=%lld,base=%lld,"
-	    "since=%lld,freshest=%d,this=%lld,next=%lld", (long long)j->ca_id,
-	    (long long)j->number, kinds[j->kind], (long long)j->shard,
-	    (long long)j->base, (long long)j->since, j->freshest ? 1 : 0,
-	    (long long)j->this_update, (long long)j->next_update);
+	    "since=%lld,freshest=%d,this=%lld,next=%lld,prev=%lld",
+	    (long long)j->ca_id, (long long)j->number, kinds[j->kind],
+	    (long long)j->shard, (long long)j->base, (long long)j->since,
+	    j->freshest ? 1 : 0, (long long)j->this_update,
+	    (long long)j->next_update, (long long)j->prev);
 }
 
 /* One "key=value" of a job into j. */
@@ -76,6 +81,7 @@ job_field(struct crl_job *j, const char *k, const char *v, struct err *e)
 		{ "shard", &j->shard, INT64_MAX }, { "base", &j->base, INT64_MAX },
 		{ "since", &j->since, INT64_MAX }, { "freshest", &freshest, 1 },
 		{ "this", &this, INT64_MAX }, { "next", &next, INT64_MAX },
+		{ "prev", &j->prev, INT64_MAX },
 	};
 	size_t i;
 	int kind;
@@ -128,7 +134,8 @@ crl_job_parse(const char *s, struct crl_job *j, struct err *e)
 	}
 	if (rc == 0 && (j->ca_id == 0 || j->number == 0 || j->kind < 0 ||
 	    j->next_update <= j->this_update || (j->kind == CRL_DELTA &&
-	    (j->base == 0 || j->base >= j->number))))
+	    (j->base == 0 || j->base >= j->number)) || j->prev >= j->number ||
+	    (j->kind == CRL_DELTA && j->prev != 0)))
 		rc = err_set(e, EX_USAGE, "CRL job: incomplete or "
 		    "inconsistent (%s)", s);
 	free(copy);
@@ -503,19 +510,18 @@ reason_code(struct reasons *c, const char *p, size_t len)
 
 static int spill_write(struct spill *sp, struct err *e);
 
-/* The current row's entry into the spill (a db_row_fn). */
+/* The entry of a row (serial, revoked_at, revoke_reason,
+ * invalidity_date, status) into out[ENTRY_MAX], its length in *n. */
 static int
-row_entry(void *arg, const struct db_row *r, struct err *e)
+row_der(const struct db_row *r, struct reasons *names, unsigned char *out,
+    size_t *n, struct err *e)
 {
-	struct spill *sp = arg;
-	size_t ls, ld, lw, li, lst, n = 0;
+	size_t ls, ld, lw, li, lst;
 	const char *serial = db_row_blob(r, 0, &ls), *date = db_row_blob(r,
 	    1, &ld), *why = db_row_blob(r, 2, &lw), *inval = db_row_blob(r, 3,
 	    &li), *status = db_row_blob(r, 4, &lst);
-	int reason, bad, rc;
+	int reason, bad;
 
-	if (sp->len + ENTRY_MAX > SPILL_BUF && (rc = spill_write(sp, e)) != 0)
-		return rc;
 	if (serial == NULL)
 		serial = "";
 	if (lst == 9 && memcmp(status, "suspended", 9) == 0)
@@ -523,12 +529,27 @@ row_entry(void *arg, const struct db_row *r, struct err *e)
 	else if (lst != 7 || memcmp(status, "revoked", 7) != 0)
 		reason = REASON_REMOVE;
 	else
-		reason = reason_code(sp->names, why, lw);
+		reason = reason_code(names, why, lw);
 	if (reason == REASON_REMOVE)
 		inval = NULL;
-	if ((bad = entry_der(sp->buf + sp->len, &n, serial, ls, date, ld,
-	    reason, inval, li)) != 0)
+	if ((bad = entry_der(out, n, serial, ls, date, ld, reason, inval,
+	    li)) != 0)
 		return entry_err(bad, serial, ls, date, ld, inval, li, e);
+	return 0;
+}
+
+/* The current row's entry into the spill (a db_row_fn). */
+static int
+row_entry(void *arg, const struct db_row *r, struct err *e)
+{
+	struct spill *sp = arg;
+	size_t n = 0;
+	int rc;
+
+	if (sp->len + ENTRY_MAX > SPILL_BUF && (rc = spill_write(sp, e)) != 0)
+		return rc;
+	if ((rc = row_der(r, sp->names, sp->buf + sp->len, &n, e)) != 0)
+		return rc;
 	sp->len += n;
 	sp->total += n;
 	sp->count++;
@@ -892,6 +913,343 @@ spill_file(const char *dir, int *fd, struct err *e)
 	return rc;
 }
 
+/* --- reusing the previous complete CRL (crl.h) --- */
+
+/* A serial as INTEGER contents. */
+struct serial {
+	unsigned char len, b[34];
+};
+
+struct reuse {
+	unsigned char *map;	/* the previous CRL's file */
+	size_t size;
+	struct crl_prev cp;
+	struct serial *gone;	/* changed or expired since */
+	size_t ngone;
+	uint32_t *set;		/* gone, open-addressed: index + 1 */
+	size_t cap;
+	struct buf add;		/* the changed ones' entries now */
+	int64_t nadd, count;
+	size_t *cut;		/* offsets of the entries dropped, in order */
+	size_t ncut, cutlen, total;
+	struct reasons *names;
+	const char *now;	/* this_update, RFC 3339 */
+	int failed;		/* a row that rules reuse out */
+};
+
+/* Serials are random (at least 64 bits of CSPRNG output): their last
+ * eight bytes, mixed, spread well enough. */
+static size_t
+serial_hash(const unsigned char *b, size_t n)
+{
+	uint64_t h = 0;
+	size_t i = n > 8 ? n - 8 : 0;
+
+	for (; i < n; i++)
+		h = h << 8 | b[i];
+	return (size_t)((h ^ n) * 0x9e3779b97f4a7c15ULL >> 32);
+}
+
+/* The set's slot for serial b (n bytes): where it is, or the empty one
+ * where it would go. */
+static uint32_t *
+serial_slot(const struct reuse *ru, const unsigned char *b, size_t n)
+{
+	size_t i = serial_hash(b, n) & (ru->cap - 1);
+	const struct serial *s;
+
+	while (ru->set[i]) {
+		s = &ru->gone[ru->set[i] - 1];
+		if (s->len == n && memcmp(s->b, b, n) == 0)
+			break;
+		i = (i + 1) & (ru->cap - 1);
+	}
+	return &ru->set[i];
+}
+
+/* Serial hex (n digits) into the list; -1 when it is not a serial or
+ * there are too many (then the CRL is made from the database). */
+static int
+gone_add(struct reuse *ru, const char *hex, size_t n)
+{
+	unsigned char b[34];
+	size_t len;
+
+	if (hex == NULL || (len = der_serial(hex, n, b)) == 0 ||
+	    ru->ngone == REUSE_MAX)
+		return -1;
+	if (ru->ngone % 1024 == 0)
+		ru->gone = xrealloc(ru->gone, (ru->ngone + 1024) *
+		    sizeof *ru->gone);
+	ru->gone[ru->ngone].len = (unsigned char)len;
+	memcpy(ru->gone[ru->ngone++].b, b, len);
+	return 0;
+}
+
+/* The list into the set, twice its size (a serial listed twice counts
+ * once). */
+static void
+gone_index(struct reuse *ru)
+{
+	uint32_t *sl;
+	size_t i;
+
+	for (ru->cap = 16; ru->cap < 2 * ru->ngone; ru->cap *= 2)
+		;
+	ru->set = xcalloc(ru->cap, sizeof *ru->set);
+	for (i = 0; i < ru->ngone; i++)
+		if (*(sl = serial_slot(ru, ru->gone[i].b, ru->gone[i].len)) == 0)
+			*sl = (uint32_t)i + 1;
+}
+
+/* A changed certificate (a db_row_fn): columns as rows() reads them,
+ * then whether it belongs on this CRL now. */
+static int
+changed(void *arg, const struct db_row *r, struct err *e)
+{
+	struct reuse *ru = arg;
+	unsigned char der[ENTRY_MAX];
+	size_t ls, lst, n = 0;
+	const char *serial = db_row_blob(r, 0, &ls), *status = db_row_blob(r,
+	    4, &lst), *in = db_row_blob(r, 5, &n);
+	int rc;
+
+	if (ru->failed || gone_add(ru, serial, ls) != 0) {
+		ru->failed = 1;
+		return 0;
+	}
+	if (in == NULL || n != 1 || *in != '1' || !((lst == 7 &&
+	    memcmp(status, "revoked", 7) == 0) || (lst == 9 &&
+	    memcmp(status, "suspended", 9) == 0)))
+		return 0;
+	if ((rc = row_der(r, ru->names, der, &n, e)) != 0)
+		return rc;
+	buf_add(&ru->add, der, n);
+	ru->nadd++;
+	return 0;
+}
+
+/* An expired certificate's serial (a db_row_fn). */
+static int
+expired(void *arg, const struct db_row *r, struct err *e)
+{
+	struct reuse *ru = arg;
+	size_t n;
+	const char *serial = db_row_blob(r, 0, &n);
+
+	if (!ru->failed && gone_add(ru, serial, n) != 0)
+		ru->failed = 1;
+	return 0;
+}
+
+/* What changed since the previous CRL: 0, or -1 when the CRL is to be
+ * made from the database (too much, a row gone, no such CRL row). */
+static int
+reuse_changes(struct db *db, const struct crl_signer *s,
+    const struct crl_job *j, struct reuse *ru)
+{
+	struct db_stmt *st = NULL;
+	struct err e = {0};
+	char *prev_this = NULL;
+	int64_t upto = 0, n = 0, full = j->kind != CRL_SHARD;
+	int rc;
+
+	if (db_prep(db, &st, &e, "SELECT upto, this_update FROM crls WHERE "
+	    "ca_id = ? AND number = ? AND status = 'published' AND kind = ? "
+	    "AND coalesce(shard, 0) = ?", "iiti", j->ca_id, j->prev,
+	    kinds[j->kind], j->shard) != 0)
+		goto out;
+	if (db_step(st, &e) == 1) {
+		upto = db_int(st, 0);
+		prev_this = xstrdup(db_text(st, 1));
+	}
+	db_finish(st);
+	if (prev_this == NULL)
+		goto out;
+	/* too many to take on: known before any is read */
+	if (db_exec(db, &e, "PRAGMA cache_size = -256", "") != 0 ||
+	    db_int64(db, &n, &e, "SELECT count(*) FROM (SELECT 1 FROM "
+	    "crl_changes WHERE ca_id = ? AND seq > ? LIMIT ?)", "iii",
+	    j->ca_id, upto, (int64_t)REUSE_MAX + 1) != 0 || n > REUSE_MAX)
+		goto out;
+	rc = db_each(db, &e, changed, ru, "c.serial, c.revoked_at, "
+	    "c.revoke_reason, c.invalidity_date, c.status, c.not_after > ? "
+	    "AND c.realm_id = ? AND (? OR c.crl_shard = ?)", "FROM (SELECT "
+	    "DISTINCT cert_id FROM crl_changes WHERE ca_id = ? AND seq > ?) "
+	    "ch LEFT JOIN certificates c ON c.id = ch.cert_id LIMIT ?",
+	    "tiiiiii", ru->now, s->realm_id, full, j->shard, j->ca_id, upto,
+	    (int64_t)REUSE_MAX + 1);
+	if (rc != 0 || ru->failed)
+		goto out;
+	rc = db_each(db, &e, expired, ru, "serial", "FROM certificates WHERE "
+	    "ca_id = ? AND realm_id = ? AND status IN ('revoked', "
+	    "'suspended') AND not_after > ? AND not_after <= ? AND (? OR "
+	    "crl_shard = ?) LIMIT ?", "iittiii", j->ca_id, s->realm_id,
+	    prev_this, ru->now, full, j->shard, (int64_t)REUSE_MAX + 1);
+	if (rc == 0 && !ru->failed) {
+		free(prev_this);
+		err_free(&e);
+		return 0;
+	}
+out:
+	free(prev_this);
+	err_free(&e);
+	return -1;
+}
+
+/* Pages of the map below off are no longer needed: out of memory. */
+static void
+reuse_release(struct reuse *ru, size_t off)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = off / pg * pg;
+
+	if (n > 0)
+		madvise(ru->map, n, MADV_DONTNEED);
+}
+
+/* The previous CRL's signature verified, its entries walked: those of
+ * the gone serials noted as cuts, the rest counted. */
+static int
+reuse_walk(const struct crl_signer *s, struct reuse *ru)
+{
+	const struct crl_prev *cp = &ru->cp;
+	const unsigned char *ser;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const EVP_MD *dg = EVP_get_digestbyname(s->digest);
+	size_t pos = cp->tbs_off, end = cp->tbs_off + cp->tbs_len, n, sl, el,
+	    at = cp->ent_off, ee = cp->ent_off + cp->ent_len;
+	int ok = 0, k;
+
+	gone_index(ru);
+	ru->cut = xcalloc(ru->ngone ? ru->ngone : 1, sizeof *ru->cut);
+	if (md == NULL || dg == NULL || EVP_DigestVerifyInit(md, NULL, dg,
+	    NULL, X509_get0_pubkey(s->cert)) != 1)
+		goto out;
+	while (pos < end) {
+		n = end - pos < WINDOW ? end - pos : WINDOW;
+		if (EVP_DigestVerifyUpdate(md, ru->map + pos, n) != 1)
+			goto out;
+		pos += n;
+		/* the entries up to the window's end */
+		while (at < ee && at < pos) {
+			if ((k = crl_prev_entry(ru->map + at, ee - at, &ser,
+			    &sl, &el)) != 1)
+				goto out;
+			if (ru->ngone && sl <= 34 && *serial_slot(ru, ser, sl)) {
+				if (ru->ncut == ru->ngone)
+					goto out;	/* a serial twice */
+				ru->cut[ru->ncut++] = at;
+				ru->cutlen += el;
+			} else
+				ru->count++;
+			at += el;
+		}
+		reuse_release(ru, pos < at ? pos : at);
+	}
+	ok = at == ee && EVP_DigestVerifyFinal(md, ru->map + cp->sig_off,
+	    cp->sig_len) == 1;
+out:
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+static void
+reuse_free(struct reuse *ru)
+{
+	if (ru->map)
+		munmap(ru->map, ru->size);
+	free(ru->gone);
+	free(ru->set);
+	free(ru->cut);
+	buf_free(&ru->add);
+	memset(ru, 0, sizeof *ru);
+}
+
+/* Whether job j can be made from its previous CRL (0, ru ready) or is
+ * made from the database (-1). The previous file must parse, be signed
+ * by this CA's key with this signature algorithm, by this issuer name,
+ * have the number j->prev and not be a delta. */
+static int
+reuse_open(struct db *db, const struct crl_signer *s, const struct crl_job *j,
+    const struct sig *g, const unsigned char *issuer, size_t ni,
+    const char *now, struct reasons *names, struct reuse *ru)
+{
+	struct buf path = {0};
+	struct stat st;
+	int fd = -1;
+
+	memset(ru, 0, sizeof *ru);
+	ru->names = names;
+	ru->now = now;
+	if (j->prev == 0 || j->kind == CRL_DELTA || g->eddsa ||
+	    s->crldir == NULL)
+		return -1;
+	buf_printf(&path, "%s/", s->crldir);
+	crl_file(s->ca_name, j->kind, j->shard, &path);
+	fd = open(path.p, O_RDONLY | O_CLOEXEC);
+	buf_free(&path);
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 2 ||
+	    (uint64_t)st.st_size > 0xffffffffu)
+		goto no;
+	ru->size = (size_t)st.st_size;
+	ru->map = mmap(NULL, ru->size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	fd = -1;
+	if (ru->map == MAP_FAILED) {
+		ru->map = NULL;
+		goto no;
+	}
+	madvise(ru->map, ru->size, MADV_SEQUENTIAL);
+	if (crl_prev_parse(ru->map, ru->size, &ru->cp) != 0 || ru->cp.delta ||
+	    ru->cp.number != j->prev || ru->cp.sigalg_len != g->algid.len ||
+	    memcmp(ru->map + ru->cp.sigalg_off, g->algid.p, g->algid.len) ||
+	    ru->cp.issuer_len != ni || memcmp(ru->map + ru->cp.issuer_off,
+	    issuer, ni) != 0)
+		goto no;
+	if (reuse_changes(db, s, j, ru) != 0 || reuse_walk(s, ru) != 0)
+		goto no;
+	ru->total = ru->cp.ent_len - ru->cutlen + ru->add.len;
+	ru->count += ru->nadd;
+	return 0;
+no:
+	if (fd >= 0)
+		close(fd);
+	reuse_free(ru);
+	return -1;
+}
+
+/* The new entries into the tbsCertList: the previous ones but the cut,
+ * then the changed ones. */
+static int
+reuse_emit(struct sig *g, struct reuse *ru, struct err *e)
+{
+	size_t at = ru->cp.ent_off, ee = ru->cp.ent_off + ru->cp.ent_len,
+	    i = 0, stop, n, sl, el;
+	const unsigned char *ser;
+	int rc;
+
+	if ((rc = flush(g, e)) != 0)
+		return rc;
+	while (at < ee) {
+		stop = i < ru->ncut ? ru->cut[i] : ee;
+		for (; at < stop && rc == 0; at += n) {
+			n = stop - at < WINDOW ? stop - at : WINDOW;
+			rc = put(g, ru->map + at, n, e);
+			reuse_release(ru, at);
+		}
+		if (rc != 0)
+			return rc;
+		if (i < ru->ncut) {
+			/* walked before: it parses */
+			crl_prev_entry(ru->map + at, ee - at, &ser, &sl, &el);
+			at += el;
+			i++;
+		}
+	}
+	return put(g, ru->add.p, ru->add.len, e);
+}
+
 static size_t
 tlv(size_t len)
 {
@@ -901,27 +1259,40 @@ tlv(size_t len)
 /* Everything but the entries, in order, and the lengths around them. */
 static int
 build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    struct sig *g, int64_t *entries, struct err *e)
+    struct sig *g, struct crl_stats *stats, struct err *e)
 {
 	static const unsigned char version[] = { T_INT, 1, 1 };
-	struct buf head = {0}, exts = {0}, outer = {0}, tail = {0};
+	struct buf head = {0}, exts = {0}, outer = {0}, tail = {0}, now = {0};
 	unsigned char *issuer = NULL, *sig = NULL;
 	struct spill sp = { -1, NULL, 0, 0, 0, NULL };
+	struct reasons names;
+	struct reuse ru;
 	size_t total, tbs, body;
 	int64_t count;
-	int ni, rc;
+	int ni, rc, reused;
 
-	sp.buf = xmalloc(SPILL_BUF);
-	if ((rc = spill_file(s->tmpdir, &sp.fd, e)) != 0 ||
-	    (rc = spill(db, s, j, &sp, e)) != 0 ||
-	    (rc = crl_exts(s, j, &exts, e)) != 0)
-		goto out;
-	total = sp.total;
-	count = sp.count;
+	memset(&names, 0, sizeof names);
+	memset(&ru, 0, sizeof ru);
 	if ((ni = i2d_X509_NAME(X509_get_subject_name(s->cert), &issuer)) <= 0) {
 		rc = err_ssl(e, EX_SOFTWARE, "CA %s: issuer name", s->ca_name);
 		goto out;
 	}
+	clock_fmt(&now, j->this_update);
+	reused = reuse_open(db, s, j, g, issuer, (size_t)ni, now.p, &names,
+	    &ru) == 0;
+	if (reused) {
+		total = ru.total;
+		count = ru.count;
+	} else {
+		sp.buf = xmalloc(SPILL_BUF);
+		if ((rc = spill_file(s->tmpdir, &sp.fd, e)) != 0 ||
+		    (rc = spill(db, s, j, &sp, e)) != 0)
+			goto out;
+		total = sp.total;
+		count = sp.count;
+	}
+	if ((rc = crl_exts(s, j, &exts, e)) != 0)
+		goto out;
 	buf_add(&head, version, sizeof version);
 	buf_add(&head, g->algid.p, g->algid.len);
 	buf_add(&head, issuer, (size_t)ni);
@@ -942,7 +1313,8 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	if (count)
 		put_hdr(&outer, T_SEQ, total);
 	if ((rc = emit(g, outer.p, outer.len, e)) != 0 ||
-	    (rc = unspill(g, sp.fd, total, e)) != 0 ||
+	    (rc = reused ? reuse_emit(g, &ru, e) : unspill(g, sp.fd, total,
+	    e)) != 0 ||
 	    (rc = emit(g, exts.p, exts.len, e)) != 0 ||
 	    (rc = flush(g, e)) != 0)
 		goto out;
@@ -955,12 +1327,22 @@ build(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	buf_add(&tail, sig, g->len);
 	if (fwrite(tail.p, 1, tail.len, g->out) != tail.len)
 		rc = err_set(e, EX_IOERR, "CRL output: write failed");
-	if (entries)
-		*entries = count;
+	if (stats) {
+		memset(stats, 0, sizeof *stats);
+		stats->entries = count;
+		if (reused) {
+			stats->from = j->prev;
+			stats->added = ru.nadd;
+			stats->kept = count - ru.nadd;
+			stats->dropped = (int64_t)ru.ncut;
+		}
+	}
 out:
 	if (sp.fd >= 0)
 		close(sp.fd);
 	free(sp.buf);
+	reuse_free(&ru);
+	buf_free(&now);
 	OPENSSL_free(issuer);
 	free(sig);
 	buf_free(&head);
@@ -972,7 +1354,7 @@ out:
 
 int
 crl_sign(struct db *db, const struct crl_signer *s, const struct crl_job *j,
-    FILE *out, int64_t *entries, struct err *e)
+    FILE *out, struct crl_stats *st, struct err *e)
 {
 	struct sig g;
 	int rc;
@@ -980,7 +1362,7 @@ crl_sign(struct db *db, const struct crl_signer *s, const struct crl_job *j,
 	memset(&g, 0, sizeof g);
 	if ((rc = sig_init(&g, s, out, e)) != 0)
 		goto out;
-	rc = build(db, s, j, &g, entries, e);
+	rc = build(db, s, j, &g, st, e);
 	if (rc == 0 && fflush(out) != 0)
 		rc = err_set(e, EX_IOERR, "CRL output: write failed");
 out:

@@ -69,6 +69,9 @@ struct crl_job {
 	int64_t since;		/* CRL_DELTA: the base's last change seq */
 	int freshest;		/* CRL_FULL: add freshestCRL (deltas on) */
 	time_t this_update, next_update;
+	int64_t prev;		/* CRL_FULL, CRL_SHARD: the number of the
+				 * last one published of the same kind
+				 * (and shard), 0: none or do not reuse */
 };
 
 /* "ca=1,number=2,kind=full,..." and back; parse checks every field. */
@@ -90,12 +93,50 @@ struct crl_signer {
 	const char *digest;	/* NULL: pure EdDSA */
 	const char *base_url;
 	const char *tmpdir;	/* where the entries are spilled */
+	const char *crldir;	/* pub/crl/: the previous CRLs */
 };
 
-/* Build and sign job's CRL and write its DER to out; *entries (may be
- * NULL) gets the number of revokedCertificates entries. */
+/* How a CRL was made. */
+struct crl_stats {
+	int64_t entries;	/* revokedCertificates entries */
+	int64_t from;		/* the CRL reused; 0: from the database */
+	int64_t kept, dropped, added;	/* from it, the entries */
+};
+
+/* Build and sign job's CRL and write its DER to out; *st (may be NULL)
+ * says how. */
 int crl_sign(struct db *db, const struct crl_signer *s,
-    const struct crl_job *j, FILE *out, int64_t *entries, struct err *e);
+    const struct crl_job *j, FILE *out, struct crl_stats *st,
+    struct err *e);
+
+/*
+ * The previous complete CRL, reused (crl_sign with job->prev): a new
+ * complete CRL (or shard) is the last one's entries, less those of the
+ * certificates that changed since (crl_changes) or expired, plus the
+ * changed ones' current entries. Its file is read, not trusted: its
+ * structure is checked here, then crl_sign verifies its signature with
+ * the CA's key and that its crlNumber is job->prev, whose row says what
+ * it covered. Anything amiss and the CRL is made from the database.
+ *
+ * crl_prev_parse: offsets into der of the parts, and the CRL number; -1
+ * when it is not a DER CRL v2 with exactly one crlNumber.
+ * crl_prev_entry: the revokedCertificates entry at p (left bytes up to
+ * the end of the list): 1 with its serial's INTEGER contents and its
+ * length, 0 at the end, -1 when malformed.
+ */
+struct crl_prev {
+	size_t tbs_off, tbs_len;	/* tbsCertList, tag to end */
+	size_t sigalg_off, sigalg_len;	/* signatureAlgorithm, whole */
+	size_t sig_off, sig_len;	/* the signature's bytes */
+	size_t issuer_off, issuer_len;	/* issuer Name, whole */
+	size_t ent_off, ent_len;	/* revokedCertificates' contents */
+	int64_t number;			/* crlNumber */
+	int delta;			/* has a deltaCRLIndicator */
+};
+
+int crl_prev_parse(const unsigned char *der, size_t len, struct crl_prev *p);
+int crl_prev_entry(const unsigned char *p, size_t left,
+    const unsigned char **serial, size_t *slen, size_t *elen);
 
 /* One revokedCertificates entry (exposed for t_crl): serial in hex,
  * dates RFC 3339 UTC, reason -1 for none, invalid NULL for none. */

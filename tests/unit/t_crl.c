@@ -118,8 +118,11 @@ test_jobs(void)
 		"ca=1,number=2,kind=full,freshest=2,this=1,next=2",
 		"ca=1,number=2,kind=full,this=1,next=2,junk",
 		"number=2,kind=full,this=1,next=2",		/* no CA */
+		"ca=1,number=2,kind=full,this=1,next=2,prev=2",	/* not before */
+		"ca=1,number=3,kind=delta,base=2,this=1,next=2,prev=1",
 	};
-	struct crl_job j = { 3, 17, CRL_DELTA, 0, 16, 42, 0, 1000, 2000 }, k;
+	struct crl_job j = { 3, 17, CRL_DELTA, 0, 16, 42, 0, 1000, 2000, 0 },
+	    f = { 3, 18, CRL_SHARD, 5, 0, 0, 0, 1000, 2000, 11 }, k;
 	struct buf b = {0}, c = {0};
 	struct err e = {0};
 	size_t i;
@@ -131,6 +134,11 @@ test_jobs(void)
 	is_int(k.kind, CRL_DELTA, "kind");
 	is_int(k.base, 16, "base");
 	is_int(k.since, 42, "since");
+	buf_reset(&b);
+	crl_job_fmt(&f, &b);
+	is_int(crl_job_parse(b.p, &k, &e), 0, "a shard job with prev parses");
+	is_int(k.prev, 11, "prev");
+	is_int(k.shard, 5, "shard");
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		is_int(crl_job_parse(bad[i], &k, &e), EX_USAGE, "refused: '%s'",
 		    bad[i]);
@@ -170,10 +178,90 @@ test_urls(void)
 	buf_free(&b);
 }
 
+/* An OpenSSL CRL of three entries, number 5, parsed for reuse. */
+static void
+test_prev(void)
+{
+	static const char *const serials[] = { "01", "7f3c", "00ff00ff00ff" };
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509_CRL *crl = X509_CRL_new();
+	X509_NAME *nm = X509_NAME_new();
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	ASN1_TIME *t = ASN1_TIME_set(NULL, 1700000000);
+	struct crl_prev cp, cq;
+	const unsigned char *ser;
+	unsigned char *der = NULL;
+	size_t sl, el, at, n;
+	int len, i, seen = 0, bad = 0;
+
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"Prev CA", -1, -1, 0);
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, nm);
+	X509_CRL_set1_lastUpdate(crl, t);
+	X509_CRL_set1_nextUpdate(crl, t);
+	for (i = 0; i < 3; i++) {
+		struct buf b = {0};
+		const unsigned char *p;
+		X509_REVOKED *r;
+
+		openssl_entry(serials[i], "2026-06-01T12:00:00Z", i, NULL, &b);
+		p = (const unsigned char *)b.p;
+		r = d2i_X509_REVOKED(NULL, &p, (long)b.len);
+		X509_CRL_add0_revoked(crl, r);
+		buf_free(&b);
+	}
+	ASN1_INTEGER_set(num, 5);
+	X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+	X509_CRL_sign(crl, k, EVP_sha256());
+	len = i2d_X509_CRL(crl, &der);
+	ok(len > 0, "OpenSSL made a CRL");
+	is_int(crl_prev_parse(der, (size_t)len, &cp), 0, "it parses");
+	is_int(cp.number, 5, "its crlNumber");
+	is_int(cp.delta, 0, "not a delta");
+	ok(cp.tbs_off + cp.tbs_len == cp.sigalg_off &&
+	    cp.sig_off + cp.sig_len == (size_t)len, "parts in order");
+	for (at = cp.ent_off; crl_prev_entry(der + at, cp.ent_off + cp.ent_len -
+	    at, &ser, &sl, &el) == 1; at += el)
+		seen++;
+	is_int(seen, 3, "three entries walked");
+	ok(at == cp.ent_off + cp.ent_len, "to the list's end");
+	/* every truncation and every single changed length byte: refused
+	 * or parsed within the bytes, never read past them (ASan) */
+	for (n = 0; n < (size_t)len; n++) {
+		unsigned char *cut = malloc(n ? n : 1);
+
+		memcpy(cut, der, n);
+		if (crl_prev_parse(cut, n, &cq) == 0)
+			bad++;
+		free(cut);
+	}
+	is_int(bad, 0, "no truncation parses");
+	for (n = 0; n < (size_t)len; n++) {
+		unsigned char *x = malloc((size_t)len);
+
+		memcpy(x, der, (size_t)len);
+		x[n] ^= 0x81;
+		if (crl_prev_parse(x, (size_t)len, &cq) == 0)
+			for (at = cq.ent_off; crl_prev_entry(x + at, cq.ent_off +
+			    cq.ent_len - at, &ser, &sl, &el) == 1; at += el)
+				;
+		free(x);
+	}
+	ok(1, "flipped bytes: no crash");
+	OPENSSL_free(der);
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(num);
+	X509_NAME_free(nm);
+	X509_CRL_free(crl);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
 	test_entries();
+	test_prev();
 	test_jobs();
 	test_urls();
 	return tap_done();
