@@ -45,6 +45,7 @@
 #include "diag.h"
 #include "fs.h"
 #include "keys.h"
+#include "pem.h"
 
 extern char **environ;
 
@@ -560,6 +561,47 @@ split(int fd, struct out *o, size_t n, struct err *e)
 	return 0;
 }
 
+/* The PEM of in (n bytes) to o's PEM file, through a small buffer
+ * that stays in cache; *carry holds the bytes short of a whole line
+ * (48) between calls, and the last call (last set) writes them. */
+static int
+pem_put(struct out *o, const unsigned char *in, size_t n,
+    unsigned char carry[48], size_t *nc, int last, struct err *e)
+{
+	char pem[PEM_LINES_MAX(PEM_IN)];
+	size_t take, q;
+
+	if (*nc > 0) {
+		take = 48 - *nc < n ? 48 - *nc : n;
+		memcpy(carry + *nc, in, take);
+		*nc += take;
+		in += take;
+		n -= take;
+		if (*nc == 48 || (last && n == 0)) {
+			q = pem_lines(pem, carry, *nc);
+			*nc = 0;
+			if (write_all(o->fd[1], pem, q) < 0)
+				goto bad;
+		}
+	}
+	while (n >= 48 || (last && n > 0)) {
+		take = n < PEM_IN ? n : PEM_IN;
+		if (!last || take < n)
+			take -= take % 48;
+		q = pem_lines(pem, in, take);
+		if (write_all(o->fd[1], pem, q) < 0)
+			goto bad;
+		in += take;
+		n -= take;
+	}
+	memcpy(carry + *nc, in, n);
+	*nc += n;
+	return 0;
+bad:
+	return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+	    strerror(errno));
+}
+
 /* CRL o from the stream fd: its DER to its own file unless it is the
  * stream's first, its PEM; both fsynced. */
 static int
@@ -567,16 +609,12 @@ out_write(int fd, struct out *o, int copy, struct err *e)
 {
 	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n",
 	    pem_end[] = "-----END X509 CRL-----\n";
-	unsigned char pem[PEM_IN / 48 * 65 + 130], *m;
+	unsigned char carry[48], *m;
 	long pg = sysconf(_SC_PAGESIZE);
-	EVP_ENCODE_CTX *b64 = EVP_ENCODE_CTX_new();
-	size_t pos, k, lead, p, q;
+	size_t pos, k, lead, nc = 0;
 	off_t at;
-	int i, rc = 0, w;
+	int i, rc = 0;
 
-	if (b64 == NULL)
-		diag_nomem();
-	EVP_EncodeInit(b64);
 	if (write_all(o->fd[1], pem_begin, sizeof pem_begin - 1) < 0)
 		rc = err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
 		    strerror(errno));
@@ -594,25 +632,14 @@ out_write(int fd, struct out *o, int copy, struct err *e)
 		if (copy && write_all(o->fd[0], m + lead, k) < 0)
 			rc = err_set(e, EX_IOERR, "%s: write: %s",
 			    o->tmp[0].p, strerror(errno));
-		/* the PEM through a small buffer that stays in cache */
-		for (p = 0; p < k && rc == 0; p += q) {
-			q = k - p < PEM_IN ? k - p : PEM_IN;
-			if (EVP_EncodeUpdate(b64, pem, &w, m + lead + p,
-			    (int)q) != 1 || write_all(o->fd[1], pem,
-			    (size_t)w) < 0)
-				rc = err_set(e, EX_IOERR, "%s: write: %s",
-				    o->tmp[1].p, strerror(errno));
-		}
+		if (rc == 0)
+			rc = pem_put(o, m + lead, k, carry, &nc, pos + k ==
+			    o->len, e);
 		munmap(m, lead + k);
 	}
-	if (rc == 0) {
-		EVP_EncodeFinal(b64, pem, &w);
-		if (write_all(o->fd[1], pem, (size_t)w) < 0 ||
-		    write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
-			rc = err_set(e, EX_IOERR, "%s: write: %s",
-			    o->tmp[1].p, strerror(errno));
-	}
-	EVP_ENCODE_CTX_free(b64);
+	if (rc == 0 && write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
+		rc = err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
+		    strerror(errno));
 	for (i = 0; i < 2 && rc == 0; i++)
 		if (fsync(o->fd[i]) < 0)
 			rc = err_set(e, EX_IOERR, "%s: fsync: %s",
