@@ -3,29 +3,7 @@
 # (crl -verify, verify -crl_check [-use_deltas]) and gnutls certtool;
 # --due, CRL numbers, reasons, files, audit, failures.
 . "$(dirname "$0")/lib.sh"
-new_home
-cd "$T_TMP" || exit 1
-DB=$CERTPIPE_HOME/certpipe.db
-PUB=$CERTPIPE_HOME/pub/crl
-q() { sqlite3 "$DB" "$1"; }
-certpipe ca create root --cn Root >/dev/null || t_bail root
-certpipe ca create sub --parent root --cn Sub >/dev/null || t_bail sub
-certpipe domain add example.com >/dev/null || t_bail domain
-certpipe ca export root > root.pem && certpipe ca export sub > sub.pem || t_bail export
-issue() { # issue NAME...: certificates from sub through the pipeline
-	for n in "$@"; do
-		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-			-nodes -keyout "$n.key" -subj "/CN=$n.example.com" \
-			-out "$n.csr" 2>/dev/null || t_bail "csr $n"
-	done
-	for n in "$@"; do echo "$n.csr"; done | xargs parse-csr |
-		check-policy --template "${TMPL:-sub-web-server}" | sign > issued.rec ||
-		t_bail "pipeline $*"
-	for n in "$@"; do
-		certpipe cert export "$(id "$n")" > "$n.pem" || t_bail "export $n"
-	done
-}
-id() { q "SELECT id FROM certificates WHERE cn = '$1.example.com'"; }
+. "$(dirname "$0")/crl-setup.sh"
 num() { openssl crl -inform der -in "$1" -noout -crlnumber | sed 's/^crlNumber=0x//'; }
 # verify FILE CRL...: openssl verify -crl_check of FILE against the CRLs
 # (an argument starting with - is passed as an option)

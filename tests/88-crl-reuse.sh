@@ -6,29 +6,7 @@
 # (--rebuild) lists, and verify with openssl and certtool; a previous
 # file that is damaged, stale or not the CA's falls back to the database.
 . "$(dirname "$0")/lib.sh"
-new_home
-cd "$T_TMP" || exit 1
-DB=$CERTPIPE_HOME/certpipe.db
-PUB=$CERTPIPE_HOME/pub/crl
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-certpipe ca create root --cn Root >/dev/null || t_bail root
-certpipe ca create sub --parent root --cn Sub >/dev/null || t_bail sub
-certpipe domain add example.com >/dev/null || t_bail domain
-certpipe ca export root > root.pem && certpipe ca export sub > sub.pem || t_bail export
-issue() { # issue NAME...: certificates from sub through the pipeline
-	for n in "$@"; do
-		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
-			-nodes -keyout "$n.key" -subj "/CN=$n.example.com" \
-			-out "$n.csr" 2>/dev/null || t_bail "csr $n"
-	done
-	for n in "$@"; do echo "$n.csr"; done | xargs parse-csr |
-		check-policy --template sub-web-server | sign > issued.rec ||
-		t_bail "pipeline $*"
-	for n in "$@"; do
-		certpipe cert export "$(id "$n")" > "$n.pem" || t_bail "export $n"
-	done
-}
-id() { q "SELECT id FROM certificates WHERE cn = '$1.example.com'"; }
+. "$(dirname "$0")/crl-setup.sh"
 serial() { openssl x509 -in "$1.pem" -noout -serial | cut -d= -f2; }
 # entries FILE: one sorted line per entry, serial, date and extensions
 entries() {
@@ -53,6 +31,11 @@ publish() {
 	t_ok "$1: the same entries as from the database" cmp reused.txt rebuilt.txt
 }
 count() { grep -c . reused.txt; }
+# made DESCRIPTION PATTERN: what sign said of the last publish matches
+made() {
+	case $how in $2) r=0 ;; *) r=1 ;; esac
+	t_is "$1 ($how)" "$r" 0
+}
 
 issue a b c d e f
 t_ok "the first CRLs, nothing revoked" publish-crl
@@ -60,8 +43,7 @@ t_ok "the first CRLs, nothing revoked" publish-crl
 certpipe cert revoke --yes --reason keyCompromise --invalidity-date 2026-01-02 "$(id a)" >/dev/null || t_bail "revoke a"
 certpipe cert revoke --yes --reason certificateHold "$(id b)" >/dev/null || t_bail "hold b"
 publish "two revoked"
-case $how in *"from CRL"*"0 kept, 0 dropped, 2 added"*) r=0 ;; *) r=1 ;; esac
-t_is "made from the last CRL: two added ($how)" "$r" 0
+made "made from the last CRL: two added" '*from CRL*0 kept, 0 dropped, 2 added*'
 t_is "two entries" "$(count)" 2
 t_grep "a with its reason" "$(serial a)[|].*Key Compromise" reused.txt
 t_grep "and its invalidity date" "$(serial a)[|].*Invalidity Date.*Jan  2 00:00:00 2026" reused.txt
@@ -72,8 +54,7 @@ t_ok "certtool reads and checks it" certtool --crl-info --inder --infile reused.
 
 certpipe cert unsuspend "$(id b)" >/dev/null || t_bail unsuspend
 publish "b unsuspended"
-case $how in *"from CRL"*"1 kept, 1 dropped, 0 added"*) r=0 ;; *) r=1 ;; esac
-t_is "b dropped, a kept ($how)" "$r" 0
+made "b dropped, a kept" '*from CRL*1 kept, 1 dropped, 0 added*'
 t_nogrep "b is gone" "$(serial b)" reused.txt
 
 certpipe cert revoke --yes --reason certificateHold "$(id c)" >/dev/null || t_bail "hold c"
@@ -81,8 +62,7 @@ publish-crl --ca sub || t_bail "publish c held"
 certpipe cert revoke --yes --reason keyCompromise "$(id c)" >/dev/null || t_bail "revoke c"
 certpipe cert revoke --yes --reason superseded "$(id d)" >/dev/null || t_bail "revoke d"
 publish "hold made permanent, one more"
-case $how in *"1 kept, 1 dropped, 2 added"*) r=0 ;; *) r=1 ;; esac
-t_is "c's hold replaced, d added ($how)" "$r" 0
+made "c's hold replaced, d added" '*1 kept, 1 dropped, 2 added*'
 t_grep "c now keyCompromise" "$(serial c)[|].*Key Compromise" reused.txt
 t_nogrep "and no longer on hold" "$(serial c)[|].*Hold" reused.txt
 
@@ -94,8 +74,7 @@ publish "d expiring in 3 seconds"
 t_grep "d still listed" "$(serial d)" reused.txt
 sleep 4
 publish "d expired"
-case $how in *"from CRL"*"2 kept, 1 dropped, 0 added"*) r=0 ;; *) r=1 ;; esac
-t_is "d dropped by expiry ($how)" "$r" 0
+made "d dropped by expiry" '*from CRL*2 kept, 1 dropped, 0 added*'
 t_nogrep "d is gone" "$(serial d)" reused.txt
 
 # A row inserted already revoked (an import, a restore) is a change too.
@@ -106,8 +85,7 @@ q "INSERT INTO certificates (realm_id, ca_id, serial, issuer, subject,
     'managed', 'fp-x', '', '2026-01-01T00:00:00Z', '2026-06-01T12:00:00Z',
     'affiliationChanged' FROM cas WHERE name = 'sub'"
 publish "a revoked row inserted"
-case $how in *"from CRL"*"1 added"*) r=0 ;; *) r=1 ;; esac
-t_is "it is added ($how)" "$r" 0
+made "it is added" '*from CRL*1 added*'
 t_grep "with its reason" "7ABCDEF0123456789[|].*Affiliation Changed" reused.txt
 
 # The last file is only a hint: damaged, stale or foreign, it is not used.
@@ -118,8 +96,7 @@ publish-crl --ca sub 2>/dev/null || t_bail "publish e"
 cp older.crl "$PUB/sub.crl"
 certpipe cert revoke --yes --reason keyCompromise "$(id f)" >/dev/null || t_bail "revoke f"
 publish "an older CRL in the file"
-case $how in *"from the database"*) r=0 ;; *) r=1 ;; esac
-t_is "stale: made from the database ($how)" "$r" 0
+made "stale: made from the database" '*from the database*'
 t_grep "e is listed" "$(serial e)" reused.txt
 t_grep "f is listed" "$(serial f)" reused.txt
 
@@ -127,28 +104,23 @@ t_grep "f is listed" "$(serial f)" reused.txt
 size=$(stat -c %s "$PUB/sub.crl")
 printf '\377' | dd of="$PUB/sub.crl" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 publish "a damaged CRL in the file"
-case $how in *"from the database"*) r=0 ;; *) r=1 ;; esac
-t_is "damaged: made from the database ($how)" "$r" 0
+made "damaged: made from the database" '*from the database*'
 t_is "all five listed" "$(count)" 5
 
 openssl crl -inform der -in "$PUB/root.crl" -outform der > "$PUB/sub.crl"
 publish "the root's CRL in sub's file"
-case $how in *"from the database"*) r=0 ;; *) r=1 ;; esac
-t_is "foreign: made from the database ($how)" "$r" 0
+made "foreign: made from the database" '*from the database*'
 
 : > "$PUB/sub.crl"
 publish "an empty file"
-case $how in *"from the database"*) r=0 ;; *) r=1 ;; esac
-t_is "empty: made from the database ($how)" "$r" 0
+made "empty: made from the database" '*from the database*'
 
 q "DELETE FROM certificates WHERE serial = '7abcdef0123456789'"
 publish "a listed row deleted"
-case $how in *"from the database"*) r=0 ;; *) r=1 ;; esac
-t_is "deleted: made from the database ($how)" "$r" 0
+made "deleted: made from the database" '*from the database*'
 t_nogrep "the deleted one is gone" "7ABCDEF0123456789" reused.txt
 publish "after the fallback"
-case $how in *"from CRL"*"4 kept, 0 dropped, 0 added"*) r=0 ;; *) r=1 ;; esac
-t_is "reused again ($how)" "$r" 0
+made "reused again" '*from CRL*4 kept, 0 dropped, 0 added*'
 
 # Shards: each shard's CRL from its own last one.
 certpipe ca set sub --crl-shards 2 >/dev/null || t_bail shards
@@ -159,8 +131,7 @@ for n in g h i j; do
 done
 for s in 0 1; do
 	publish "shard $s" "sub-$s.crl" "shard $s"
-	case $how in *"from CRL"*) r=0 ;; *) r=1 ;; esac
-	t_is "shard $s made from its last CRL ($how)" "$r" 0
+	made "shard $s made from its last CRL" '*from CRL*'
 	t_ok "shard $s verifies" openssl crl -inform der -in reused.crl -CAfile sub.pem -verify -noout
 done
 
@@ -168,7 +139,6 @@ done
 certpipe ca set sub --delta-hours 24 >/dev/null || t_bail deltas
 certpipe cert revoke --yes --reason superseded "$(id k)" >/dev/null || t_bail "revoke k"
 publish "base with deltas on"
-case $how in *"from CRL"*"1 added"*) r=0 ;; *) r=1 ;; esac
-t_is "the base made from the last one ($how)" "$r" 0
+made "the base made from the last one" '*from CRL*1 added*'
 t_ok "the delta verifies" openssl crl -inform der -in "$PUB/sub-delta.crl" -CAfile sub.pem -verify -noout
 t_done
