@@ -165,6 +165,15 @@ crl_prev_entry(const unsigned char *p, size_t left,
 
 	if (left == 0)
 		return 0;
+	/* every entry certpipe writes: short lengths, the serial first */
+	if (left >= 4 && p[0] == 0x30 && p[1] < 0x80 && p[2] == 0x02 &&
+	    p[3] > 0 && p[3] < 0x80 && (size_t)p[1] + 2 <= left &&
+	    (size_t)p[3] + 2 <= p[1]) {
+		*serial = p + 4;
+		*slen = p[3];
+		*elen = (size_t)p[1] + 2;
+		return 1;
+	}
 	q = p;
 	if (next(&q, p + left, 0x30, &c, &cn) != 0)
 		return -1;
