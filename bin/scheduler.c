@@ -650,6 +650,7 @@ reap(struct batch *b, struct buf *why)
 			continue;
 		while (waitpid(b->pid[i], &st, 0) < 0 && errno == EINTR)
 			;
+		b->pid[i] = 0;
 		if (WIFSIGNALED(st))
 			buf_printf(why, "%s%s killed by signal %d",
 			    why->len ? ", " : "", b->ln->stages[i],
@@ -1034,6 +1035,9 @@ live_end(struct run *rn, struct live *lv)
 		    "stay in incoming", b->n);
 	else if (b->n > 0)
 		orphans(rn, b, buf_str(&how));
+	else if (!lv->retire)
+		diag("pipeline ended with no job in flight: %s; the next job "
+		    "starts a new one", how.len ? buf_str(&how) : "no output");
 	diag_info("pipeline: %zu done, %zu held, %zu failed, %zu deferred "
 	    "(%zu not returned) in %lld s", b->done, b->held, b->failed,
 	    b->deferred, b->lost, (long long)(clock_now() - lv->started));
@@ -1079,22 +1083,25 @@ live_feed(struct run *rn, struct live *lv, struct err *e)
 		free(stamp);
 		return 0;
 	}
-	if (lv->rfd < 0) {
-		if ((rc = spawn(rn, &lv->b, &lv->wfd, &lv->rfd, e)) != 0) {
-			reap(&lv->b, &how);
-			buf_free(&how);
-			free(stamp);
-			return rc;
-		}
-		fcntl(lv->wfd, F_SETFL, O_NONBLOCK);
-		fcntl(lv->rfd, F_SETFL, O_NONBLOCK);
-		lv->started = clock_now();
-		lv->stamp = stamp;
-		stamp = NULL;
+	/* no pipeline is started before there is a job for it */
+	if ((rc = load(rn, &lv->b, e)) != 0 || lv->b.n == 0 ||
+	    lv->rfd >= 0)
+		goto out;
+	if ((rc = spawn(rn, &lv->b, &lv->wfd, &lv->rfd, e)) != 0) {
+		/* the jobs stay in flight, to be written into the next */
+		reap(&lv->b, &how);
+		goto out;
 	}
+	fcntl(lv->wfd, F_SETFL, O_NONBLOCK);
+	fcntl(lv->rfd, F_SETFL, O_NONBLOCK);
+	lv->started = clock_now();
+	lv->stamp = stamp;
+	stamp = NULL;
+out:
+	if (lv->wfd >= 0)
+		live_io(rn, lv, 1, 0);
+	buf_free(&how);
 	free(stamp);
-	rc = load(rn, &lv->b, e);
-	live_io(rn, lv, 1, 0);
 	return rc;
 }
 
