@@ -175,8 +175,8 @@ setup(void)
 	    db_exec(a.db, &e, "INSERT INTO domains (realm_id, name, "
 	    "created_at, updated_at) VALUES (1, 'example.test', 'x', 'x')",
 	    "") != 0 ||
-	    db_exec(a.db, &e, "INSERT INTO acme_policies VALUES (1, 1, 'p', "
-	    "1, 'x')", "") != 0 ||
+	    db_exec(a.db, &e, "INSERT INTO acme_policies (id, realm_id, name, "
+	    "template_id, created_at) VALUES (1, 1, 'p', 1, 'x')", "") != 0 ||
 	    db_exec(a.db, &e, "INSERT INTO acme_policy_domains VALUES (1, "
 	    "'*.pre.example.test')", "") != 0 ||
 	    db_exec(a.db, &e, "INSERT INTO acme_eab (id, realm_id, policy_id, "
