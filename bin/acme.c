@@ -163,6 +163,7 @@ main(int argc, char **argv)
 	    &ho, &e)) != 0)
 		diag_err(&e);
 out:
+	acme_close(&a);
 	db_close(a.db);
 	conf_free(&c);
 	free(home);

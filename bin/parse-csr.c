@@ -177,6 +177,11 @@ records(FILE *f, const char *source)
 			first = rc;
 		rec_free(r);
 		r = NULL;
+		/* a long-lived pipeline waits on this record: pass it on
+		 * unless more input is at hand already */
+		if (!rec_reader_ready(rd, 0) && fflush(stdout) != 0 &&
+		    first == 0)
+			first = EX_IOERR;
 	}
 	rec_reader_free(rd);
 	err_free(&e);

@@ -147,6 +147,18 @@ struct batch {
 	pid_t pid[NSTAGES];
 	size_t done, held, failed, deferred, lost;
 	int rc;			/* a spool error that ends the run */
+	int full;		/* load stopped at --batch or the byte cap */
+};
+
+/* The daemon's issuance line: one pipeline that outlives the passes.
+ * b holds the jobs in flight (written, not yet returned) and the bytes
+ * not yet written. */
+struct live {
+	struct batch b;
+	int wfd, rfd;		/* -1: not running */
+	int retire;		/* write what is pending, then end its input */
+	time_t started;
+	char *stamp;		/* what its stages cached at start */
 };
 
 static void
@@ -638,6 +650,7 @@ reap(struct batch *b, struct buf *why)
 			continue;
 		while (waitpid(b->pid[i], &st, 0) < 0 && errno == EINTR)
 			;
+		b->pid[i] = 0;
 		if (WIFSIGNALED(st))
 			buf_printf(why, "%s%s killed by signal %d",
 			    why->len ? ", " : "", b->ln->stages[i],
@@ -770,7 +783,9 @@ unreadable(struct run *rn, const char *q, const char *id,
 	return rc == EX_NOINPUT ? 0 : rc;
 }
 
-/* Take the oldest jobs of incoming into b. */
+/* Take the oldest jobs of incoming into b, up to --batch in all: those
+ * b holds already (the live pipeline's jobs in flight, sorted, none
+ * seen) are skipped. */
 static int
 load(struct run *rn, struct batch *b, struct err *e)
 {
@@ -778,15 +793,21 @@ load(struct run *rn, struct batch *b, struct err *e)
 	struct rec *r = NULL;
 	struct err why = {0};
 	char **ids = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, n0 = b->n;
 	int rc;
 
 	if ((rc = spool_list(rn->sp, b->ln->queue, &ids, &n, e)) != 0)
 		return rc;
-	b->ids = xcalloc(n + 1, sizeof *b->ids);
+	b->ids = xrealloc(b->ids, (n0 + n + 1) * sizeof *b->ids);
+	b->full = 0;
 	for (i = 0; i < n && rc == 0; i++) {
-		if (b->n >= (rn->single ? 1 : rn->o->batch))
+		if (b->n >= (rn->single ? 1 : rn->o->batch)) {
+			b->full = 1;
 			break;
+		}
+		if (n0 && bsearch(&ids[i], b->ids, n0, sizeof *b->ids,
+		    id_cmp) != NULL)
+			continue;	/* in flight */
 		buf_reset(&data);
 		if ((rc = spool_read(rn->sp, b->ln->queue, ids[i], &data,
 		    &why)) == EX_NOINPUT) {
@@ -802,8 +823,11 @@ load(struct run *rn, struct batch *b, struct err *e)
 		}
 		/* parse-csr reads at most 4 MiB: a batch stays under half
 		 * of that unless one record alone is larger */
-		if (b->n && b->in.len + data.len > BATCH_BYTES)
+		if (b->n > n0 && b->in.len - b->inoff + data.len >
+		    BATCH_BYTES) {
+			b->full = 1;
 			break;
+		}
 		if (rc == 0 && rec_parse(data.p, data.len, &r, &why) == 0 &&
 		    strcmp(rec_id(r), ids[i]) != 0)
 			err_set(&why, EX_DATAERR, "its Id is %s", rec_id(r));
@@ -824,6 +848,7 @@ load(struct run *rn, struct batch *b, struct err *e)
 	free(ids);
 	buf_free(&data);
 	qsort(b->ids, b->n, sizeof *b->ids, id_cmp);
+	free(b->seen);
 	b->seen = xcalloc(b->n + 1, 1);
 	return rc;
 }
@@ -878,6 +903,205 @@ batch(struct run *rn, const struct line *ln, int *more, struct err *e)
 out:
 	batch_free(&b);
 	buf_free(&how);
+	return rc;
+}
+
+/*
+ * The daemon's live pipeline. It runs the issuance stages once for many
+ * passes: each pass writes the jobs that arrived into it, and each
+ * record that comes back is committed as it returns (dispatch), as a
+ * batch's would be. A job stays in incoming while it is in flight, so
+ * the crash windows are a batch's (certpipe-spool(5)). When the pipeline
+ * ends (a stage died, or it was retired) the jobs it did not return are
+ * handled as a dead batch's are (orphans), and the next pass starts a
+ * new one. It is retired, its input ended once every job is written,
+ * when the CAs or templates its stages loaded at start change
+ * (live_stamp), when it has been idle past LIVE_MAX_AGE, and on SIGTERM.
+ */
+#define LIVE_MAX_AGE 600
+
+static void
+live_init(struct live *lv)
+{
+	memset(lv, 0, sizeof *lv);
+	lv->b.ln = &lines[0];
+	lv->wfd = lv->rfd = -1;
+}
+
+/* What sign and check-policy keep from start-up for their whole run:
+ * the CAs (keys, certificates, CRL settings) and the templates. A change
+ * of either means the stages must be started anew. */
+static int
+live_stamp(struct run *rn, char **out, struct err *e)
+{
+	struct db_stmt *st = NULL;
+	struct db *db;
+	int rc;
+
+	*out = NULL;
+	if ((rc = database(rn, &db, e)) != 0 ||
+	    (rc = db_prep(db, &st, e, "SELECT coalesce((SELECT "
+	    "group_concat(x, ',') FROM (SELECT id || '/' || status || '/' || "
+	    "key_ref || '/' || coalesce(length(cert_pem), 0) || '/' || "
+	    "coalesce(substr(cert_pem, -48), '') || '/' || "
+	    "length(chain_pem) || '/' || crl_days || '/' || crl_delta_hours "
+	    "|| '/' || crl_shards AS x FROM cas ORDER BY id)), '') || '|' || "
+	    "coalesce((SELECT group_concat(x, ',') FROM (SELECT id || '/' || "
+	    "ca_id || '/' || enabled || '/' || updated_at AS x FROM templates "
+	    "ORDER BY id)), '')", "")) != 0 || (rc = db_step(st, e)) < 0)
+		goto out;
+	*out = xstrdup(rc == 1 && db_text(st, 0) ? db_text(st, 0) : "");
+	rc = 0;
+out:
+	db_finish(st);
+	return rc;
+}
+
+/* Drop the jobs already returned from the set in flight. */
+static void
+live_compact(struct batch *b)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->seen[i])
+			free(b->ids[i]);
+		else
+			b->ids[k++] = b->ids[i];
+	}
+	b->n = k;
+	memset(b->seen, 0, b->n + 1);
+}
+
+/* Write what is pending, read what came back and dispatch it. 1 when
+ * the pipeline's output has ended. */
+static int
+live_io(struct run *rn, struct live *lv, int can_write, int can_read)
+{
+	struct batch *b = &lv->b;
+	char chunk[65536];
+	ssize_t k;
+
+	if (can_write && lv->wfd >= 0 && b->inoff < b->in.len) {
+		k = write(lv->wfd, b->in.p + b->inoff, b->in.len - b->inoff);
+		if (k > 0)
+			b->inoff += (size_t)k;
+		else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+			/* EPIPE: the first stage is gone; its end tells */
+			close(lv->wfd);
+			lv->wfd = -1;
+		}
+		if (b->inoff == b->in.len) {
+			buf_reset(&b->in);
+			b->inoff = 0;
+		}
+	}
+	if (lv->retire && lv->wfd >= 0 && b->inoff == b->in.len) {
+		close(lv->wfd);
+		lv->wfd = -1;
+	}
+	if (!can_read || lv->rfd < 0)
+		return 0;
+	while ((k = read(lv->rfd, chunk, sizeof chunk)) > 0) {
+		buf_add(&b->out, chunk, (size_t)k);
+		frame(rn, b);
+		if (b->rc != 0)
+			lv->retire = 1;
+	}
+	return k == 0 || (errno != EAGAIN && errno != EINTR);
+}
+
+/* Its output ended: reap the stages, handle the jobs it did not return,
+ * and make ready for a new one. A single job lost is deferred; several
+ * run one a pipeline right away (as after a dead batch), so only the one
+ * that kills a stage pays an attempt for it. */
+static void
+live_end(struct run *rn, struct live *lv)
+{
+	struct batch *b = &lv->b;
+	struct buf how = {0};
+	struct err e = {0};
+	int more;
+
+	if (lv->wfd >= 0)
+		close(lv->wfd);
+	close(lv->rfd);
+	reap(b, &how);
+	if (b->out.len > b->outoff)
+		diag("pipeline: its output ended inside a record");
+	live_compact(b);
+	if (b->rc != 0)
+		diag("pipeline stopped: the spool refused a write; %zu jobs "
+		    "stay in incoming", b->n);
+	else if (b->n > 0)
+		orphans(rn, b, buf_str(&how));
+	else if (!lv->retire)
+		diag("pipeline ended with no job in flight: %s; the next job "
+		    "starts a new one", how.len ? buf_str(&how) : "no output");
+	diag_info("pipeline: %zu done, %zu held, %zu failed, %zu deferred "
+	    "(%zu not returned) in %lld s", b->done, b->held, b->failed,
+	    b->deferred, b->lost, (long long)(clock_now() - lv->started));
+	batch_free(b);
+	free(lv->stamp);
+	live_init(lv);
+	for (more = rn->single; more && !stopping; )
+		if (batch(rn, &lines[0], &more, &e) != 0) {
+			diag_err(&e);
+			err_free(&e);
+			break;
+		}
+	rn->single = 0;
+	buf_free(&how);
+}
+
+/* Incoming into the live pipeline (started first if need be): every job
+ * not in flight yet, up to --batch in flight. */
+static int
+live_feed(struct run *rn, struct live *lv, struct err *e)
+{
+	struct buf how = {0};
+	struct err e2 = {0};
+	char *stamp = NULL;
+	int rc, changed;
+
+	if (lv->retire)
+		return 0;
+	if (lv->b.seen)
+		live_compact(&lv->b);
+	if (live_stamp(rn, &stamp, &e2) != 0) {
+		/* the stages will meet the same trouble and say so */
+		diag("pipeline: %s", err_str(&e2));
+		err_free(&e2);
+	}
+	changed = stamp && lv->stamp && strcmp(stamp, lv->stamp) != 0;
+	if (lv->rfd >= 0 && (changed || (lv->b.n == 0 &&
+	    clock_now() - lv->started > LIVE_MAX_AGE))) {
+		diag_info("pipeline: %s: ending it", changed ?
+		    "the CAs or templates changed" : "idle too long");
+		lv->retire = 1;
+		live_io(rn, lv, 0, 0);
+		free(stamp);
+		return 0;
+	}
+	/* no pipeline is started before there is a job for it */
+	if ((rc = load(rn, &lv->b, e)) != 0 || lv->b.n == 0 ||
+	    lv->rfd >= 0)
+		goto out;
+	if ((rc = spawn(rn, &lv->b, &lv->wfd, &lv->rfd, e)) != 0) {
+		/* the jobs stay in flight, to be written into the next */
+		reap(&lv->b, &how);
+		goto out;
+	}
+	fcntl(lv->wfd, F_SETFL, O_NONBLOCK);
+	fcntl(lv->rfd, F_SETFL, O_NONBLOCK);
+	lv->started = clock_now();
+	lv->stamp = stamp;
+	stamp = NULL;
+out:
+	if (lv->wfd >= 0)
+		live_io(rn, lv, 1, 0);
+	buf_free(&how);
+	free(stamp);
 	return rc;
 }
 
@@ -994,10 +1218,11 @@ sweep(struct run *rn, struct err *e)
 }
 
 /* Everything due: lost jobs, drop-ins, deferred jobs whose time has
- * come, then batch after batch until incoming is empty or a signal asks
- * to stop. */
+ * come, then incoming: into the live pipeline lv (the daemon), or batch
+ * after batch until it is empty or a signal asks to stop (lv NULL:
+ * --once); then queue/dcv batch after batch. */
 static int
-pass(struct run *rn)
+pass(struct run *rn, struct live *lv)
 {
 	struct err e = {0};
 	size_t i;
@@ -1011,7 +1236,9 @@ pass(struct run *rn)
 	}
 	if ((rc = spool_adopt(rn->sp, adopted, rn, NULL, &e)) == 0)
 		rc = promote(rn, &e);
-	for (i = 0; i < NLINES && rc == 0; i++)
+	if (rc == 0 && lv != NULL && !stopping)
+		rc = live_feed(rn, lv, &e);
+	for (i = lv != NULL; i < NLINES && rc == 0; i++)
 		for (more = 1; rc == 0 && more && !stopping; )
 			rc = batch(rn, &lines[i], &more, &e);
 	if (rc != 0)
@@ -1120,37 +1347,88 @@ publish(struct run *rn)
 }
 
 /* The daemon: a pass, then sleep until poked, the interval passes or
- * the next deferred job is due. */
+ * the next deferred job is due, meanwhile feeding the live pipeline and
+ * committing what it returns. A signal ends it once the jobs in flight
+ * are back. */
 static int
 serve(struct run *rn, int sigfd)
 {
-	struct pollfd pf[2];
+	struct pollfd pf[4];
+	struct live lv;
 	struct err e = {0};
-	time_t wait;
-	int fd;
+	time_t until = 0, now;
+	int fd, n, due = 1, iw, ir, ms;
 
 	if (spool_trigger_fd(rn->sp, &fd, &e) != 0) {
 		fd = diag_err(&e);
 		err_free(&e);
 		return fd;
 	}
-	while (!stopping) {
-		pass(rn);
-		publish(rn);
-		wait = (time_t)rn->o->interval;
-		/* a poke (a revocation) met the rate limit: publish soon */
-		if (rn->publish_pending && rn->next_publish - clock_now() <
-		    wait)
-			wait = rn->next_publish - clock_now();
-		if (rn->next_retry && rn->next_retry - clock_now() < wait)
-			wait = rn->next_retry - clock_now();
-		if (wait < 0)
-			wait = 0;
-		pf[0] = (struct pollfd){ fd, POLLIN, 0 };
-		pf[1] = (struct pollfd){ sigfd, POLLIN, 0 };
-		if (!stopping && poll(pf, 2, (int)wait * 1000) > 0 &&
-		    pf[0].revents)
+	live_init(&lv);
+	while (!stopping || lv.rfd >= 0) {
+		if (due && !stopping) {
+			due = 0;
+			pass(rn, &lv);
+			publish(rn);
+			until = clock_now() + (time_t)rn->o->interval;
+			/* a poke (a revocation) met the rate limit: publish
+			 * soon */
+			if (rn->publish_pending && rn->next_publish < until)
+				until = rn->next_publish;
+		}
+		if (stopping && !lv.retire) {
+			lv.retire = 1;
+			live_io(rn, &lv, 0, 0);
+		}
+		if (rn->next_retry && rn->next_retry < until)
+			until = rn->next_retry;
+		now = clock_now();
+		ms = stopping ? -1 : until > now ? (int)(until - now) * 1000 : 0;
+		n = 0;
+		pf[n++] = (struct pollfd){ fd, POLLIN, 0 };
+		if (!stopping)
+			pf[n++] = (struct pollfd){ sigfd, POLLIN, 0 };
+		iw = ir = -1;
+		if (lv.wfd >= 0 && lv.b.inoff < lv.b.in.len) {
+			iw = n;
+			pf[n++] = (struct pollfd){ lv.wfd, POLLOUT, 0 };
+		}
+		if (lv.rfd >= 0) {
+			ir = n;
+			pf[n++] = (struct pollfd){ lv.rfd, POLLIN, 0 };
+		}
+		if (poll(pf, (nfds_t)n, ms) < 0) {
+			if (errno != EINTR) {
+				diag("poll: %s", strerror(errno));
+				break;
+			}
+			continue;
+		}
+		if (pf[0].revents) {
 			spool_trigger_drain(fd);
+			due = 1;
+		}
+		if (ms >= 0 && clock_now() >= until)
+			due = 1;
+		if ((iw >= 0 && pf[iw].revents) || (ir >= 0 && pf[ir].revents)) {
+			n = (int)lv.b.done + (int)lv.b.held + (int)lv.b.failed +
+			    (int)lv.b.deferred;
+			if (live_io(rn, &lv, iw >= 0 && pf[iw].revents, ir >= 0 &&
+			    pf[ir].revents)) {
+				live_end(rn, &lv);
+				due = 1;
+			} else if (lv.b.full && n != (int)(lv.b.done +
+			    lv.b.held + lv.b.failed + lv.b.deferred))
+				due = 1;	/* room for more in flight */
+		}
+	}
+	if (lv.rfd >= 0) {
+		/* poll failed: the stages die with us, the jobs stay */
+		close(lv.rfd);
+		if (lv.wfd >= 0)
+			close(lv.wfd);
+		batch_free(&lv.b);
+		free(lv.stamp);
 	}
 	close(fd);
 	return 0;
@@ -1306,9 +1584,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!o.once)
 		rc = serve(&rn, sp[0]);
-	else if ((rc = pass(&rn)) == 0) {
+	else if ((rc = pass(&rn, NULL)) == 0) {
 		/* a signer renewal queued: issue it, publish with it */
-		if (publish(&rn) > 0 && (rc = pass(&rn)) == 0) {
+		if (publish(&rn) > 0 && (rc = pass(&rn, NULL)) == 0) {
 			rn.next_publish = 0;
 			publish(&rn);
 		}

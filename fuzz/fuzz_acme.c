@@ -39,7 +39,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static struct acme a = { NULL, "http://fuzz.test", NULL, NULL, NULL, NULL,
-    0 };
+    0, NULL, NULL };
 static EVP_PKEY *acct_key;
 static char home[] = "/tmp/fuzz_acme.XXXXXX";
 
@@ -175,8 +175,8 @@ setup(void)
 	    db_exec(a.db, &e, "INSERT INTO domains (realm_id, name, "
 	    "created_at, updated_at) VALUES (1, 'example.test', 'x', 'x')",
 	    "") != 0 ||
-	    db_exec(a.db, &e, "INSERT INTO acme_policies VALUES (1, 1, 'p', "
-	    "1, 'x')", "") != 0 ||
+	    db_exec(a.db, &e, "INSERT INTO acme_policies (id, realm_id, name, "
+	    "template_id, created_at) VALUES (1, 1, 'p', 1, 'x')", "") != 0 ||
 	    db_exec(a.db, &e, "INSERT INTO acme_policy_domains VALUES (1, "
 	    "'*.pre.example.test')", "") != 0 ||
 	    db_exec(a.db, &e, "INSERT INTO acme_eab (id, realm_id, policy_id, "
@@ -288,7 +288,7 @@ one(const char *method, const char *rest, const uint8_t *body, size_t len)
 
 /* revokeCert's own checks on payload, signed with a jwk and a kid. */
 static void
-revoke(const uint8_t *body, size_t len)
+revoke_req(const uint8_t *body, size_t len)
 {
 	/* the key of CERT */
 	static const char jwk[] = "{\"kty\":\"EC\",\"crv\":\"P-256\","
@@ -341,7 +341,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		fixtures_load();
 	}
 	if (nl != NULL && nl - data == 6 && memcmp(data, "revoke", 6) == 0) {
-		revoke(nl + 1, len - 7);
+		revoke_req(nl + 1, len - 7);
 		fixtures_load();
 	} else if (len > 0 && data[0] == '!' && nl != NULL &&
 	    memchr(data, '\0', (size_t)(nl - data)) == NULL) {

@@ -82,6 +82,21 @@ acme_internal(struct acme_ctx *x, const struct err *e)
 	    err_str(e));
 }
 
+/*
+ * A nonce's commit is not synced by itself (synchronous=NORMAL around
+ * it, FULL again after): the WAL is one file written in order, so the
+ * next commit that changes anything, synced as every other is, makes the
+ * nonce's durable with it. A power failure can at worst lose a fresh
+ * nonce (the client gets badNonce and retries) or bring back a used one
+ * whose request changed nothing (a replay of a read).
+ */
+static int
+nonce_sync(struct db *db, int full, struct err *e)
+{
+	return db_exec(db, e, full ? "PRAGMA synchronous=FULL" :
+	    "PRAGMA synchronous=NORMAL", "");
+}
+
 int
 acme_nonce_new(struct db *db, struct buf *out, struct err *e)
 {
@@ -97,10 +112,13 @@ acme_nonce_new(struct db *db, struct buf *out, struct err *e)
 	clock_fmt(&exp, t + ACME_NONCE_TTL);
 	clock_fmt(&now, t);
 	/* expired nonces go with the insert: no cron job needed */
-	if ((rc = db_exec(db, e, "DELETE FROM acme_nonces WHERE expires_at "
+	if ((rc = nonce_sync(db, 0, e)) == 0 &&
+	    (rc = db_exec(db, e, "DELETE FROM acme_nonces WHERE expires_at "
 	    "< ?", "t", now.p)) == 0)
 		rc = db_exec(db, e, "INSERT INTO acme_nonces (nonce, "
 		    "expires_at) VALUES (?, ?)", "tt", out->p, exp.p);
+	if (nonce_sync(db, 1, e) != 0 && rc == 0)
+		rc = e->code;
 	buf_free(&exp);
 	buf_free(&now);
 	return rc;
@@ -113,11 +131,14 @@ acme_nonce_use(struct db *db, const char *nonce, struct err *e)
 	int rc;
 
 	clock_fmt(&now, clock_now());
-	rc = db_exec(db, e, "DELETE FROM acme_nonces WHERE nonce = ? AND "
-	    "expires_at >= ?", "tt", nonce, now.p);
-	buf_free(&now);
-	if (rc == 0 && db_changes(db) != 1)
+	if ((rc = nonce_sync(db, 0, e)) == 0 &&
+	    (rc = db_exec(db, e, "DELETE FROM acme_nonces WHERE nonce = ? "
+	    "AND expires_at >= ?", "tt", nonce, now.p)) == 0 &&
+	    db_changes(db) != 1)
 		rc = err_set(e, EX_NOPERM, "nonce unknown, used or expired");
+	if (nonce_sync(db, 1, e) != 0 && rc == 0)
+		rc = e->code;
+	buf_free(&now);
 	return rc;
 }
 
@@ -174,6 +195,15 @@ acme_directory(const struct http_req *r, struct http_resp *rs, void *arg)
 	return acme_json(&x, 200, o);
 }
 
+void
+acme_close(struct acme *a)
+{
+	EVP_PKEY_free(a->key);
+	free(a->key_jwk);
+	a->key = NULL;
+	a->key_jwk = NULL;
+}
+
 int
 acme_key_of(const char *text, EVP_PKEY **out, struct err *e)
 {
@@ -226,8 +256,16 @@ request_key(struct acme_ctx *x, int want_jwk, EVP_PKEY **k)
 	else if (strcmp(x->acct.status, "valid") != 0)
 		st = acme_problem(x, 403, ACME_ERR "unauthorized",
 		    "the account is %s", x->acct.status);
+	else if (x->a->key && strcmp(x->a->key_jwk, x->acct.jwk) == 0 &&
+	    EVP_PKEY_up_ref(x->a->key) == 1)
+		*k = x->a->key;	/* the same account again: no key rebuilt */
 	else if (acme_key_of(x->acct.jwk, k, &e) != 0)
 		st = acme_internal(x, &e);
+	else if (EVP_PKEY_up_ref(*k) == 1) {
+		acme_close(x->a);
+		x->a->key_jwk = xstrdup(x->acct.jwk);
+		x->a->key = *k;
+	}
 out:
 	buf_free(&prefix);
 	err_free(&e);

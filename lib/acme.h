@@ -48,12 +48,19 @@ struct acme {
 	const char *caa;		/* meta.caaIdentities[0], or NULL */
 	const char *home;		/* the instance: spool, trigger */
 	int finalize_wait_ms;		/* finalize waits this long for sign */
+	/* the account key the last request was verified with, for the
+	 * connection's next one: its stored JWK text and the key (owned;
+	 * acme_close frees them) */
+	char *key_jwk;
+	struct evp_pkey_st *key;
 };
 
 #define ACME_FINALIZE_WAIT_MS 1500
 
 int acme_directory(const struct http_req *r, struct http_resp *rs, void *arg);
 int acme_http(const struct http_req *r, struct http_resp *rs, void *arg);
+/* Free what a's requests kept (not its db). */
+void acme_close(struct acme *a);
 
 /* Make a fresh nonce, store it, return it in out (base64url). */
 int acme_nonce_new(struct db *db, struct buf *out, struct err *e);

@@ -29,7 +29,7 @@
 #include "tmpl.h"
 
 #define MAX_IDENTS      100		/* CSR_MAX_SANS */
-#define POLL_NS         50000000L
+#define POLL_NS         2000000L	/* finalize: 2 ms naps */
 #define TOKEN_BYTES     32
 
 /* One identifier of a new order: value as in the order ("*.x" or "x"),
@@ -1443,26 +1443,43 @@ finalize_queue(struct acme_ctx *x, const struct rec *r, struct err *e)
 	return rc;
 }
 
-/* Wait up to finalize_wait_ms for the pipeline to finish the order. */
+/* Wait up to finalize_wait_ms for the pipeline to finish the order.
+ * Each nap ends with a look at the database's data_version, which
+ * changes only when another connection commits and costs no I/O (the
+ * WAL index is shared memory); only then is the pipeline's order read,
+ * without a write lock (sign must not wait on the waiters), and once it
+ * is finished the ACME order is brought up to date. */
 static int
 finalize_wait(struct acme_ctx *x, int64_t id, struct err *e)
 {
-	struct timespec nap = { 0, POLL_NS };
-	int64_t processing = 1;
-	int rc = 0, waited = 0;
+	struct timespec nap = { 0, POLL_NS }, t0, t;
+	int64_t finished = 0, seen = -1, v = 0;
+	int rc = 0;
 
-	while (processing && waited < x->a->finalize_wait_ms) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!finished) {
 		nanosleep(&nap, NULL);
-		waited += (int)(POLL_NS / 1000000);
-		if ((rc = refresh_tx(x->a->db, id, e)) == EX_TEMPFAIL) {
-			err_free(e);
-			rc = 0;
-			continue;
-		}
-		if (rc != 0 || (rc = db_int64(x->a->db, &processing, e,
-		    "SELECT status = 'processing' FROM acme_orders WHERE "
-		    "id = ?", "i", id)) != 0)
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) /
+		    1000000 >= x->a->finalize_wait_ms)
 			break;
+		if ((rc = db_int64(x->a->db, &v, e, "PRAGMA data_version",
+		    "")) != 0)
+			break;
+		if (v == seen)
+			continue;
+		seen = v;
+		if ((rc = db_int64(x->a->db, &finished, e, "SELECT coalesce(("
+		    "SELECT o.status IN ('complete', 'failed') FROM "
+		    "acme_orders a JOIN orders o ON o.id = a.order_id WHERE "
+		    "a.id = ?), 1)", "i", id)) != 0)
+			break;
+	}
+	if (rc == 0 && finished && (rc = refresh_tx(x->a->db, id, e)) ==
+	    EX_TEMPFAIL) {
+		/* busy: the order says processing, and the client polls */
+		err_free(e);
+		rc = 0;
 	}
 	return rc;
 }

@@ -133,8 +133,8 @@ batch_stream(FILE *in, const char *name, struct batch *b)
 				*b->first = got;
 		} else
 			b->n++;
-		if (b->n == b->max || (b->n > 0 &&
-		    !rec_reader_ready(rd, LOOP_LINGER_MS)))
+		if (b->n == b->max || (b->n > 0 && !rec_reader_ready(rd,
+		    b->n > 1 ? LOOP_LINGER_MS : 0)))
 			rc = run_batch(b);
 	}
 	if (rc == 0)

@@ -31,11 +31,13 @@ int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
  * codes[i] (0, LOOP_DROP or a sysexits code, as above) for each; the
  * records are written in input order after fn returns, and out is
  * flushed. A batch ends at max records, at the end of an input, or as
- * soon as no more input arrives within LOOP_LINGER_MS (rec_reader_ready),
- * so one record in an interactive pipe is answered at once (5 ms later)
- * while a stream from a slower stage still fills its batches instead of
- * paying a commit for every few records. At most max records are held
- * in memory.
+ * soon as no more input is at hand (rec_reader_ready): a batch of one
+ * record waits for none, a larger one up to LOOP_LINGER_MS. So one
+ * record in an interactive pipe, or in the scheduler's long-lived
+ * pipeline, is answered at once, while a stream from a slower stage
+ * (records queue up during a commit, and the next batch starts with
+ * several) still fills its batches instead of paying a commit for every
+ * few records. At most max records are held in memory.
  */
 typedef void (*loop_batch_fn)(struct rec **r, int *codes, size_t n,
     void *ctx);

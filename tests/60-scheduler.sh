@@ -159,6 +159,35 @@ t1=$(date +%s%N)
 t_ok "a poke wakes the daemon at once (picked up after $(( (t1 - t0) / 1000000 )) ms)" \
 	test $(( (t1 - t0) / 1000000 )) -lt 1000
 t_ok "... and it issues the job" wait_for 4
+# Its pipeline outlives the jobs; a stage that dies between jobs is
+# replaced when the next job comes, which is issued all the same.
+sp=$(pgrep -P "$pid" -x sign)
+t_ok "the daemon keeps its pipeline running between jobs" test -n "$sp"
+kill -9 $sp
+csr d3.csr d3.example.com
+drop d3.csr d3.csr
+timeout 5 sh -c 'printf x >"$0"' "$H/trigger"
+t_ok "a stage killed between jobs: the next job is issued" wait_for 5
+t_ok "... by a new pipeline" sh -c 'n=$(pgrep -P "$0" -x sign) && [ "$n" != "$1" ]' "$pid" "$sp"
+t_grep "... which it says once" "^scheduler: pipeline ended with no job in flight: sign killed by signal 9" daemon.err
+t_is "... in one line" "$(wc -l <daemon.err | tr -d ' ')" 1
+: >daemon.err
+# A CA and a template made while the pipeline runs: its sign opened the
+# CA keys at start, so the daemon starts a new pipeline for the next job.
+failed_before=$(count failed)
+certpipe ca create late --parent root --cn "Test Late" >/dev/null || t_bail "ca late"
+certpipe template create lateweb --ca late >/dev/null || t_bail "template lateweb"
+csr late.csr late.example.com
+{ echo "CERTPIPE-RECORD 1"; echo "Id: 00000000-0000-4000-8000-0000000000aa"; echo "Template: lateweb"
+  echo; cat late.csr; echo "END-RECORD 00000000-0000-4000-8000-0000000000aa"; } >late.rec
+drop late.rec late.rec
+timeout 5 sh -c 'printf x >"$0"' "$H/trigger"
+late_done() { grep -l "^Template: lateweb" "$H"/queue/done/new/* 2>/dev/null; }
+i=0
+while [ -z "$(late_done)" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+t_ok "a job for a CA made after the pipeline started is issued" test -n "$(late_done)"
+t_is "... by the new CA" "$(rec-cat --field CA $(late_done))" late
+t_is "... nothing failed" "$(count failed)" "$failed_before"
 kill -TERM "$pid"
 i=0
 while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

@@ -1,6 +1,8 @@
 #!/bin/sh
 # kill -9 the scheduler, or one of its stages, at random moments while it
-# works through 200 jobs, 24 times; then run it to completion. No job may
+# works through 200 jobs, 24 times (in batches with --once, or in the
+# daemon's long-lived pipeline, at random); then run it to completion. No
+# job may
 # be lost or issued twice (certpipe-spool(5), CRASH WINDOWS): every job
 # ends in exactly one of done, failed (with its reason), held; the
 # database holds one certificate per complete order and one complete
@@ -61,20 +63,41 @@ nothing_lost() { [ -z "$(present | comm -13 - ids)" ]; }
 
 echo "# $(date +%T) jobs ready"
 # Small batches: the work lasts long enough to be cut short many times.
+# The daemon keeps one pipeline for all its jobs (at most 3 in flight):
+# a stage killed under it is started anew, and its jobs in flight are
+# recovered, before the daemon itself is killed.
 S="scheduler -v --once --batch 1 --max-attempts 1000 --template web"
+D="scheduler -v --batch 3 --max-attempts 1000 --template web"
 kills=0
 lost=0
 round=1
+daemons=0
+live=0
 while [ $kills -lt 20 ] && [ $round -le 60 ]; do
-	$S 2>>crash.err &
+	# odd rounds --once, even ones the daemon, which always loses a stage
+	if [ $((round % 2)) -eq 1 ]; then
+		$S 2>>crash.err &
+		how=$(( $(rnd) % 4 ))
+	else
+		$D 2>>crash.err &
+		daemons=$((daemons + 1))
+		how=$(( $(rnd) % 3 + 1 ))
+	fi
 	pid=$!
+	# the daemon's pipeline is up (while jobs are left), then the kills
+	i=0
+	while [ $how -gt 0 ] && [ $((round % 2)) -eq 0 ] && [ $i -lt 100 ] &&
+		[ -z "$(pgrep -P "$pid" -x sign)" ]; do sleep 0.05; i=$((i + 1)); done
+	[ $((round % 2)) -eq 0 ] && [ -n "$(pgrep -P "$pid" -x sign)" ] && live=$((live + 1))
 	sleep "0.$(printf %03d $(( $(rnd) % 250 )))"
-	case $(( $(rnd) % 3 )) in
+	case $how in
 	0) kill -9 "$pid" 2>/dev/null ;;
 	# only the children of this scheduler: pgrep -P, never by name alone
 	1) kill -9 $(pgrep -P "$pid" -x sign) 2>/dev/null
 	   sleep "0.$(printf %03d $(( $(rnd) % 200 )))"; kill -9 "$pid" 2>/dev/null ;;
 	2) kill -9 $(pgrep -P "$pid" -x check-policy) 2>/dev/null
+	   sleep "0.$(printf %03d $(( $(rnd) % 200 )))"; kill -9 "$pid" 2>/dev/null ;;
+	3) kill -9 $(pgrep -P "$pid" -x parse-csr) 2>/dev/null
 	   sleep "0.$(printf %03d $(( $(rnd) % 200 )))"; kill -9 "$pid" 2>/dev/null ;;
 	esac
 	wait "$pid" 2>/dev/null
@@ -84,7 +107,9 @@ while [ $kills -lt 20 ] && [ $round -le 60 ]; do
 	nothing_lost || lost=$((lost + 1))
 	round=$((round + 1))
 done
-t_ok "killed the scheduler at work 20 times ($kills in $((round - 1)) rounds)" test $kills -ge 20
+t_ok "killed the scheduler at work 20 times ($kills in $((round - 1)) rounds, $daemons daemons)" test $kills -ge 20
+t_ok "... $daemons of them daemons, $live with their pipeline running, each losing a stage first" \
+	test $live -gt 0
 t_is "no job was missing from the spool after any kill" $lost 0
 t_ok "work was left for the final run" test -n "$(find "$H/queue/incoming/new" "$H/queue/deferred/new" -type f)"
 

@@ -163,6 +163,13 @@ t_is "the old key is refused" "$(post a.json "$ACCT" '' --kid "$ACCT")" "403 una
 t_is "the new key works" "$(post d.json "$ACCT" '' --kid "$ACCT")" "200 - $ACCT"
 t_is "the new key finds the account" "$(post d.json "$NA" '{"onlyReturnExisting":true}')" "200 - $ACCT"
 t_is "the old key has no account" "$(post a.json "$NA" '{"onlyReturnExisting":true}' | cut -d' ' -f2)" "accountDoesNotExist"
+# acme keeps the last account key of a connection: a keyChange on that
+# connection must retire it all the same
+"$J" key f.json ec256
+t_is "one connection: read, keyChange, the old key refused, the new one works" \
+	"$("$J" keepalive "$U" d.json "$ACCT" f.json)" "200 200 403 200"
+t_is "the key of the account is the new one" "$(post f.json "$ACCT" '' --kid "$ACCT")" "200 - $ACCT"
+cp f.json d.json
 
 t_is "deactivate" "$(post d.json "$ACCT" '{"status":"deactivated"}' --kid "$ACCT" | cut -d' ' -f1)" 200
 t_grep "deactivated in the answer" '"status":"deactivated"' body.out
@@ -170,7 +177,7 @@ t_is "a deactivated account is refused" "$(post d.json "$ACCT" '' --kid "$ACCT")
 t_is "a deactivated account cannot keyChange" "$("$J" keychange "$U" d.json "$ACCT" e.json 2>body.out)" "403 unauthorized -"
 t_is "account events audited" \
 	"$(q "SELECT group_concat(event, ' ') FROM (SELECT event FROM audit WHERE event LIKE 'acme.account.%' ORDER BY seq)")" \
-	"acme.account.created acme.account.created acme.account.created acme.account.updated acme.account.key-changed acme.account.deactivated"
+	"acme.account.created acme.account.created acme.account.created acme.account.updated acme.account.key-changed acme.account.key-changed acme.account.deactivated"
 t_ok "audit chain intact" certpipe audit verify
 
 # --- the CLI side of accounts --------------------------------------------

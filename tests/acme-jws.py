@@ -12,6 +12,11 @@ Location header (or "-"). The body goes to stderr.
     acme-jws.py nonce BASE
     acme-jws.py post BASE KEYFILE URL PAYLOAD [options]
     acme-jws.py keychange BASE KEYFILE ACCT NEWKEYFILE [--inner-url U]
+    acme-jws.py keepalive BASE KEYFILE ACCT NEWKEYFILE
+                        on ONE connection: the account read with
+                        KEYFILE, keyChange to NEWKEYFILE, the account read
+                        with KEYFILE, then with NEWKEYFILE; prints the
+                        four statuses
     acme-jws.py keyauth KEYFILE TOKEN     key authorization (8.1)
     acme-jws.py dns01 KEYFILE TOKEN       its TXT value (8.4)
     acme-jws.py b64u FILE                 FILE's bytes in base64url
@@ -169,6 +174,40 @@ def keychange(argv):
                  "application/jose+json"))
 
 
+def keepalive(argv):
+    import http.client
+    import urllib.parse
+    base, keyfile, acct, newfile = argv[:4]
+    k, nk = load(keyfile), load(newfile)
+    u = urllib.parse.urlsplit(base)
+    c = http.client.HTTPConnection(u.netloc, timeout=10)
+    n = [nonce(base)]
+
+    def send(url, obj):
+        c.request("POST", urllib.parse.urlsplit(url).path,
+                  json.dumps(obj).encode(),
+                  {"Content-Type": "application/jose+json"})
+        r = c.getresponse()
+        r.read()
+        n[0] = r.getheader("Replay-Nonce")
+        return r.status
+
+    def read(key):
+        return send(acct, sign(key, {"kid": acct, "nonce": n[0],
+                                     "url": acct}, b""))
+
+    out = [read(k)]
+    url = base + "/acme/key-change"
+    inner = sign(nk, {"jwk": nk.export_public(as_dict=True), "url": url},
+                 json.dumps({"account": acct,
+                             "oldKey": k.export_public(as_dict=True)})
+                 .encode())
+    out.append(send(url, sign(k, {"kid": acct, "nonce": n[0], "url": url},
+                              json.dumps(inner).encode())))
+    out += [read(k), read(nk)]
+    print(" ".join(str(x) for x in out))
+
+
 def keyauth(keyfile, token):
     return token + "." + load(keyfile).thumbprint()
 
@@ -226,6 +265,8 @@ def main():
         post(argv)
     elif cmd == "keychange":
         keychange(argv)
+    elif cmd == "keepalive":
+        keepalive(argv)
     else:
         sys.exit("acme-jws: unknown command " + cmd)
 
