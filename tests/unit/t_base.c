@@ -68,6 +68,16 @@ test_clock(void)
 	    "clock_parse full");
 	clock_fmt(&b, t);
 	is_str(b.p, "2026-11-22T10:11:12Z", "clock round trip");
+	buf_reset(&b);
+	clock_fmt(&b, 951868799);
+	is_str(b.p, "2000-02-29T23:59:59Z", "clock_fmt leap day");
+	buf_reset(&b);
+	clock_fmt(&b, 253402300799);
+	is_str(b.p, "9999-12-31T23:59:59Z", "clock_fmt last 4-digit second");
+	buf_reset(&b);
+	clock_fmt(&b, 253402300800);
+	is_str(b.p, "10000-01-01T00:00:00Z", "clock_fmt year 10000");
+	buf_reset(&b);
 	is_int(clock_parse("t", "2026-11-22", &t, &e), 0, "clock_parse date");
 	is_int(clock_parse("t", "2026-11-22T10:11", &t, &e), EX_DATAERR,
 	    "clock_parse rejects a partial time");
