@@ -341,23 +341,52 @@ ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
 	return ext;
 }
 
+/*
+ * ext appended to x's extensions, taken over when fresh (else copied).
+ * X509_add_ext copies through the template encoder and decoder, an
+ * i2d and a d2i for each extension of each certificate; once x has its
+ * list, the extension goes in as it is, or as a field-by-field copy
+ * (type, criticality, value bytes). x is being built: its encoding is
+ * already marked modified, so nothing cached goes stale.
+ */
+static int
+ext_append(X509 *x, X509_EXTENSION *ext, int fresh)
+{
+	STACK_OF(X509_EXTENSION) *sk;
+	X509_EXTENSION *c;
+	int ok;
+
+	/* x509_issue owns x and its list: the cast only drops a const */
+	sk = (STACK_OF(X509_EXTENSION) *)X509_get0_extensions(x);
+	if (sk == NULL) {
+		ok = X509_add_ext(x, ext, -1);
+		if (fresh)
+			X509_EXTENSION_free(ext);
+		return ok;
+	}
+	c = fresh ? ext : X509_EXTENSION_create_by_OBJ(NULL,
+	    X509_EXTENSION_get_object(ext), X509_EXTENSION_get_critical(ext),
+	    X509_EXTENSION_get_data(ext));
+	if (c == NULL || !sk_X509_EXTENSION_push(sk, c)) {
+		X509_EXTENSION_free(c);
+		return 0;
+	}
+	return 1;
+}
+
 /* Add one extension from OpenSSL's config syntax; values were validated
- * by the callers (names from fixed tables, URLs by x509_url_check).
- * X509_add_ext adds a copy. */
+ * by the callers (names from fixed tables, URLs by x509_url_check). */
 static int
 add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct err *e)
 {
 	X509_EXTENSION *ext;
-	int ok, fresh;
+	int fresh;
 
 	ext = ext_make(x, ctx, nid, value, &fresh);
 	if (ext == NULL)
 		return err_ssl(e, EX_DATAERR, "extension %s = %s", OBJ_nid2sn(nid),
 		    value);
-	ok = X509_add_ext(x, ext, -1);
-	if (fresh)
-		X509_EXTENSION_free(ext);
-	if (!ok)
+	if (!ext_append(x, ext, fresh))
 		return err_ssl(e, EX_SOFTWARE, "extension %s", OBJ_nid2sn(nid));
 	return 0;
 }
