@@ -329,9 +329,7 @@ rec_status_code(const struct rec *r)
 void
 rec_write(const struct rec *r, struct buf *out)
 {
-	unsigned char line[80];
-	size_t i, off, n;
-	int k;
+	size_t i;
 
 	buf_adds(out, MAGIC "\n");
 	for (i = 0; i < r->nh; i++) {
@@ -342,15 +340,14 @@ rec_write(const struct rec *r, struct buf *out)
 	}
 	buf_addc(out, '\n');
 	for (i = 0; i < r->np; i++) {
-		buf_printf(out, "-----BEGIN %s-----\n", r->p[i].label);
+		buf_adds(out, "-----BEGIN ");
+		buf_adds(out, r->p[i].label);
+		buf_add(out, "-----\n", 6);
 		/* 48 bytes -> 64 base64 characters a line, as PEM does */
-		for (off = 0; off < r->p[i].len; off += n) {
-			n = r->p[i].len - off > 48 ? 48 : r->p[i].len - off;
-			k = EVP_EncodeBlock(line, r->p[i].der + off, (int)n);
-			buf_add(out, line, (size_t)k);
-			buf_addc(out, '\n');
-		}
-		buf_printf(out, "-----END %s-----\n", r->p[i].label);
+		buf_base64_lines(out, r->p[i].der, r->p[i].len);
+		buf_adds(out, "-----END ");
+		buf_adds(out, r->p[i].label);
+		buf_add(out, "-----\n", 6);
 	}
 	buf_printf(out, END "%s\n", rec_id(r));
 }

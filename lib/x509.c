@@ -1117,20 +1117,14 @@ void
 x509_pem(X509 *x, struct buf *out)
 {
 	unsigned char *fresh;
-	size_t n, i, line;
+	size_t n;
 	const unsigned char *der = der_of(x, &n, &fresh);
-	char b64[4 * 48 / 3 + 1];
 
 	if (der == NULL)
 		return;
 	/* as PEM_write_bio_X509 writes it: 64 columns */
 	buf_adds(out, "-----BEGIN CERTIFICATE-----\n");
-	for (i = 0; i < n; i += line) {
-		line = n - i < 48 ? n - i : 48;
-		EVP_EncodeBlock((unsigned char *)b64, der + i, (int)line);
-		buf_adds(out, b64);
-		buf_addc(out, '\n');
-	}
+	buf_base64_lines(out, der, n);
 	buf_adds(out, "-----END CERTIFICATE-----\n");
 	OPENSSL_free(fresh);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "clock.h"
 #include "fs.h"
 #include "json.h"
@@ -166,6 +167,43 @@ test_buf(void)
 	buf_free(&b);
 }
 
+/* buf_base64_lines against OpenSSL's encoder, 48 bytes a line, for
+ * every length up to a few lines and every byte value. */
+static void
+test_base64(void)
+{
+	unsigned char data[300], line[80];
+	struct buf got = {0}, want = {0};
+	size_t n, off, k;
+	long long first = -1;
+	int bad = 0;
+
+	for (n = 0; n < sizeof data; n++)
+		data[n] = (unsigned char)(n * 151 + 7);
+	for (n = 0; n <= sizeof data; n++) {
+		buf_reset(&got);
+		buf_reset(&want);
+		buf_adds(&got, "x");
+		buf_adds(&want, "x");
+		buf_base64_lines(&got, data, n);
+		for (off = 0; off < n; off += k) {
+			k = n - off > 48 ? 48 : n - off;
+			EVP_EncodeBlock(line, data + off, (int)k);
+			buf_adds(&want, (char *)line);
+			buf_addc(&want, '\n');
+		}
+		if (got.len != want.len || strcmp(got.p, want.p) != 0) {
+			if (!bad)
+				first = (long long)n;
+			bad++;
+		}
+	}
+	is_int(first, -1, "buf_base64_lines is EVP_EncodeBlock's, 0..300 bytes "
+	    "(the first length that differs)");
+	buf_free(&got);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -174,5 +212,6 @@ main(void)
 	test_json();
 	test_fs();
 	test_buf();
+	test_base64();
 	return tap_done();
 }
