@@ -1,6 +1,7 @@
 /* x509 - the one wrapper around OpenSSL's X.509 (see x509.h). */
 #include <ctype.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -196,25 +197,37 @@ add_field(X509_NAME *n, const struct name_field *f, const char *v,
 	return 0;
 }
 
-int
-x509_name_build(const struct x509_subject *s, X509_NAME **out, struct err *e)
+/* s's fields appended to n, checked as x509_name_build says. */
+static int
+name_fill(X509_NAME *n, const struct x509_subject *s, struct err *e)
 {
 	const char *vals[6] = { s->c, s->st, s->l, s->o, s->ou, s->cn };
-	X509_NAME *n = NULL;
 	size_t i;
 	int rc;
 
-	*out = NULL;
 	if (s->cn == NULL || *s->cn == '\0')
 		return err_set(e, EX_DATAERR, "subject: a common name (CN) "
 		    "is required");
-	n = X509_NAME_new();
 	for (i = 0; i < NELEM(name_fields); i++)
 		if (vals[i] && (rc = add_field(n, &name_fields[i], vals[i],
-		    e)) != 0) {
-			X509_NAME_free(n);
+		    e)) != 0)
 			return rc;
-		}
+	return 0;
+}
+
+int
+x509_name_build(const struct x509_subject *s, X509_NAME **out, struct err *e)
+{
+	X509_NAME *n = X509_NAME_new();
+	int rc;
+
+	*out = NULL;
+	if (n == NULL)
+		diag_nomem();
+	if ((rc = name_fill(n, s, e)) != 0) {
+		X509_NAME_free(n);
+		return rc;
+	}
 	*out = n;
 	return 0;
 }
@@ -466,24 +479,49 @@ add_san(X509 *x, X509V3_CTX *ctx, const char *const *san, size_t n,
 	return rc;
 }
 
+/*
+ * CSPRNG bytes for serials, 16 at a time from a pool that one RAND_bytes
+ * call fills for 64 serials: a call (its DRBG locking and fork check)
+ * cost as much as the rest of making a serial. The pool belongs to the
+ * process that filled it; a forked child draws its own. Bytes handed
+ * out are wiped from it.
+ */
+static int
+serial_bytes(unsigned char r[16])
+{
+	static unsigned char pool[16 * 64];
+	static size_t left;
+	static pid_t owner;
+	pid_t me = getpid();
+
+	if (left == 0 || owner != me) {
+		if (RAND_bytes(pool, sizeof pool) != 1)
+			return 0;
+		left = sizeof pool;
+		owner = me;
+	}
+	left -= 16;
+	memcpy(r, pool + left, 16);
+	OPENSSL_cleanse(pool + left, 16);
+	return 1;
+}
+
 static int
 rand_serial(X509 *x, struct err *e)
 {
 	unsigned char r[16];
-	BIGNUM *bn = NULL;
-	int rc = 0;
 
-	if (RAND_bytes(r, sizeof r) != 1)
+	if (!serial_bytes(r))
 		return err_ssl(e, EX_SOFTWARE, "serial: no randomness");
 	/* 127 random bits: positive, and never a leading 0x00 octet need
-	 * beyond DER's sign rule; at least 64 bits as CA/B asks. */
+	 * beyond DER's sign rule; at least 64 bits as CA/B asks. The
+	 * bytes are the INTEGER's content as they are: the top bit clear
+	 * (positive), the next set (minimal). */
 	r[0] &= 0x7f;
 	r[0] |= 0x40;
-	if ((bn = BN_bin2bn(r, sizeof r, NULL)) == NULL ||
-	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
-		rc = err_ssl(e, EX_SOFTWARE, "serial");
-	BN_free(bn);
-	return rc;
+	if (!ASN1_STRING_set(X509_get_serialNumber(x), r, sizeof r))
+		return err_ssl(e, EX_SOFTWARE, "serial");
+	return 0;
 }
 
 /*
@@ -753,9 +791,16 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		goto ssl;
 	if ((rc = rand_serial(x, e)) != 0)
 		goto out;
-	if (!X509_set_subject_name(x, in->subject) ||
+	/* a name built in place is not copied (X509_set_subject_name
+	 * encodes and decodes it) */
+	if (in->subject_fields != NULL &&
+	    (rc = name_fill(X509_get_subject_name(x), in->subject_fields,
+	    e)) != 0)
+		goto out;
+	if ((in->subject_fields == NULL &&
+	    !X509_set_subject_name(x, in->subject)) ||
 	    !X509_set_issuer_name(x, in->issuer ?
-	    X509_get_subject_name(in->issuer) : in->subject) ||
+	    X509_get_subject_name(in->issuer) : X509_get_subject_name(x)) ||
 	    !set_pubkey(x, in) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)

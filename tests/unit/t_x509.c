@@ -211,6 +211,52 @@ test_issue(void)
 		sk_X509_free(tr);
 	}
 	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
+	{
+		/* serials come from a pool of 64: across three fills each
+		 * is new, 16 content octets, 0x40..0x7f first */
+		char seen[200][33];
+		X509 *y = NULL;
+		int j, m, fine = 1;
+
+		for (j = 0; j < 200 && fine; j++) {
+			fine = x509_issue(&in, &y, NULL, &e) == 0;
+			buf_reset(&b);
+			if (fine)
+				x509_serial_hex(y, &b);
+			fine = fine && b.len == 32 && b.p[0] >= '4' &&
+			    b.p[0] <= '7';
+			for (m = 0; fine && m < j; m++)
+				fine = strcmp(seen[m], b.p) != 0;
+			if (fine)
+				memcpy(seen[j], b.p, 33);
+			X509_free(y);
+		}
+		ok(fine, "200 serials: each new, 127 bits (stopped at %d)", j);
+	}
+	{
+		/* a subject built in place equals x509_name_build's, and is
+		 * checked the same way */
+		struct x509_subject f = { .cn = "leaf.example.com", .o = "Acme",
+		    .c = "DE" };
+		X509_NAME *want = NULL;
+		X509 *y = NULL;
+
+		x509_name_build(&f, &want, &e);
+		in.subject_fields = &f;
+		is_int(x509_issue(&in, &y, NULL, &e), 0, "subject in place");
+		is_int(y && X509_NAME_cmp(X509_get_subject_name(y), want) == 0,
+		    1, "subject in place: the name x509_name_build makes");
+		if (y)
+			test_kept(y);
+		X509_free(y);
+		y = NULL;
+		f.c = "de";
+		is_int(x509_issue(&in, &y, NULL, &e), EX_DATAERR,
+		    "subject in place: C checked");
+		ok(y == NULL, "subject in place: nothing on failure");
+		in.subject_fields = NULL;
+		X509_NAME_free(want);
+	}
 	test_kept(leaf);
 	test_kept(root);
 	{
