@@ -315,6 +315,8 @@ static struct {
 	char *value;
 	X509 *issuer;
 	X509_EXTENSION *ext;
+	unsigned char *der;	/* its encoding, for sign_direct */
+	int derlen;
 } ext_kept[EXT_KEPT];
 static size_t next_kept;
 
@@ -349,9 +351,35 @@ ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
 	ext_kept[next_kept].nid = nid;
 	ext_kept[next_kept].value = xstrdup(value);
 	ext_kept[next_kept].issuer = issuer;
+	ext_kept[next_kept].der = NULL;
+	ext_kept[next_kept].derlen = i2d_X509_EXTENSION(ext,
+	    &ext_kept[next_kept].der);
 	ext_kept[next_kept++].ext = ext;
 	*fresh = 0;
 	return ext;
+}
+
+/* The DER of ext when a kept extension has the same type, criticality
+ * and value (its encoding is then the same bytes), else NULL. */
+static const unsigned char *
+ext_der_kept(X509_EXTENSION *ext, int *len)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext), *kv;
+	int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+	int crit = X509_EXTENSION_get_critical(ext);
+	size_t i;
+
+	for (i = 0; i < next_kept; i++) {
+		if (ext_kept[i].nid != nid || ext_kept[i].derlen <= 0)
+			continue;
+		kv = X509_EXTENSION_get_data(ext_kept[i].ext);
+		if (X509_EXTENSION_get_critical(ext_kept[i].ext) == crit &&
+		    ASN1_STRING_cmp(kv, v) == 0) {
+			*len = ext_kept[i].derlen;
+			return ext_kept[i].der;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -681,9 +709,10 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	const X509_ALGOR *calg;
 	ASN1_BIT_STRING *sig;
 	unsigned char *der = NULL, *s = NULL;
+	const unsigned char *kder;
 	EVP_MD_CTX *c = NULL;
 	size_t slen = 0;
-	int i, n = X509_get_ext_count(x), rc = 0;
+	int i, n = X509_get_ext_count(x), rc = 0, klen;
 
 	buf_add(&body, "\xa0\x03\x02\x01\x02", 5);	/* [0] v3 */
 	if (X509_get_version(x) != 2 || !der_put(&body, i2d_ASN1_INTEGER(
@@ -701,10 +730,14 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	    &der) || !der_put(&body, i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x),
 	    &der), &der))
 		goto ssl;
-	for (i = 0; i < n; i++)
-		if (!der_put(&part, i2d_X509_EXTENSION(X509_get_ext(x, i),
-		    &der), &der))
+	for (i = 0; i < n; i++) {
+		/* the issuer's constant extensions were encoded once */
+		if ((kder = ext_der_kept(X509_get_ext(x, i), &klen)) != NULL)
+			buf_add(&part, kder, (size_t)klen);
+		else if (!der_put(&part, i2d_X509_EXTENSION(X509_get_ext(x,
+		    i), &der), &der))
 			goto ssl;
+	}
 	if (n > 0) {
 		der_tlv(&tbs, 0x30, part.p, part.len);
 		der_tlv(&body, 0xa3, tbs.p, tbs.len);
