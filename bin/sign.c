@@ -66,6 +66,8 @@ struct ctx {
 	struct signer *s;
 	size_t ns;
 	struct tmpl t;		/* the last template, kept for one batch */
+	int64_t active_ca;	/* a CA found active in this batch; the
+				   commit checks it again under the lock */
 };
 
 /* What happened to one processing record; applied after the commit. */
@@ -238,11 +240,14 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	if (!x->t.enabled)
 		return refuse(res, EX_NOPERM, "template %s is disabled", name);
 	/* the key was opened at start; the CA may have been disabled since */
+	if (x->active_ca == (*sg)->ca.id)
+		return 0;
 	if ((rc = db_int64(x->db, &active, e, "SELECT count(*) FROM cas "
 	    "WHERE id = ? AND status = 'active'", "i", (*sg)->ca.id)) != 0)
 		return rc;
 	if (!active)
 		return refuse(res, EX_NOPERM, "CA %s is no longer active", ca);
+	x->active_ca = (*sg)->ca.id;
 	return 0;
 }
 
@@ -695,6 +700,7 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	if (rc == 0 && todo > 0)
 		rc = transact(x, r, res, n, &e);
 	tmpl_free(&x->t);
+	x->active_ca = 0;
 	if (rc != 0) {
 		diag("batch of %zu: %s", todo, err_str(&e));
 		for (i = 0; i < n; i++) {

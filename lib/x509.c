@@ -287,17 +287,47 @@ out:
 	return rc;
 }
 
+/*
+ * The last two names printed, by their DER: a signer prints its
+ * issuer's name for every certificate, between subjects that differ.
+ */
+static struct {
+	struct buf der, str;
+	unsigned long used;
+} name_memo[2];
+static unsigned long name_clock;
+
 void
 x509_name_str(const X509_NAME *n, struct buf *out)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	const unsigned char *der = NULL;
+	size_t derlen = 0, i, k;
+	BIO *b;
 	char *p;
 	long len;
 
+	if (X509_NAME_get0_der((X509_NAME *)n, &der, &derlen) == 1)
+		for (i = 0; i < NELEM(name_memo); i++)
+			if (name_memo[i].der.len == derlen && derlen > 0 &&
+			    memcmp(name_memo[i].der.p, der, derlen) == 0) {
+				name_memo[i].used = ++name_clock;
+				buf_add(out, name_memo[i].str.p,
+				    name_memo[i].str.len);
+				return;
+			}
+	b = BIO_new(BIO_s_mem());
 	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	len = BIO_get_mem_data(b, &p);
 	if (len > 0)
 		buf_add(out, p, (size_t)len);
+	if (der != NULL && derlen > 0 && len >= 0) {
+		k = name_memo[0].used <= name_memo[1].used ? 0 : 1;
+		buf_reset(&name_memo[k].der);
+		buf_reset(&name_memo[k].str);
+		buf_add(&name_memo[k].der, der, derlen);
+		buf_add(&name_memo[k].str, p, (size_t)len);
+		name_memo[k].used = ++name_clock;
+	}
 	BIO_free(b);
 }
 

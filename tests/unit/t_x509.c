@@ -433,6 +433,38 @@ test_read(void)
 	err_free(&e);
 }
 
+/* x509_name_str remembers two names: what it prints is still each
+ * name's own text, in any order of asking. */
+static void
+test_name_str(void)
+{
+	struct x509_subject s[3] = { { .cn = "Issuer CA", .o = "Acme" },
+	    { .cn = "a.example.com" }, { .cn = "b.example.com", .c = "DE" } };
+	static const char *const want[3] = { "CN=Issuer CA,O=Acme",
+	    "CN=a.example.com", "CN=b.example.com,C=DE" };
+	static const int order[] = { 0, 1, 0, 2, 0, 1, 2, 2, 1, 0 };
+	X509_NAME *n[3] = { NULL, NULL, NULL };
+	struct buf b = {0};
+	struct err e = {0};
+	size_t i;
+	int bad = -1;
+
+	for (i = 0; i < 3; i++)
+		x509_name_build(&s[i], &n[i], &e);
+	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+		buf_reset(&b);
+		x509_name_str(n[order[i]], &b);
+		if (bad < 0 && strcmp(buf_str(&b), want[order[i]]) != 0)
+			bad = (int)i;
+	}
+	is_int(bad, -1, "x509_name_str: each name's text, asked in turn "
+	    "(the first call that differs)");
+	for (i = 0; i < 3; i++)
+		X509_NAME_free(n[i]);
+	buf_free(&b);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -443,5 +475,6 @@ main(void)
 	test_issue();
 	test_kept_ext();
 	test_read();
+	test_name_str();
 	return tap_done();
 }
