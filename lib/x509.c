@@ -648,6 +648,8 @@ static struct {
 	EVP_PKEY *key;
 	const EVP_MD *md;
 	X509_ALGOR *alg;
+	EVP_MD_CTX *ctx;	/* signing set up for key and md, copied for
+				   each signature; NULL: set up each time */
 } alg_kept[ALG_KEPT];
 static size_t next_alg;
 
@@ -678,6 +680,14 @@ alg_learn(EVP_PKEY *key, const EVP_MD *md, const X509 *x)
 	}
 	alg_kept[next_alg].key = key;
 	alg_kept[next_alg].md = md;
+	alg_kept[next_alg].ctx = EVP_MD_CTX_new();
+	if (alg_kept[next_alg].ctx != NULL &&
+	    EVP_DigestSignInit(alg_kept[next_alg].ctx, NULL, md, NULL, key)
+	    != 1) {
+		EVP_MD_CTX_free(alg_kept[next_alg].ctx);
+		alg_kept[next_alg].ctx = NULL;
+	}
+	ERR_clear_error();
 	alg_kept[next_alg++].alg = copy;
 }
 
@@ -775,9 +785,21 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	}
 	der_tlv(&tbs, 0x30, body.p, body.len);
 
-	if ((c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(c, NULL, md, NULL, key) != 1 ||
-	    EVP_DigestSign(c, NULL, &slen, (unsigned char *)tbs.p, tbs.len)
+	/* a copy of the signing set up once for the key: setting it up
+	 * (provider fetch, key export) cost a tenth of the signature */
+	for (i = 0; i < (int)next_alg && (alg_kept[i].key != key ||
+	    alg_kept[i].md != md); i++)
+		;
+	if ((c = EVP_MD_CTX_new()) == NULL)
+		goto ssl;
+	if (i == (int)next_alg || alg_kept[i].ctx == NULL ||
+	    EVP_MD_CTX_copy_ex(c, alg_kept[i].ctx) != 1) {
+		ERR_clear_error();
+		EVP_MD_CTX_reset(c);
+		if (EVP_DigestSignInit(c, NULL, md, NULL, key) != 1)
+			goto ssl;
+	}
+	if (EVP_DigestSign(c, NULL, &slen, (unsigned char *)tbs.p, tbs.len)
 	    != 1)
 		goto ssl;
 	s = xmalloc(slen + 1);
