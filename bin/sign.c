@@ -731,13 +731,8 @@ open_instance(struct ctx *x, const char *home, struct err *e)
 	if ((rc = conf_load(h, &x->conf, e)) != 0)
 		goto out;
 	path = conf_path(&x->conf, "certpipe.db");
-	/* The WAL is copied back into the database by whoever commits
-	 * past the threshold. Behind check-policy (1000 pages, SQLite's
-	 * default) that is it, not the slowest stage of the pipe; alone,
-	 * sign still bounds the WAL (8000 pages of 4 KiB). */
 	if ((rc = db_open(path, DB_OPEN_EXISTING, &x->db, e)) != 0 ||
-	    (rc = db_int64(x->db, &v, e, "PRAGMA user_version", "")) != 0 ||
-	    (rc = db_exec(x->db, e, "PRAGMA wal_autocheckpoint=8000", "")) != 0)
+	    (rc = db_int64(x->db, &v, e, "PRAGMA user_version", "")) != 0)
 		goto out;
 	if (v != db_schema_latest())
 		rc = err_set(e, EX_CONFIG, "%s: database schema %d, this build "
