@@ -66,6 +66,8 @@ struct ctx {
 	struct signer *s;
 	size_t ns;
 	struct tmpl t;		/* the last template, kept for one batch */
+	int64_t active_ca;	/* a CA found active in this batch; the
+				   commit checks it again under the lock */
 };
 
 /* What happened to one processing record; applied after the commit. */
@@ -238,11 +240,14 @@ template(struct ctx *x, int64_t realm, const struct rec *r,
 	if (!x->t.enabled)
 		return refuse(res, EX_NOPERM, "template %s is disabled", name);
 	/* the key was opened at start; the CA may have been disabled since */
+	if (x->active_ca == (*sg)->ca.id)
+		return 0;
 	if ((rc = db_int64(x->db, &active, e, "SELECT count(*) FROM cas "
 	    "WHERE id = ? AND status = 'active'", "i", (*sg)->ca.id)) != 0)
 		return rc;
 	if (!active)
 		return refuse(res, EX_NOPERM, "CA %s is no longer active", ca);
+	x->active_ca = (*sg)->ca.id;
 	return 0;
 }
 
@@ -270,25 +275,17 @@ request(const struct rec *r, X509_PUBKEY **spki, EVP_PKEY **pub,
 }
 
 /* The subject from the record's headers; the first SAN's value stands
- * in for a missing CN. */
-static int
-subject(const struct rec *r, X509_NAME **name, const char **cn,
-    struct result *res)
+ * in for a missing CN. x509_issue checks and builds it. */
+static void
+subject(const struct rec *r, struct x509_subject *s)
 {
-	struct x509_subject s = { rec_get(r, "CN"), rec_get(r, "O"),
+	const char *san = rec_get(r, "SAN"), *colon;
+
+	*s = (struct x509_subject){ rec_get(r, "CN"), rec_get(r, "O"),
 	    rec_get(r, "OU"), rec_get(r, "C"), rec_get(r, "ST"),
 	    rec_get(r, "L") };
-	const char *san = rec_get(r, "SAN"), *colon;
-	struct err e = {0};
-	int rc;
-
-	if (s.cn == NULL && san && (colon = strchr(san, ':')) != NULL)
-		s.cn = colon + 1;
-	*cn = s.cn;
-	if ((rc = x509_name_build(&s, name, &e)) != 0)
-		refuse(res, rc, "subject: %s", err_str(&e));
-	err_free(&e);
-	return 0;
+	if (s->cn == NULL && san && (colon = strchr(san, ':')) != NULL)
+		s->cn = colon + 1;
 }
 
 /* Did the job ask for Renewal-Of serial when its order was opened?
@@ -436,10 +433,10 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 {
 	const struct signer *sg = NULL;
 	struct issue_req in;
-	X509_NAME *name = NULL;
+	struct x509_subject subj;
 	X509_PUBKEY *spki = NULL;
 	EVP_PKEY *pub = NULL;
-	const char **san = NULL, *days = rec_get(r, "Days"), *cn = NULL;
+	const char **san = NULL, *days = rec_get(r, "Days");
 	const unsigned char *der;
 	size_t i, nsan = rec_count(r, "SAN"), len;
 	int64_t ndays = 0;
@@ -449,9 +446,9 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		return refuse(res, EX_DATAERR, "the record already carries a "
 		    "certificate");
 	if ((rc = template(x, res->realm, r, o, &sg, res, e)) != 0 ||
-	    res->code || (rc = request(r, &spki, &pub, res)) != 0 || res->code ||
-	    (rc = subject(r, &name, &cn, res)) != 0 || res->code)
+	    res->code || (rc = request(r, &spki, &pub, res)) != 0 || res->code)
 		goto out;
+	subject(r, &subj);
 	if (days && num_i64("Days", days, 0, 36500, &ndays, e) != 0) {
 		rc = refuse(res, EX_DATAERR, "%s", err_str(e));
 		goto out;
@@ -462,8 +459,8 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 	for (i = 0; i < nsan; i++)
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
-	    x->conf.base_url, pub, name, cn, san, nsan, ndays, clock_now(),
-	    spki, 0, 0, 0 };
+	    x->conf.base_url, pub, NULL, &subj, subj.cn, san, nsan, ndays,
+	    clock_now(), spki, 0, 0, 0 };
 	if ((rc = crl_choose(sg, &in, res, e)) != 0 ||
 	    (rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
 		rc = refuse(res, rc, "%s", err_str(e));
@@ -474,7 +471,6 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 	res->chain = chain_ref(sg->chain);
 out:
 	free(san);
-	X509_NAME_free(name);
 	X509_PUBKEY_free(spki);
 	EVP_PKEY_free(pub);
 	return rc;
@@ -704,6 +700,7 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	if (rc == 0 && todo > 0)
 		rc = transact(x, r, res, n, &e);
 	tmpl_free(&x->t);
+	x->active_ca = 0;
 	if (rc != 0) {
 		diag("batch of %zu: %s", todo, err_str(&e));
 		for (i = 0; i < n; i++) {

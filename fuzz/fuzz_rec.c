@@ -38,6 +38,38 @@ one_line(const struct err *e)
 		__builtin_trap();	/* diagnostics are one line */
 }
 
+/* Every record and error a reader over data gives, written out; the
+ * stream unbuffered when nobuf (the reader then takes no span of
+ * glibc's buffer longer than a byte). */
+static void
+stream(const uint8_t *data, size_t len, int nobuf, struct buf *out)
+{
+	struct rec_reader *rd;
+	struct rec *r = NULL;
+	struct err e = {0};
+	FILE *f;
+	int rc, n = 0;
+
+	if ((f = fmemopen((void *)data, len, "r")) == NULL)
+		return;
+	if (nobuf)
+		setvbuf(f, NULL, _IONBF, 0);
+	rd = rec_reader_new(f, "fuzz");
+	while ((rc = rec_read(rd, &r, &e)) != 0) {
+		if (rc == 1)
+			rec_write(r, out);
+		else
+			buf_printf(out, "error %d %s\n", rc, err_str(&e));
+		rec_free(r);
+		r = NULL;
+		if (++n > 100000)
+			__builtin_trap();
+	}
+	rec_reader_free(rd);
+	fclose(f);
+	err_free(&e);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -70,6 +102,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		}
 		rec_reader_free(rd);
 		fclose(f);
+	}
+	if (len > 0) {
+		/* byte by byte and a buffer at a time read the same */
+		struct buf a = {0}, b = {0};
+
+		stream(data, len, 0, &a);
+		stream(data, len, 1, &b);
+		if (a.len != b.len || (a.len && memcmp(a.p, b.p, a.len) != 0))
+			__builtin_trap();
+		buf_free(&a);
+		buf_free(&b);
 	}
 	err_free(&e);
 	return 0;

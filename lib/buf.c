@@ -1,5 +1,6 @@
 /* buf - growable buffer; allocation failure is fatal (see buf.h). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,39 @@ void
 buf_addc(struct buf *b, char c)
 {
 	buf_add(b, &c, 1);
+}
+
+void
+buf_base64_lines(struct buf *b, const void *data, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *d = data;
+	size_t i, col = 0, lines = (n + 47) / 48;
+	unsigned long v;
+	char *o;
+
+	if (n > (SIZE_MAX - 64) / 2)
+		diag_nomem();
+	grow(b, b->len + (n + 2) / 3 * 4 + lines);
+	o = b->p + b->len;
+	for (i = 0; i < n; i += 3) {
+		v = (unsigned long)d[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned long)d[i + 1] << 8;
+		if (i + 2 < n)
+			v |= d[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+		if ((col += 4) == 64 || i + 3 >= n) {
+			*o++ = '\n';
+			col = 0;
+		}
+	}
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
 }
 
 void

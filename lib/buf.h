@@ -24,6 +24,9 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 #include <stdarg.h>
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* Append the base64 of data, 64 characters a line, each line ending
+ * in a newline: the body of a PEM block. n 0 appends nothing. */
+void buf_base64_lines(struct buf *b, const void *data, size_t n);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 char *buf_steal(struct buf *b);

@@ -20,6 +20,7 @@ struct db_stmt {
 	struct db *db;
 	sqlite3_stmt *st;
 	char *sql;		/* NULL: not cached, finalized by db_finish */
+	const char *text;	/* the caller's pointer it was last found by */
 	unsigned long hash;
 	int busy;		/* handed out, not yet finished */
 };
@@ -177,18 +178,27 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 	int rc, i;
 
 	struct db_stmt *c = NULL;
-	unsigned long h = hash(sql);
+	unsigned long h;
 	size_t k;
 
 	*out = NULL;
+	/* SQL is mostly a literal, the same pointer each time: compare
+	 * that first (the text still decides), and hash only on a miss */
 	for (k = 0; k < db->ncache; k++)
+		if (db->cache[k].text == sql && !db->cache[k].busy &&
+		    strcmp(db->cache[k].sql, sql) == 0) {
+			c = &db->cache[k];
+			break;
+		}
+	for (k = 0, h = c ? 0 : hash(sql); c == NULL && k < db->ncache; k++)
 		if (db->cache[k].hash == h && !db->cache[k].busy &&
 		    strcmp(db->cache[k].sql, sql) == 0) {
 			c = &db->cache[k];
-			st = c->st;
-			break;
+			c->text = sql;
 		}
-	if (c == NULL) {
+	if (c != NULL)
+		st = c->st;
+	else {
 		if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) !=
 		    SQLITE_OK)
 			return fail(db, rc, e, "prepare");
@@ -197,6 +207,7 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 			c->db = db;
 			c->st = st;
 			c->sql = xstrdup(sql);
+			c->text = sql;
 			c->hash = h;
 		}
 	}

@@ -87,6 +87,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 		fresh = crl_url(r->base_url, r->ca_name, CRL_DELTA, 0);
 	memset(&in, 0, sizeof in);
 	in.subject = r->subject;
+	in.subject_fields = r->subject_fields;
 	in.pubkey = r->pub;
 	in.spki = r->spki;
 	in.issuer = r->ca_cert;

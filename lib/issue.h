@@ -35,6 +35,8 @@ struct issue_req {
 	const char *base_url;
 	EVP_PKEY *pub;			/* the subject's public key */
 	const X509_NAME *subject;
+	const struct x509_subject *subject_fields;	/* instead of subject
+					   (x509.h) */
 	const char *cn;			/* NULL: none */
 	const char *const *san;		/* "DNS:x", "IP:x", "email:x", "URI:x" */
 	size_t nsan;

@@ -329,9 +329,7 @@ rec_status_code(const struct rec *r)
 void
 rec_write(const struct rec *r, struct buf *out)
 {
-	unsigned char line[80];
-	size_t i, off, n;
-	int k;
+	size_t i;
 
 	buf_adds(out, MAGIC "\n");
 	for (i = 0; i < r->nh; i++) {
@@ -342,15 +340,14 @@ rec_write(const struct rec *r, struct buf *out)
 	}
 	buf_addc(out, '\n');
 	for (i = 0; i < r->np; i++) {
-		buf_printf(out, "-----BEGIN %s-----\n", r->p[i].label);
+		buf_adds(out, "-----BEGIN ");
+		buf_adds(out, r->p[i].label);
+		buf_add(out, "-----\n", 6);
 		/* 48 bytes -> 64 base64 characters a line, as PEM does */
-		for (off = 0; off < r->p[i].len; off += n) {
-			n = r->p[i].len - off > 48 ? 48 : r->p[i].len - off;
-			k = EVP_EncodeBlock(line, r->p[i].der + off, (int)n);
-			buf_add(out, line, (size_t)k);
-			buf_addc(out, '\n');
-		}
-		buf_printf(out, "-----END %s-----\n", r->p[i].label);
+		buf_base64_lines(out, r->p[i].der, r->p[i].len);
+		buf_adds(out, "-----END ");
+		buf_adds(out, r->p[i].label);
+		buf_add(out, "-----\n", 6);
 	}
 	buf_printf(out, END "%s\n", rec_id(r));
 }
@@ -442,17 +439,67 @@ rec_reader_ready(const struct rec_reader *rd, int wait_ms)
  * line without '\n' is bad: the writer was cut off. At most
  * REC_MAX_LINE bytes are kept, so a hostile stream cannot make the
  * reader grow. A read error is a bad line once, then the end. */
+#ifdef __GLIBC__
+/*
+ * glibc: the next span of a line in f's buffer, up to its '\n' or the
+ * buffer's end, taken at once when it is clean (no NUL, no CR, within
+ * REC_MAX_LINE with the len bytes already kept): 1 and *nl set when the
+ * line ended there, 0 taken without its end, -1 nothing taken (empty
+ * buffer, or a span next_line must look at byte by byte; *slow says
+ * how many bytes). A byte at a time cost more than the rest of reading
+ * a record.
+ */
+static int
+span(struct rec_reader *rd, size_t len, size_t *slow)
+{
+	FILE *f = rd->f;
+	char *p = f->_IO_read_ptr, *nl;
+	size_t k;
+
+	if (p == NULL || p >= f->_IO_read_end)
+		return -1;
+	nl = memchr(p, '\n', (size_t)(f->_IO_read_end - p));
+	k = (size_t)((nl ? nl : f->_IO_read_end) - p);
+	if (len + k >= REC_MAX_LINE || memchr(p, '\0', k) != NULL ||
+	    memchr(p, '\r', k) != NULL) {
+		*slow = k;
+		return -1;
+	}
+	buf_add(&rd->line, p, k);
+	f->_IO_read_ptr = p + k + (nl != NULL);
+	return nl != NULL;
+}
+#endif
+
 static int
 next_line(struct rec_reader *rd, const char **why)
 {
 	char chunk[256];	/* into the line a chunk at a time */
-	size_t n = 0;
+	size_t n = 0, slow = 0;
 	int c, bad = 0;
 
 	buf_reset(&rd->line);
 	if (rd->ioerr)
 		return 0;
-	while ((c = getc_unlocked(rd->f)) != EOF && c != '\n') {
+	for (;;) {
+#ifdef __GLIBC__
+		if (!bad && slow == 0) {
+			if (n > 0) {
+				buf_add(&rd->line, chunk, n);
+				n = 0;
+			}
+			if ((c = span(rd, rd->line.len, &slow)) == 1) {
+				c = '\n';
+				break;
+			}
+			if (c == 0)
+				continue;
+		}
+		if (slow > 0)
+			slow--;
+#endif
+		if ((c = getc_unlocked(rd->f)) == EOF || c == '\n')
+			break;
 		if (bad)
 			continue;
 		if (c == '\0' || c == '\r') {

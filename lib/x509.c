@@ -1,6 +1,7 @@
 /* x509 - the one wrapper around OpenSSL's X.509 (see x509.h). */
 #include <ctype.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -196,25 +197,37 @@ add_field(X509_NAME *n, const struct name_field *f, const char *v,
 	return 0;
 }
 
-int
-x509_name_build(const struct x509_subject *s, X509_NAME **out, struct err *e)
+/* s's fields appended to n, checked as x509_name_build says. */
+static int
+name_fill(X509_NAME *n, const struct x509_subject *s, struct err *e)
 {
 	const char *vals[6] = { s->c, s->st, s->l, s->o, s->ou, s->cn };
-	X509_NAME *n = NULL;
 	size_t i;
 	int rc;
 
-	*out = NULL;
 	if (s->cn == NULL || *s->cn == '\0')
 		return err_set(e, EX_DATAERR, "subject: a common name (CN) "
 		    "is required");
-	n = X509_NAME_new();
 	for (i = 0; i < NELEM(name_fields); i++)
 		if (vals[i] && (rc = add_field(n, &name_fields[i], vals[i],
-		    e)) != 0) {
-			X509_NAME_free(n);
+		    e)) != 0)
 			return rc;
-		}
+	return 0;
+}
+
+int
+x509_name_build(const struct x509_subject *s, X509_NAME **out, struct err *e)
+{
+	X509_NAME *n = X509_NAME_new();
+	int rc;
+
+	*out = NULL;
+	if (n == NULL)
+		diag_nomem();
+	if ((rc = name_fill(n, s, e)) != 0) {
+		X509_NAME_free(n);
+		return rc;
+	}
 	*out = n;
 	return 0;
 }
@@ -274,17 +287,47 @@ out:
 	return rc;
 }
 
+/*
+ * The last two names printed, by their DER: a signer prints its
+ * issuer's name for every certificate, between subjects that differ.
+ */
+static struct {
+	struct buf der, str;
+	unsigned long used;
+} name_memo[2];
+static unsigned long name_clock;
+
 void
 x509_name_str(const X509_NAME *n, struct buf *out)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	const unsigned char *der = NULL;
+	size_t derlen = 0, i, k;
+	BIO *b;
 	char *p;
 	long len;
 
+	if (X509_NAME_get0_der((X509_NAME *)n, &der, &derlen) == 1)
+		for (i = 0; i < NELEM(name_memo); i++)
+			if (name_memo[i].der.len == derlen && derlen > 0 &&
+			    memcmp(name_memo[i].der.p, der, derlen) == 0) {
+				name_memo[i].used = ++name_clock;
+				buf_add(out, name_memo[i].str.p,
+				    name_memo[i].str.len);
+				return;
+			}
+	b = BIO_new(BIO_s_mem());
 	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	len = BIO_get_mem_data(b, &p);
 	if (len > 0)
 		buf_add(out, p, (size_t)len);
+	if (der != NULL && derlen > 0 && len >= 0) {
+		k = name_memo[0].used <= name_memo[1].used ? 0 : 1;
+		buf_reset(&name_memo[k].der);
+		buf_reset(&name_memo[k].str);
+		buf_add(&name_memo[k].der, der, derlen);
+		buf_add(&name_memo[k].str, p, (size_t)len);
+		name_memo[k].used = ++name_clock;
+	}
 	BIO_free(b);
 }
 
@@ -302,6 +345,8 @@ static struct {
 	char *value;
 	X509 *issuer;
 	X509_EXTENSION *ext;
+	unsigned char *der;	/* its encoding, for sign_direct */
+	int derlen;
 } ext_kept[EXT_KEPT];
 static size_t next_kept;
 
@@ -336,28 +381,83 @@ ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
 	ext_kept[next_kept].nid = nid;
 	ext_kept[next_kept].value = xstrdup(value);
 	ext_kept[next_kept].issuer = issuer;
+	ext_kept[next_kept].der = NULL;
+	ext_kept[next_kept].derlen = i2d_X509_EXTENSION(ext,
+	    &ext_kept[next_kept].der);
 	ext_kept[next_kept++].ext = ext;
 	*fresh = 0;
 	return ext;
 }
 
+/* The DER of ext when a kept extension has the same type, criticality
+ * and value (its encoding is then the same bytes), else NULL. */
+static const unsigned char *
+ext_der_kept(X509_EXTENSION *ext, int *len)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext), *kv;
+	int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+	int crit = X509_EXTENSION_get_critical(ext);
+	size_t i;
+
+	for (i = 0; i < next_kept; i++) {
+		if (ext_kept[i].nid != nid || ext_kept[i].derlen <= 0)
+			continue;
+		kv = X509_EXTENSION_get_data(ext_kept[i].ext);
+		if (X509_EXTENSION_get_critical(ext_kept[i].ext) == crit &&
+		    ASN1_STRING_cmp(kv, v) == 0) {
+			*len = ext_kept[i].derlen;
+			return ext_kept[i].der;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * ext appended to x's extensions, taken over when fresh (else copied).
+ * X509_add_ext copies through the template encoder and decoder, an
+ * i2d and a d2i for each extension of each certificate; once x has its
+ * list, the extension goes in as it is, or as a field-by-field copy
+ * (type, criticality, value bytes). x is being built: its encoding is
+ * already marked modified, so nothing cached goes stale.
+ */
+static int
+ext_append(X509 *x, X509_EXTENSION *ext, int fresh)
+{
+	STACK_OF(X509_EXTENSION) *sk;
+	X509_EXTENSION *c;
+	int ok;
+
+	/* x509_issue owns x and its list: the cast only drops a const */
+	sk = (STACK_OF(X509_EXTENSION) *)X509_get0_extensions(x);
+	if (sk == NULL) {
+		ok = X509_add_ext(x, ext, -1);
+		if (fresh)
+			X509_EXTENSION_free(ext);
+		return ok;
+	}
+	c = fresh ? ext : X509_EXTENSION_create_by_OBJ(NULL,
+	    X509_EXTENSION_get_object(ext), X509_EXTENSION_get_critical(ext),
+	    X509_EXTENSION_get_data(ext));
+	if (c == NULL || !sk_X509_EXTENSION_push(sk, c)) {
+		X509_EXTENSION_free(c);
+		return 0;
+	}
+	return 1;
+}
+
 /* Add one extension from OpenSSL's config syntax; values were validated
- * by the callers (names from fixed tables, URLs by x509_url_check).
- * X509_add_ext adds a copy. */
+ * by the callers (names from fixed tables, URLs by x509_url_check). */
 static int
 add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct err *e)
 {
 	X509_EXTENSION *ext;
-	int ok, fresh;
+	int fresh;
 
 	ext = ext_make(x, ctx, nid, value, &fresh);
 	if (ext == NULL)
 		return err_ssl(e, EX_DATAERR, "extension %s = %s", OBJ_nid2sn(nid),
 		    value);
-	ok = X509_add_ext(x, ext, -1);
-	if (fresh)
-		X509_EXTENSION_free(ext);
-	if (!ok)
+	if (!ext_append(x, ext, fresh))
 		return err_ssl(e, EX_SOFTWARE, "extension %s", OBJ_nid2sn(nid));
 	return 0;
 }
@@ -437,24 +537,49 @@ add_san(X509 *x, X509V3_CTX *ctx, const char *const *san, size_t n,
 	return rc;
 }
 
+/*
+ * CSPRNG bytes for serials, 16 at a time from a pool that one RAND_bytes
+ * call fills for 64 serials: a call (its DRBG locking and fork check)
+ * cost as much as the rest of making a serial. The pool belongs to the
+ * process that filled it; a forked child draws its own. Bytes handed
+ * out are wiped from it.
+ */
+static int
+serial_bytes(unsigned char r[16])
+{
+	static unsigned char pool[16 * 64];
+	static size_t left;
+	static pid_t owner;
+	pid_t me = getpid();
+
+	if (left == 0 || owner != me) {
+		if (RAND_bytes(pool, sizeof pool) != 1)
+			return 0;
+		left = sizeof pool;
+		owner = me;
+	}
+	left -= 16;
+	memcpy(r, pool + left, 16);
+	OPENSSL_cleanse(pool + left, 16);
+	return 1;
+}
+
 static int
 rand_serial(X509 *x, struct err *e)
 {
 	unsigned char r[16];
-	BIGNUM *bn = NULL;
-	int rc = 0;
 
-	if (RAND_bytes(r, sizeof r) != 1)
+	if (!serial_bytes(r))
 		return err_ssl(e, EX_SOFTWARE, "serial: no randomness");
 	/* 127 random bits: positive, and never a leading 0x00 octet need
-	 * beyond DER's sign rule; at least 64 bits as CA/B asks. */
+	 * beyond DER's sign rule; at least 64 bits as CA/B asks. The
+	 * bytes are the INTEGER's content as they are: the top bit clear
+	 * (positive), the next set (minimal). */
 	r[0] &= 0x7f;
 	r[0] |= 0x40;
-	if ((bn = BN_bin2bn(r, sizeof r, NULL)) == NULL ||
-	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
-		rc = err_ssl(e, EX_SOFTWARE, "serial");
-	BN_free(bn);
-	return rc;
+	if (!ASN1_STRING_set(X509_get_serialNumber(x), r, sizeof r))
+		return err_ssl(e, EX_SOFTWARE, "serial");
+	return 0;
 }
 
 /*
@@ -523,6 +648,8 @@ static struct {
 	EVP_PKEY *key;
 	const EVP_MD *md;
 	X509_ALGOR *alg;
+	EVP_MD_CTX *ctx;	/* signing set up for key and md, copied for
+				   each signature; NULL: set up each time */
 } alg_kept[ALG_KEPT];
 static size_t next_alg;
 
@@ -553,6 +680,14 @@ alg_learn(EVP_PKEY *key, const EVP_MD *md, const X509 *x)
 	}
 	alg_kept[next_alg].key = key;
 	alg_kept[next_alg].md = md;
+	alg_kept[next_alg].ctx = EVP_MD_CTX_new();
+	if (alg_kept[next_alg].ctx != NULL &&
+	    EVP_DigestSignInit(alg_kept[next_alg].ctx, NULL, md, NULL, key)
+	    != 1) {
+		EVP_MD_CTX_free(alg_kept[next_alg].ctx);
+		alg_kept[next_alg].ctx = NULL;
+	}
+	ERR_clear_error();
 	alg_kept[next_alg++].alg = copy;
 }
 
@@ -614,9 +749,10 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	const X509_ALGOR *calg;
 	ASN1_BIT_STRING *sig;
 	unsigned char *der = NULL, *s = NULL;
+	const unsigned char *kder;
 	EVP_MD_CTX *c = NULL;
 	size_t slen = 0;
-	int i, n = X509_get_ext_count(x), rc = 0;
+	int i, n = X509_get_ext_count(x), rc = 0, klen;
 
 	buf_add(&body, "\xa0\x03\x02\x01\x02", 5);	/* [0] v3 */
 	if (X509_get_version(x) != 2 || !der_put(&body, i2d_ASN1_INTEGER(
@@ -634,10 +770,14 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	    &der) || !der_put(&body, i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x),
 	    &der), &der))
 		goto ssl;
-	for (i = 0; i < n; i++)
-		if (!der_put(&part, i2d_X509_EXTENSION(X509_get_ext(x, i),
-		    &der), &der))
+	for (i = 0; i < n; i++) {
+		/* the issuer's constant extensions were encoded once */
+		if ((kder = ext_der_kept(X509_get_ext(x, i), &klen)) != NULL)
+			buf_add(&part, kder, (size_t)klen);
+		else if (!der_put(&part, i2d_X509_EXTENSION(X509_get_ext(x,
+		    i), &der), &der))
 			goto ssl;
+	}
 	if (n > 0) {
 		der_tlv(&tbs, 0x30, part.p, part.len);
 		der_tlv(&body, 0xa3, tbs.p, tbs.len);
@@ -645,9 +785,21 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	}
 	der_tlv(&tbs, 0x30, body.p, body.len);
 
-	if ((c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(c, NULL, md, NULL, key) != 1 ||
-	    EVP_DigestSign(c, NULL, &slen, (unsigned char *)tbs.p, tbs.len)
+	/* a copy of the signing set up once for the key: setting it up
+	 * (provider fetch, key export) cost a tenth of the signature */
+	for (i = 0; i < (int)next_alg && (alg_kept[i].key != key ||
+	    alg_kept[i].md != md); i++)
+		;
+	if ((c = EVP_MD_CTX_new()) == NULL)
+		goto ssl;
+	if (i == (int)next_alg || alg_kept[i].ctx == NULL ||
+	    EVP_MD_CTX_copy_ex(c, alg_kept[i].ctx) != 1) {
+		ERR_clear_error();
+		EVP_MD_CTX_reset(c);
+		if (EVP_DigestSignInit(c, NULL, md, NULL, key) != 1)
+			goto ssl;
+	}
+	if (EVP_DigestSign(c, NULL, &slen, (unsigned char *)tbs.p, tbs.len)
 	    != 1)
 		goto ssl;
 	s = xmalloc(slen + 1);
@@ -724,9 +876,16 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		goto ssl;
 	if ((rc = rand_serial(x, e)) != 0)
 		goto out;
-	if (!X509_set_subject_name(x, in->subject) ||
+	/* a name built in place is not copied (X509_set_subject_name
+	 * encodes and decodes it) */
+	if (in->subject_fields != NULL &&
+	    (rc = name_fill(X509_get_subject_name(x), in->subject_fields,
+	    e)) != 0)
+		goto out;
+	if ((in->subject_fields == NULL &&
+	    !X509_set_subject_name(x, in->subject)) ||
 	    !X509_set_issuer_name(x, in->issuer ?
-	    X509_get_subject_name(in->issuer) : in->subject) ||
+	    X509_get_subject_name(in->issuer) : X509_get_subject_name(x)) ||
 	    !set_pubkey(x, in) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)
@@ -1088,20 +1247,14 @@ void
 x509_pem(X509 *x, struct buf *out)
 {
 	unsigned char *fresh;
-	size_t n, i, line;
+	size_t n;
 	const unsigned char *der = der_of(x, &n, &fresh);
-	char b64[4 * 48 / 3 + 1];
 
 	if (der == NULL)
 		return;
 	/* as PEM_write_bio_X509 writes it: 64 columns */
 	buf_adds(out, "-----BEGIN CERTIFICATE-----\n");
-	for (i = 0; i < n; i += line) {
-		line = n - i < 48 ? n - i : 48;
-		EVP_EncodeBlock((unsigned char *)b64, der + i, (int)line);
-		buf_adds(out, b64);
-		buf_addc(out, '\n');
-	}
+	buf_base64_lines(out, der, n);
 	buf_adds(out, "-----END CERTIFICATE-----\n");
 	OPENSSL_free(fresh);
 }

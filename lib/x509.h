@@ -41,6 +41,9 @@ void x509_name_str(const X509_NAME *n, struct buf *out);
 
 struct x509_issue {
 	const X509_NAME *subject;
+	const struct x509_subject *subject_fields;	/* instead of subject:
+					   checked and built in the
+					   certificate, as x509_name_build */
 	EVP_PKEY *pubkey;		/* the subject's key */
 	X509 *issuer;			/* NULL: self-signed by issuer_key */
 	EVP_PKEY *issuer_key;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include "clock.h"
 #include "fs.h"
 #include "json.h"
@@ -68,6 +69,16 @@ test_clock(void)
 	    "clock_parse full");
 	clock_fmt(&b, t);
 	is_str(b.p, "2026-11-22T10:11:12Z", "clock round trip");
+	buf_reset(&b);
+	clock_fmt(&b, 951868799);
+	is_str(b.p, "2000-02-29T23:59:59Z", "clock_fmt leap day");
+	buf_reset(&b);
+	clock_fmt(&b, 253402300799);
+	is_str(b.p, "9999-12-31T23:59:59Z", "clock_fmt last 4-digit second");
+	buf_reset(&b);
+	clock_fmt(&b, 253402300800);
+	is_str(b.p, "10000-01-01T00:00:00Z", "clock_fmt year 10000");
+	buf_reset(&b);
 	is_int(clock_parse("t", "2026-11-22", &t, &e), 0, "clock_parse date");
 	is_int(clock_parse("t", "2026-11-22T10:11", &t, &e), EX_DATAERR,
 	    "clock_parse rejects a partial time");
@@ -156,6 +167,43 @@ test_buf(void)
 	buf_free(&b);
 }
 
+/* buf_base64_lines against OpenSSL's encoder, 48 bytes a line, for
+ * every length up to a few lines and every byte value. */
+static void
+test_base64(void)
+{
+	unsigned char data[300], line[80];
+	struct buf got = {0}, want = {0};
+	size_t n, off, k;
+	long long first = -1;
+	int bad = 0;
+
+	for (n = 0; n < sizeof data; n++)
+		data[n] = (unsigned char)(n * 151 + 7);
+	for (n = 0; n <= sizeof data; n++) {
+		buf_reset(&got);
+		buf_reset(&want);
+		buf_adds(&got, "x");
+		buf_adds(&want, "x");
+		buf_base64_lines(&got, data, n);
+		for (off = 0; off < n; off += k) {
+			k = n - off > 48 ? 48 : n - off;
+			EVP_EncodeBlock(line, data + off, (int)k);
+			buf_adds(&want, (char *)line);
+			buf_addc(&want, '\n');
+		}
+		if (got.len != want.len || strcmp(got.p, want.p) != 0) {
+			if (!bad)
+				first = (long long)n;
+			bad++;
+		}
+	}
+	is_int(first, -1, "buf_base64_lines is EVP_EncodeBlock's, 0..300 bytes "
+	    "(the first length that differs)");
+	buf_free(&got);
+	buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -164,5 +212,6 @@ main(void)
 	test_json();
 	test_fs();
 	test_buf();
+	test_base64();
 	return tap_done();
 }

@@ -211,6 +211,52 @@ test_issue(void)
 		sk_X509_free(tr);
 	}
 	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
+	{
+		/* serials come from a pool of 64: across three fills each
+		 * is new, 16 content octets, 0x40..0x7f first */
+		char seen[200][33];
+		X509 *y = NULL;
+		int j, m, fine = 1;
+
+		for (j = 0; j < 200 && fine; j++) {
+			fine = x509_issue(&in, &y, NULL, &e) == 0;
+			buf_reset(&b);
+			if (fine)
+				x509_serial_hex(y, &b);
+			fine = fine && b.len == 32 && b.p[0] >= '4' &&
+			    b.p[0] <= '7';
+			for (m = 0; fine && m < j; m++)
+				fine = strcmp(seen[m], b.p) != 0;
+			if (fine)
+				memcpy(seen[j], b.p, 33);
+			X509_free(y);
+		}
+		ok(fine, "200 serials: each new, 127 bits (stopped at %d)", j);
+	}
+	{
+		/* a subject built in place equals x509_name_build's, and is
+		 * checked the same way */
+		struct x509_subject f = { .cn = "leaf.example.com", .o = "Acme",
+		    .c = "DE" };
+		X509_NAME *want = NULL;
+		X509 *y = NULL;
+
+		x509_name_build(&f, &want, &e);
+		in.subject_fields = &f;
+		is_int(x509_issue(&in, &y, NULL, &e), 0, "subject in place");
+		is_int(y && X509_NAME_cmp(X509_get_subject_name(y), want) == 0,
+		    1, "subject in place: the name x509_name_build makes");
+		if (y)
+			test_kept(y);
+		X509_free(y);
+		y = NULL;
+		f.c = "de";
+		is_int(x509_issue(&in, &y, NULL, &e), EX_DATAERR,
+		    "subject in place: C checked");
+		ok(y == NULL, "subject in place: nothing on failure");
+		in.subject_fields = NULL;
+		X509_NAME_free(want);
+	}
 	test_kept(leaf);
 	test_kept(root);
 	{
@@ -387,6 +433,38 @@ test_read(void)
 	err_free(&e);
 }
 
+/* x509_name_str remembers two names: what it prints is still each
+ * name's own text, in any order of asking. */
+static void
+test_name_str(void)
+{
+	struct x509_subject s[3] = { { .cn = "Issuer CA", .o = "Acme" },
+	    { .cn = "a.example.com" }, { .cn = "b.example.com", .c = "DE" } };
+	static const char *const want[3] = { "CN=Issuer CA,O=Acme",
+	    "CN=a.example.com", "CN=b.example.com,C=DE" };
+	static const int order[] = { 0, 1, 0, 2, 0, 1, 2, 2, 1, 0 };
+	X509_NAME *n[3] = { NULL, NULL, NULL };
+	struct buf b = {0};
+	struct err e = {0};
+	size_t i;
+	int bad = -1;
+
+	for (i = 0; i < 3; i++)
+		x509_name_build(&s[i], &n[i], &e);
+	for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+		buf_reset(&b);
+		x509_name_str(n[order[i]], &b);
+		if (bad < 0 && strcmp(buf_str(&b), want[order[i]]) != 0)
+			bad = (int)i;
+	}
+	is_int(bad, -1, "x509_name_str: each name's text, asked in turn "
+	    "(the first call that differs)");
+	for (i = 0; i < 3; i++)
+		X509_NAME_free(n[i]);
+	buf_free(&b);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -397,5 +475,6 @@ main(void)
 	test_issue();
 	test_kept_ext();
 	test_read();
+	test_name_str();
 	return tap_done();
 }
