@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "buf.h"
+#include "pem.h"
 #include "diag.h"
 
 void *
@@ -92,33 +93,10 @@ buf_addc(struct buf *b, char c)
 void
 buf_base64_lines(struct buf *b, const void *data, size_t n)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *d = data;
-	size_t i, col = 0, lines = (n + 47) / 48;
-	unsigned long v;
-	char *o;
-
 	if (n > (SIZE_MAX - 64) / 2)
 		diag_nomem();
-	grow(b, b->len + (n + 2) / 3 * 4 + lines);
-	o = b->p + b->len;
-	for (i = 0; i < n; i += 3) {
-		v = (unsigned long)d[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned long)d[i + 1] << 8;
-		if (i + 2 < n)
-			v |= d[i + 2];
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? tab[v & 63] : '=';
-		if ((col += 4) == 64 || i + 3 >= n) {
-			*o++ = '\n';
-			col = 0;
-		}
-	}
-	b->len = (size_t)(o - b->p);
+	grow(b, b->len + PEM_LINES_MAX(n));
+	b->len += pem_lines(b->p + b->len, data, n);
 	b->p[b->len] = '\0';
 }
 
