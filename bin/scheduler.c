@@ -1427,9 +1427,10 @@ serve(struct run *rn, int sigfd)
 		close(lv.rfd);
 		if (lv.wfd >= 0)
 			close(lv.wfd);
-		batch_free(&lv.b);
-		free(lv.stamp);
 	}
+	/* also a look into incoming that found nothing to start one for */
+	batch_free(&lv.b);
+	free(lv.stamp);
 	close(fd);
 	return 0;
 }
