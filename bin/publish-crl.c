@@ -5,13 +5,15 @@
  * CRL per shard; see doc/publish-crl.1 for when each is due), takes the
  * CRL numbers from the CA's sequence (table crls) and runs `sign --ca
  * NAME --crl SPEC...` as a child, which signs the CRLs and writes
- * their DER one after the other to its stdout: the first CRL's temporary
- * file, opened here (no pipe: the bytes are written once and never pass
- * through this process). When sign succeeded, each CRL is cut from that
- * stream by its DER header (the others are copied into their own
- * temporary files), its PEM written beside it, both fsynced, renamed
- * over the published names, then the directory is fsynced; the crls rows
- * and one audit event per CRL are committed after that.
+ * their DER one after the other to its stdout, a pipe. Each CRL is
+ * cut from that stream by its DER header as it arrives: its bytes go
+ * to its temporary file and its PEM beside it while sign is still
+ * signing, so the copying and base64 run on the other core, and the
+ * files' writeback is started every megabyte so the closing fsyncs
+ * wait for little. When sign succeeded and the stream held exactly the
+ * CRLs asked for, both files of each are fsynced, renamed over the
+ * published names, then the directory is fsynced; the crls rows and one
+ * audit event per CRL are committed after that.
  *
  * Trust: reads the database and writes pub/; it never opens a CA key
  * (sign does) and holds a passphrase only to hand it to sign on a pipe
@@ -20,8 +22,11 @@
  * itself and writes the bytes it signed; this process only moves them
  * (a changed byte would fail the signature) and derives the PEM.
  * Memory does not grow with the number of revoked certificates: the
- * CRLs are read a mapped window at a time.
+ * stream is read a chunk at a time.
  */
+#ifdef __linux__
+#define _GNU_SOURCE	/* sync_file_range */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,7 +36,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <popt.h>
@@ -51,7 +55,8 @@ extern char **environ;
 
 #define NOTHING_DUE 1		/* exit status of --due with nothing due */
 #define MAX_SHARDS 256
-#define WINDOW (1024 * 1024)	/* of sign's output mapped at a time */
+#define CHUNK (256 * 1024)	/* of sign's output read at a time */
+#define EARLY (1024 * 1024)	/* written before its writeback starts */
 #define PEM_IN 49152		/* bytes base64-encoded per write */
 
 struct ctx {
@@ -81,8 +86,19 @@ struct last {
 struct out {
 	struct buf tmp[2], path[2];
 	int fd[2];
-	off_t off;		/* of its first byte in the stream */
-	size_t len;		/* its DER length */
+	size_t len;		/* its DER length, once its header is read */
+	size_t got;		/* of its bytes written */
+	off_t written[2], synced[2];	/* per file: see early() */
+	unsigned char carry[48];	/* PEM input short of a line */
+	size_t nc;
+};
+
+/* sign's stream being cut into the CRLs o[0..n-1]. */
+struct cut {
+	struct out *o;
+	size_t n, cur;		/* the CRL the next byte belongs to */
+	unsigned char h[6];	/* its DER header so far */
+	size_t nh;
 };
 
 static int
@@ -493,8 +509,7 @@ out_free(struct out *o)
 	}
 }
 
-/* The temporary DER and PEM files (DER read-write: the first one is
- * sign's output, read back here). */
+/* The temporary DER and PEM files. */
 static int
 out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
     struct out *o, struct err *e)
@@ -509,8 +524,7 @@ out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 		buf_printf(&o->tmp[i], "%s.tmp.%ld", o->path[i].p,
 		    (long)getpid());
 		unlink(o->tmp[i].p);	/* a crashed run's, same pid */
-		o->fd[i] = open(o->tmp[i].p, (i ? O_WRONLY : O_RDWR) |
-		    O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		o->fd[i] = open(o->tmp[i].p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (o->fd[i] < 0)
 			return err_set(e, EX_CANTCREAT, "%s: create: %s",
 			    o->tmp[i].p, strerror(errno));
@@ -518,70 +532,58 @@ out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	return 0;
 }
 
-/* Where each CRL is in the stream of n that sign wrote to fd: each is
- * one DER SEQUENCE, its header says its length, and they fill the file
- * exactly. */
-static int
-split(int fd, struct out *o, size_t n, struct err *e)
+/* Start the writeback of what o's file i has been given beyond the last
+ * EARLY bytes: the pages go to disk while the stream is still being
+ * read, and the fsync at the end finds them written. */
+static void
+early(struct out *o, int i)
 {
-	unsigned char h[6];
-	struct stat st;
-	off_t off = 0;
-	size_t i, hl, len, k;
-	ssize_t got;
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (o->written[i] - o->synced[i] < EARLY)
+		return;
+	/* a hint: a failure here is the fsync's to report */
+	(void)sync_file_range(o->fd[i], o->synced[i], o->written[i] -
+	    o->synced[i], SYNC_FILE_RANGE_WRITE);
+	o->synced[i] = o->written[i];
+#else
+	(void)o;
+	(void)i;
+#endif
+}
 
-	if (fstat(fd, &st) < 0)
-		return err_set(e, EX_IOERR, "%s: stat: %s", o[0].tmp[0].p,
+static int
+out_put(struct out *o, int i, const void *p, size_t n, struct err *e)
+{
+	if (write_all(o->fd[i], p, n) < 0)
+		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[i].p,
 		    strerror(errno));
-	for (i = 0; i < n; i++) {
-		got = pread(fd, h, sizeof h, off);
-		hl = 2;
-		len = 0;
-		if (got >= 2 && h[0] == 0x30 && h[1] < 0x80)
-			len = h[1];
-		else if (got >= 2 && h[0] == 0x30 && (h[1] & 0x7f) >= 1 &&
-		    (h[1] & 0x7f) <= 4 && got >= 2 + (h[1] & 0x7f)) {
-			hl += h[1] & 0x7f;
-			for (k = 2; k < hl; k++)
-				len = len << 8 | h[k];
-		} else
-			return err_set(e, EX_SOFTWARE, "sign's output is not "
-			    "a CRL");
-		if ((off_t)(hl + len) > st.st_size - off)
-			return err_set(e, EX_SOFTWARE, "sign's CRL ended %lld "
-			    "bytes short", (long long)(off + (off_t)(hl + len) -
-			    st.st_size));
-		o[i].off = off;
-		o[i].len = hl + len;
-		off += (off_t)(hl + len);
-	}
-	if (off != st.st_size)
-		return err_set(e, EX_SOFTWARE, "sign wrote more than %zu CRLs",
-		    n);
+	o->written[i] += (off_t)n;
+	early(o, i);
 	return 0;
 }
 
 /* The PEM of in (n bytes) to o's PEM file, through a small buffer
- * that stays in cache; *carry holds the bytes short of a whole line
+ * that stays in cache; o->carry holds the bytes short of a whole line
  * (48) between calls, and the last call (last set) writes them. */
 static int
-pem_put(struct out *o, const unsigned char *in, size_t n,
-    unsigned char carry[48], size_t *nc, int last, struct err *e)
+pem_put(struct out *o, const unsigned char *in, size_t n, int last,
+    struct err *e)
 {
 	char pem[PEM_LINES_MAX(PEM_IN)];
 	size_t take, q;
+	int rc;
 
-	if (*nc > 0) {
-		take = 48 - *nc < n ? 48 - *nc : n;
-		memcpy(carry + *nc, in, take);
-		*nc += take;
+	if (o->nc > 0) {
+		take = 48 - o->nc < n ? 48 - o->nc : n;
+		memcpy(o->carry + o->nc, in, take);
+		o->nc += take;
 		in += take;
 		n -= take;
-		if (*nc == 48 || (last && n == 0)) {
-			q = pem_lines(pem, carry, *nc);
-			*nc = 0;
-			if (write_all(o->fd[1], pem, q) < 0)
-				goto bad;
+		if (o->nc == 48 || (last && n == 0)) {
+			q = pem_lines(pem, o->carry, o->nc);
+			o->nc = 0;
+			if ((rc = out_put(o, 1, pem, q, e)) != 0)
+				return rc;
 		}
 	}
 	while (n >= 48 || (last && n > 0)) {
@@ -589,67 +591,130 @@ pem_put(struct out *o, const unsigned char *in, size_t n,
 		if (!last || take < n)
 			take -= take % 48;
 		q = pem_lines(pem, in, take);
-		if (write_all(o->fd[1], pem, q) < 0)
-			goto bad;
+		if ((rc = out_put(o, 1, pem, q, e)) != 0)
+			return rc;
 		in += take;
 		n -= take;
 	}
-	memcpy(carry + *nc, in, n);
-	*nc += n;
+	memcpy(o->carry + o->nc, in, n);
+	o->nc += n;
 	return 0;
-bad:
-	return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-	    strerror(errno));
 }
 
-/* CRL o from the stream fd: its DER to its own file unless it is the
- * stream's first, its PEM; both fsynced. */
+/* Bytes of o's CRL: to its DER file and, base64, its PEM file; the PEM
+ * is closed with its last byte. */
 static int
-out_write(int fd, struct out *o, int copy, struct err *e)
+out_bytes(struct out *o, const unsigned char *p, size_t n, struct err *e)
 {
-	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n",
-	    pem_end[] = "-----END X509 CRL-----\n";
-	unsigned char carry[48], *m;
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t pos, k, lead, nc = 0;
-	off_t at;
-	int i, rc = 0;
+	static const char pem_end[] = "-----END X509 CRL-----\n";
+	int rc;
 
-	if (write_all(o->fd[1], pem_begin, sizeof pem_begin - 1) < 0)
-		rc = err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-		    strerror(errno));
-	for (pos = 0; pos < o->len && rc == 0; pos += k) {
-		k = o->len - pos < WINDOW ? o->len - pos : WINDOW;
-		at = o->off + (off_t)pos;
-		lead = (size_t)(at % pg);
-		m = mmap(NULL, lead + k, PROT_READ, MAP_SHARED, fd, at -
-		    (off_t)lead);
-		if (m == MAP_FAILED) {
-			rc = err_set(e, EX_IOERR, "%s: mmap: %s", o->tmp[0].p,
+	o->got += n;
+	if ((rc = out_put(o, 0, p, n, e)) != 0 ||
+	    (rc = pem_put(o, p, n, o->got == o->len, e)) != 0)
+		return rc;
+	if (o->got == o->len)
+		return out_put(o, 1, pem_end, sizeof pem_end - 1, e);
+	return 0;
+}
+
+/* The DER header of the CRL that starts the rest of the stream, from
+ * the bytes gathered in c->h: 1 when it is whole (and its CRL's length
+ * known), 0 when more bytes are needed, -1 when it is no CRL's. */
+static int
+header(struct cut *c, struct err *e)
+{
+	static const char pem_begin[] = "-----BEGIN X509 CRL-----\n";
+	struct out *o = &c->o[c->cur];
+	size_t hl = 2, len = 0, k;
+
+	if (c->nh < 2)
+		return 0;
+	if (c->h[0] != 0x30 || c->h[1] == 0x80 || c->h[1] > 0x84) {
+		err_set(e, EX_SOFTWARE, "sign's output is not a CRL");
+		return -1;
+	}
+	if (c->h[1] < 0x80)
+		len = c->h[1];
+	else {
+		hl += c->h[1] & 0x7f;
+		if (c->nh < hl)
+			return 0;
+		for (k = 2; k < hl; k++)
+			len = len << 8 | c->h[k];
+	}
+	o->len = hl + len;
+	if (out_put(o, 1, pem_begin, sizeof pem_begin - 1, e) != 0 ||
+	    out_bytes(o, c->h, hl, e) != 0)
+		return -1;
+	c->nh = 0;
+	return 1;
+}
+
+/* n bytes of sign's stream to the CRLs they belong to. */
+static int
+feed(struct cut *c, const unsigned char *p, size_t n, struct err *e)
+{
+	struct out *o;
+	size_t take;
+	int h;
+
+	while (n > 0) {
+		if (c->cur == c->n)
+			return err_set(e, EX_SOFTWARE, "sign wrote more than "
+			    "%zu CRLs", c->n);
+		o = &c->o[c->cur];
+		if (o->len == 0) {	/* its header, a byte at a time */
+			c->h[c->nh++] = *p++;
+			n--;
+			if ((h = header(c, e)) < 0)
+				return e->code;
+			if (h == 0)
+				continue;
+		}
+		take = o->len - o->got < n ? o->len - o->got : n;
+		if (take > 0 && out_bytes(o, p, take, e) != 0)
+			return e->code;
+		p += take;
+		n -= take;
+		if (o->got == o->len)
+			c->cur++;
+	}
+	return 0;
+}
+
+/* Read sign's stream from fd to its end, into the CRLs' files. */
+static int
+cut_stream(int fd, struct out *o, size_t n, struct err *e)
+{
+	struct cut c = { o, n, 0, {0}, 0 };
+	unsigned char *b = xmalloc(CHUNK);
+	ssize_t k;
+	int rc = 0;
+
+	for (;;) {
+		if ((k = read(fd, b, CHUNK)) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = err_set(e, EX_IOERR, "sign's output: read: %s",
 			    strerror(errno));
 			break;
 		}
-		if (copy && write_all(o->fd[0], m + lead, k) < 0)
-			rc = err_set(e, EX_IOERR, "%s: write: %s",
-			    o->tmp[0].p, strerror(errno));
-		if (rc == 0)
-			rc = pem_put(o, m + lead, k, carry, &nc, pos + k ==
-			    o->len, e);
-		munmap(m, lead + k);
+		if (k == 0)
+			break;
+		if ((rc = feed(&c, b, (size_t)k, e)) != 0)
+			break;
 	}
-	if (rc == 0 && write_all(o->fd[1], pem_end, sizeof pem_end - 1) < 0)
-		rc = err_set(e, EX_IOERR, "%s: write: %s", o->tmp[1].p,
-		    strerror(errno));
-	for (i = 0; i < 2 && rc == 0; i++)
-		if (fsync(o->fd[i]) < 0)
-			rc = err_set(e, EX_IOERR, "%s: fsync: %s",
-			    o->tmp[i].p, strerror(errno));
+	free(b);
+	if (rc == 0 && c.cur < n)
+		rc = err_set(e, EX_SOFTWARE, "sign's output ended within CRL "
+		    "%zu of %zu", c.cur + 1, n);
 	return rc;
 }
 
-/* Run sign into the first CRL's temporary file, cut its output into the
- * CRLs' DER and PEM files; on success rename them over the published
- * names. */
+/* Run sign with its stdout on a pipe, cut its output into the CRLs' DER
+ * and PEM files as it comes; when sign succeeded and all of them came
+ * whole, fsync and rename them over the published names. */
 static int
 produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
     size_t n, struct err *e)
@@ -658,29 +723,42 @@ produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	struct err we = {0};
 	size_t i;
 	pid_t pid = -1;
-	int rc = 0, k;
+	int rc = 0, k, pp[2] = { -1, -1 };
 
 	for (i = 0; i < n; i++)
 		o[i].fd[0] = o[i].fd[1] = -1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = out_open(x, c, &j[i], &o[i], e);
-	if (rc != 0 || (rc = run_sign(x, c, j, n, o[0].fd[0], &pid, e)) != 0)
+	if (rc != 0)
 		goto out;
-	/* sign's own status counts first: its diagnostic says why */
-	if ((k = wait_sign(pid, &we)) != 0) {
+	if (pipe(pp) < 0) {
+		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	(void)fcntl(pp[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(pp[1], F_SETFD, FD_CLOEXEC);
+	rc = run_sign(x, c, j, n, pp[1], &pid, e);
+	close(pp[1]);
+	if (rc != 0)
+		goto out;
+	rc = cut_stream(pp[0], o, n, e);
+	/* sign gets SIGPIPE if this stopped reading */
+	close(pp[0]);
+	pp[0] = -1;
+	/* sign's own status counts first, its diagnostic says why; but a
+	 * failure to write here is this side's (sign died of SIGPIPE) */
+	if ((k = wait_sign(pid, &we)) != 0 && rc != EX_IOERR) {
 		rc = k;
 		err_set(e, we.code, "%s", err_str(&we));
 		goto out;
 	}
-	if ((rc = split(o[0].fd[0], o, n, e)) != 0)
+	if (rc != 0)
 		goto out;
-	/* the later CRLs first: the stream is then cut to the first */
-	for (i = n; i-- > 0 && rc == 0; )
-		rc = out_write(o[0].fd[0], &o[i], i > 0, e);
-	if (rc == 0 && n > 1 && (ftruncate(o[0].fd[0], (off_t)o[0].len) < 0 ||
-	    fsync(o[0].fd[0]) < 0))
-		rc = err_set(e, EX_IOERR, "%s: truncate: %s", o[0].tmp[0].p,
-		    strerror(errno));
+	for (i = 0; i < n && rc == 0; i++)
+		for (k = 0; k < 2 && rc == 0; k++)
+			if (fsync(o[i].fd[k]) < 0)
+				rc = err_set(e, EX_IOERR, "%s: fsync: %s",
+				    o[i].tmp[k].p, strerror(errno));
 	for (i = 0; i < n && rc == 0; i++)
 		for (k = 0; k < 2 && rc == 0; k++)
 			if (rename(o[i].tmp[k].p, o[i].path[k].p) < 0)
@@ -689,6 +767,8 @@ produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	if (rc == 0)
 		rc = fs_fsync_dir(x->crldir, e);
 out:
+	if (pp[0] >= 0)
+		close(pp[0]);
 	for (i = 0; i < n; i++)
 		out_free(&o[i]);
 	free(o);

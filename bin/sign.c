@@ -824,6 +824,8 @@ sign_crls(struct ctx *x, char **specs, int verbose)
 	size_t i, k;
 	int rc = 0;
 
+	/* megabytes in few writes: a pipe's default buffer is a page */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (k = 0; rc == 0 && specs[k]; k++) {
 		if ((rc = crl_job_parse(specs[k], &j, &e)) != 0)
 			break;
