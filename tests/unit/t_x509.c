@@ -1,11 +1,27 @@
 /* t_x509 - names, usages, URLs and certificate issuance. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "keys.h"
 #include "tap.h"
 #include "x509.h"
+
+/* The second a serial (32 hex digits) says it was made in: its first
+ * five octets less the two top bits. */
+static unsigned long long
+serial_second(const char *hex)
+{
+	unsigned long long t = 0;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		t = t << 4 | (unsigned long long)(isdigit((unsigned char)hex[i]) ?
+		    hex[i] - '0' : tolower((unsigned char)hex[i]) - 'a' + 10);
+	return t & 0x3fffffffffULL;
+}
 
 static void
 test_ku(void)
@@ -184,8 +200,8 @@ test_issue(void)
 	is_int(X509_get_pathlen(root), 0, "path length 0");
 	is_int(x509_check_ca(root, &e), 0, "x509_check_ca accepts it");
 	x509_serial_hex(root, &b);
-	ok(b.len == 32 && b.p[0] >= '4', "serial has 127 random bits (%s)",
-	    b.p);
+	ok(b.len == 32 && b.p[0] >= '4' && b.p[0] <= '7',
+	    "serial: 16 octets, positive and minimal (%s)", b.p);
 	in.pubkey = lk;
 	in.issuer = root;
 	in.ca = 0;
@@ -213,25 +229,37 @@ test_issue(void)
 	ok(x509_check_ca(leaf, &e) == EX_DATAERR, "leaf is not a CA");
 	{
 		/* serials come from a pool of 64: across three fills each
-		 * is new, 16 content octets, 0x40..0x7f first */
+		 * is new, 16 content octets, 0x40..0x7f first; the first
+		 * five say the second it was made in (so they never go
+		 * down), the other eleven differ */
 		char seen[200][33];
 		X509 *y = NULL;
+		time_t t0 = time(NULL), t1;
+		unsigned long long at, last = 0;
 		int j, m, fine = 1;
 
 		for (j = 0; j < 200 && fine; j++) {
 			fine = x509_issue(&in, &y, NULL, &e) == 0;
+			t1 = time(NULL);
 			buf_reset(&b);
 			if (fine)
 				x509_serial_hex(y, &b);
 			fine = fine && b.len == 32 && b.p[0] >= '4' &&
 			    b.p[0] <= '7';
+			if (fine) {
+				at = serial_second(b.p);
+				fine = at >= (unsigned long long)t0 &&
+				    at <= (unsigned long long)t1 && at >= last;
+				last = at;
+			}
 			for (m = 0; fine && m < j; m++)
-				fine = strcmp(seen[m], b.p) != 0;
+				fine = strcmp(seen[m] + 10, b.p + 10) != 0;
 			if (fine)
 				memcpy(seen[j], b.p, 33);
 			X509_free(y);
 		}
-		ok(fine, "200 serials: each new, 127 bits (stopped at %d)", j);
+		ok(fine, "200 serials: the second they were made in, then 88 "
+		    "bits that differ (stopped at %d)", j);
 	}
 	{
 		/* a subject built in place equals x509_name_build's, and is
