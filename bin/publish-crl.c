@@ -27,6 +27,7 @@
 #ifdef __linux__
 #define _GNU_SOURCE	/* sync_file_range */
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -523,7 +524,6 @@ out_open(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 			memcpy(o->path[i].p + o->path[i].len - 3, "pem", 3);
 		buf_printf(&o->tmp[i], "%s.tmp.%ld", o->path[i].p,
 		    (long)getpid());
-		unlink(o->tmp[i].p);	/* a crashed run's, same pid */
 		o->fd[i] = open(o->tmp[i].p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (o->fd[i] < 0)
 			return err_set(e, EX_CANTCREAT, "%s: create: %s",
@@ -806,6 +806,28 @@ out:
 	return rc;
 }
 
+/* Temporary files a killed run left: under the lock no other run is
+ * writing, so every "<name>.tmp.<pid>" here is one. */
+static void
+sweep(const struct ctx *x)
+{
+	struct buf p = {0};
+	struct dirent *d;
+	DIR *dir;
+
+	if ((dir = opendir(x->crldir)) == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.' || strstr(d->d_name, ".tmp.") == NULL)
+			continue;
+		buf_reset(&p);
+		buf_printf(&p, "%s/%s", x->crldir, d->d_name);
+		unlink(p.p);
+	}
+	closedir(dir);
+	buf_free(&p);
+}
+
 /* pub/crl/ exists and this run alone writes into it. */
 static int
 lock_dir(struct ctx *x, int *fd, struct err *e)
@@ -819,6 +841,8 @@ lock_dir(struct ctx *x, int *fd, struct err *e)
 	if ((*fd = open(p.p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
 	    flock(*fd, LOCK_EX) < 0)
 		rc = err_set(e, EX_IOERR, "%s: lock: %s", p.p, strerror(errno));
+	else
+		sweep(x);
 	buf_free(&p);
 	return rc;
 }

@@ -188,5 +188,12 @@ t_is "no temporary file left" "$(ls "$PUB" | grep -c tmp)" 0
 t_is "the attempt is kept as failed" "$(q "SELECT status FROM crls ORDER BY id DESC LIMIT 1")" failed
 t_is "with a crl.failed audit event" "$(q "SELECT event FROM audit ORDER BY seq DESC LIMIT 1")" crl.failed
 t_ok "the passphrase from an fd works" sh -c 'publish-crl --ca sub --passphrase-fd 3 3<"$0"' "$CERTPIPE_HOME/keys/passphrase"
+
+# A run killed while it writes leaves its temporary files; the next run,
+# holding the directory's lock, removes them.
+: > "$PUB/sub.crl.tmp.99999"
+: > "$PUB/sub.pem.tmp.99999"
+t_ok "publish-crl after a killed run" publish-crl --ca sub --rebuild
+t_is "the killed run's temporary files are gone" "$(ls -A "$PUB" | grep -c tmp)" 0
 t_ok "the audit chain is intact" certpipe audit verify
 t_done
