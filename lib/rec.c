@@ -3,9 +3,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include <uuid/uuid.h>
-#include "diag.h"
 #include "num.h"
 #include "rec.h"
 
@@ -53,24 +51,31 @@ struct rec {
 	size_t pem_bytes;
 };
 
-static int
-cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* names[]'s entry for name, or NULL: a record keeps that pointer, so
  * finding a header compares pointers, not strings. */
 static const char *
 intern(const char *name)
 {
-	const char *const *p;
+	size_t lo = 0, hi = sizeof names / sizeof names[0], mid;
+	int c;
 
 	if (name == NULL)
 		return NULL;
-	p = bsearch(&name, names, sizeof names / sizeof names[0],
-	    sizeof names[0], cmp);
-	return p ? *p : NULL;
+	/* bsearch, with the first bytes compared here: most steps end
+	 * there, without a call */
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = (unsigned char)name[0] - (unsigned char)names[mid][0];
+		if (c == 0)
+			c = strcmp(name, names[mid]);
+		if (c == 0)
+			return names[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 int
@@ -443,7 +448,6 @@ struct rec_reader {
 	int ioerr;		/* errno of a read error, reported once */
 	struct buf line;
 	struct buf der;		/* a PEM block being decoded */
-	EVP_ENCODE_CTX *dec;	/* its decoder, made once */
 };
 
 struct rec_reader *
@@ -473,7 +477,6 @@ rec_reader_free(struct rec_reader *rd)
 		return;
 	buf_free(&rd->line);
 	buf_free(&rd->der);
-	EVP_ENCODE_CTX_free(rd->dec);
 	free(rd->source);
 	free(rd);
 }
@@ -644,24 +647,39 @@ resync(struct rec_reader *rd)
 		}
 }
 
+/* The value of a base64 digit (span_of class 2, not '='). */
+static unsigned
+b64(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : 63;
+}
+
+/*
+ * A PEM body, its lines decoded as one base64 text, as OpenSSL's
+ * EVP_DecodeUpdate and EVP_DecodeFinal decode such lines: a multiple of
+ * 4 digits in all, at most two '=' and only at its very end (each
+ * stands for a zero digit and one byte fewer), bits a canonical encoder
+ * would have left zero ignored. A line is 1..76 base64 characters.
+ */
 static int
 read_pem(struct rec_reader *rd, struct rec *r, const char *label,
     struct err *e)
 {
-	EVP_ENCODE_CTX *ctx;
 	struct buf *der = &rd->der;
-	/* EVP_DecodeUpdate may decode the up to 63 characters it holds and
-	 * the 76 of this line: at most 104 bytes */
-	unsigned char out[128];
+	unsigned char out[64];	/* a line's 76 digits and 3 carried: 57 */
+	const unsigned char *p;
 	const char *why = NULL;
-	size_t k, llen = strlen(label);
-	int n, rc, outl, padded = 0;
+	size_t i, k, o, llen = strlen(label);
+	unsigned long acc = 0;
+	int n, rc, ndig = 0, pad = 0;
 
-	if (rd->dec == NULL && (rd->dec = EVP_ENCODE_CTX_new()) == NULL)
-		diag_nomem();
-	ctx = rd->dec;
 	buf_reset(der);
-	EVP_DecodeInit(ctx);
 	for (;;) {
 		if ((n = next_line(rd, &why)) <= 0) {
 			rc = fail(rd, e, n == 0 ? "truncated record (PEM block "
@@ -676,32 +694,38 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 		    memcmp(rd->line.p + 9, label, llen) == 0 &&
 		    memcmp(rd->line.p + 9 + llen, "-----", 5) == 0)
 			break;
-		/* '=' only at the end of the last line: OpenSSL forgets
-		 * the padding between calls and would decode "QQ==QQ==" */
+		/* '=' only at the end of the last line */
 		k = strcspn(rd->line.p, "=");
-		if (padded || strspn(rd->line.p + k, "=") != rd->line.len - k) {
+		if (pad || strspn(rd->line.p + k, "=") != rd->line.len - k ||
+		    rd->line.len - k > 2 || rd->line.len == 0 ||
+		    rd->line.len > 76 || span_of(rd->line.p, 2) != rd->line.len) {
 			rc = fail(rd, e, "bad base64 in PEM block");
 			goto out;
 		}
-		padded = k < rd->line.len;
-		if (rd->line.len == 0 || rd->line.len > 76 ||
-		    span_of(rd->line.p, 2) != rd->line.len ||
-		    EVP_DecodeUpdate(ctx, out, &outl, (unsigned char *)rd->line.p,
-		    (int)rd->line.len) < 0) {
-			rc = fail(rd, e, "bad base64 in PEM block");
-			goto out;
+		p = (const unsigned char *)rd->line.p;
+		for (i = o = 0; i < rd->line.len; i++) {
+			acc = acc << 6 | (i < k ? b64(p[i]) : 0);
+			if (++ndig == 4) {
+				out[o++] = (unsigned char)(acc >> 16);
+				out[o++] = (unsigned char)(acc >> 8);
+				out[o++] = (unsigned char)acc;
+				acc = 0;
+				ndig = 0;
+			}
 		}
-		buf_add(der, out, (size_t)outl);
-		if (der->len > REC_MAX_PEM) {
+		pad = (int)(rd->line.len - k);
+		buf_add(der, out, o);
+		if (der->len > REC_MAX_PEM + (size_t)pad) {
 			rc = fail(rd, e, "PEM block too large");
 			goto out;
 		}
 	}
-	if (EVP_DecodeFinal(ctx, out, &outl) < 0) {
+	/* whole quads only; the padding ends the last one */
+	if (ndig != 0 || (size_t)pad > der->len || (pad > 0 && der->len < 3)) {
 		rc = fail(rd, e, "bad base64 in PEM block");
 		goto out;
 	}
-	buf_add(der, out, (size_t)outl);
+	der->len -= (size_t)pad;
 	if ((rc = rec_add_pem(r, label, der->p, der->len, e)) != 0)
 		err_prefix(e, "%s:%lu", rd->source, rd->lineno);
 out:
