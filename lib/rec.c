@@ -84,30 +84,18 @@ rec_name_ok(const char *name)
 	return intern(name) != NULL;
 }
 
-/* Bytes allowed in a header name, and in a line of a PEM body (base64
- * and its padding): strspn builds such a table on every call. */
-static unsigned char
-charclass(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return 3;
-	if (c == '-')
-		return 1;
-	if (c == '+' || c == '/' || c == '=')
-		return 2;
-	return 0;
-}
-
-/* The length of the prefix of s (up to its NUL) whose bytes are all of
- * class bit. */
+/* The length of the header name at the start of s: A-Z a-z 0-9 '-'
+ * (strspn would build its table of them on every call). */
 static size_t
-span_of(const char *s, unsigned char bit)
+name_span(const char *s)
 {
 	size_t i;
+	unsigned char c;
 
-	for (i = 0; s[i] != '\0' && (charclass((unsigned char)s[i]) & bit); i++)
-		;
+	for (i = 0; (c = (unsigned char)s[i]) != '\0'; i++)
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			break;
 	return i;
 }
 
@@ -647,7 +635,7 @@ resync(struct rec_reader *rd)
 		}
 }
 
-/* The value of a base64 digit (span_of class 2, not '='). */
+/* The value of a base64 digit, 64 for any other byte ('=' too). */
 static unsigned
 b64(unsigned char c)
 {
@@ -657,7 +645,9 @@ b64(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	return c == '+' ? 62 : 63;
+	if (c == '+')
+		return 62;
+	return c == '/' ? 63 : 64;
 }
 
 /*
@@ -677,6 +667,7 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 	const char *why = NULL;
 	size_t i, k, o, llen = strlen(label);
 	unsigned long acc = 0;
+	unsigned v;
 	int n, rc, ndig = 0, pad = 0;
 
 	buf_reset(der);
@@ -698,13 +689,17 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 		k = strcspn(rd->line.p, "=");
 		if (pad || strspn(rd->line.p + k, "=") != rd->line.len - k ||
 		    rd->line.len - k > 2 || rd->line.len == 0 ||
-		    rd->line.len > 76 || span_of(rd->line.p, 2) != rd->line.len) {
+		    rd->line.len > 76) {
 			rc = fail(rd, e, "bad base64 in PEM block");
 			goto out;
 		}
 		p = (const unsigned char *)rd->line.p;
 		for (i = o = 0; i < rd->line.len; i++) {
-			acc = acc << 6 | (i < k ? b64(p[i]) : 0);
+			if ((v = i < k ? b64(p[i]) : 0) > 63) {
+				rc = fail(rd, e, "bad base64 in PEM block");
+				goto out;
+			}
+			acc = acc << 6 | v;
 			if (++ndig == 4) {
 				out[o++] = (unsigned char)(acc >> 16);
 				out[o++] = (unsigned char)(acc >> 8);
@@ -743,7 +738,7 @@ read_header(struct rec_reader *rd, struct rec *r, struct err *e)
 		return fail(rd, e, "expected 'Name: value'");
 	*colon = '\0';
 	/* never echo control characters from hostile input */
-	if (span_of(line, 1) != (size_t)(colon - line))
+	if (name_span(line) != (size_t)(colon - line))
 		return fail(rd, e, "malformed header name");
 	if ((in = intern(line)) == NULL) {
 		struct buf m = {0};
