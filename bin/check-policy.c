@@ -363,8 +363,10 @@ handle(struct ctx *x, int64_t realm, const char *rname, struct rec *r,
 	const char *by = rec_get(r, "Requested-By");
 	int rc, created = 0, approved = 0;
 
-	if ((rc = order_open(x->db, realm, r, order_type_of(r), by ? by : x->actor,
-	    &o, &created, e)) != 0)
+	/* a new job's order is written once it is judged (o.id 0 until
+	 * then): passed, in one insert */
+	if ((rc = order_prepare(x->db, realm, r, order_type_of(r), by ? by :
+	    x->actor, &o, &created, e)) != 0)
 		goto out;
 	if (created && (rc = audit(x, rname, strcmp(o.type, "automated") == 0 ?
 	    "certificate.request_automated.submitted" :
@@ -389,6 +391,10 @@ handle(struct ctx *x, int64_t realm, const char *rname, struct rec *r,
 	rec_set(r, "Verdict", policy_outcome_name(v.outcome), e);
 	rec_set(r, "Approval", v.approval, e);
 	rec_set(r, "Stage", "check-policy", e);
+	if (o.id == 0 && v.outcome != POLICY_PASS &&
+	    v.outcome != POLICY_SOFT_FAIL && (rc = order_create(x->db, &o, e))
+	    != 0)
+		goto out;
 	if (v.outcome == POLICY_FAIL) {
 		if ((rc = order_fail(x->db, o.id, EX_NOPERM, hard.p, e)) == 0 &&
 		    (rc = audit(x, rname, "certificate.policy_hard_fail", r,
@@ -401,8 +407,12 @@ handle(struct ctx *x, int64_t realm, const char *rname, struct rec *r,
 		goto out;
 	rec_set(r, "Verdict", has_soft(&v) ? "soft-fail" : "pass", e);
 	order_facts(r, &facts);
-	if ((rc = order_pass(x->db, o.id, x->t.id, v.approval, facts.p, e))
-	    == 0 && has_soft(&v))
+	if (o.id == 0)
+		rc = order_create_passed(x->db, &o, x->t.id, v.approval, facts.p,
+		    e);
+	else
+		rc = order_pass(x->db, o.id, x->t.id, v.approval, facts.p, e);
+	if (rc == 0 && has_soft(&v))
 		rc = audit(x, rname, "certificate.policy_soft_fail", r,
 		    "success", NULL, e);
 	if (rc == 0)

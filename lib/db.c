@@ -173,9 +173,17 @@ db_close(struct db *db)
 	free(db);
 }
 
+/*
+ * bound is SQLITE_STATIC when the statement is stepped and finished
+ * (reset, bindings cleared) before the caller's arguments can go away:
+ * db_exec and the others that run it to the end within the call. SQLite
+ * then reads the text and blobs where they are instead of copying each
+ * (a record's request text is kilobytes). db_prep's caller steps later,
+ * so its values are copied (SQLITE_TRANSIENT).
+ */
 static int
 vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
-    const char *fmt, va_list ap)
+    sqlite3_destructor_type bound, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st = NULL;
 	const char *s;
@@ -221,8 +229,8 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 		switch (fmt[i - 1]) {
 		case 't':
 			s = va_arg(ap, const char *);
-			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
-			    : sqlite3_bind_null(st, i);
+			rc = s ? sqlite3_bind_text(st, i, s, -1, bound) :
+			    sqlite3_bind_null(st, i);
 			break;
 		case 'i':
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
@@ -230,7 +238,7 @@ vprep(struct db *db, struct db_stmt **out, struct err *e, const char *sql,
 		case 'b':
 			p = va_arg(ap, const void *);
 			n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT);
+			rc = sqlite3_bind_blob64(st, i, p, n, bound);
 			break;
 		default:
 			rc = SQLITE_MISUSE;
@@ -263,7 +271,7 @@ db_prep(struct db *db, struct db_stmt **st, struct err *e, const char *sql,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vprep(db, st, e, sql, fmt, ap);
+	rc = vprep(db, st, e, sql, SQLITE_TRANSIENT, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -304,7 +312,7 @@ db_exec(struct db *db, struct err *e, const char *sql, const char *fmt, ...)
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vprep(db, &st, e, sql, fmt, ap);
+	rc = vprep(db, &st, e, sql, SQLITE_STATIC, fmt, ap);
 	va_end(ap);
 	if (rc != 0)
 		return rc;
@@ -323,7 +331,7 @@ db_int64(struct db *db, int64_t *out, struct err *e, const char *sql,
 	int rc;
 
 	va_start(ap, fmt);
-	rc = vprep(db, &st, e, sql, fmt, ap);
+	rc = vprep(db, &st, e, sql, SQLITE_STATIC, fmt, ap);
 	va_end(ap);
 	if (rc != 0)
 		return rc;
@@ -511,7 +519,7 @@ db_each(struct db *db, struct err *e, db_row_fn fn, void *arg,
 		goto out;
 	}
 	va_start(ap, fmt);
-	rc = vprep(db, &st, e, sql.p, fmt, ap);
+	rc = vprep(db, &st, e, sql.p, SQLITE_STATIC, fmt, ap);
 	va_end(ap);
 	if (rc == 0) {
 		while ((rc = db_step(st, e)) == 1)

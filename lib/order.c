@@ -135,10 +135,47 @@ order_free(struct order *o)
 	memset(o, 0, sizeof *o);
 }
 
+#define INSERT_COLS "INSERT INTO orders (job, realm_id, type, status, " \
+	"requested_by, cn, request, created_at, updated_at"
+
+/* Insert o, filled by find_or_fill, as it stands: pending. */
 int
-order_open(struct db *db, int64_t realm, const struct rec *r,
+order_create(struct db *db, struct order *o, struct err *e)
+{
+	int rc;
+
+	rc = db_exec(db, e, INSERT_COLS ") VALUES (?, ?, ?, 'pending', ?, ?, "
+	    "?, ?, ?)", "titttttt", o->job, o->realm_id, o->type,
+	    o->requested_by, o->cn, o->request, o->created_at, o->updated_at);
+	if (rc == 0)
+		o->id = db_last_id(db);
+	return rc;
+}
+
+int
+order_create_passed(struct db *db, struct order *o, int64_t template_id,
+    const char *approval, const char *facts, struct err *e)
+{
+	int rc;
+
+	/* what order_create and order_pass would leave, in one row
+	 * written once (updated_at as order_pass sets it) */
+	rc = db_exec(db, e, INSERT_COLS ", template_id, approval, facts) "
+	    "VALUES (?, ?, ?, 'processing', ?, ?, ?, ?, "
+	    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?, ?)", "titttttitt",
+	    o->job, o->realm_id, o->type, o->requested_by, o->cn, o->request,
+	    o->created_at, template_id, approval, facts);
+	if (rc == 0)
+		o->id = db_last_id(db);
+	return rc;
+}
+
+/* order_open, or with insert 0 the pending row it would insert, not
+ * inserted (id 0). */
+static int
+find_or_fill(struct db *db, int64_t realm, const struct rec *r,
     const char *type, const char *requested_by, struct order *o,
-    int *created, struct err *e)
+    int *created, int insert, struct err *e)
 {
 	struct buf text = {0}, now = {0};
 	int rc;
@@ -162,32 +199,44 @@ order_open(struct db *db, int64_t realm, const struct rec *r,
 	err_free(e);
 	rec_write(r, &text);
 	clock_fmt(&now, clock_now());
-	rc = db_exec(db, e, "INSERT INTO orders (job, realm_id, type, status, "
-	    "requested_by, cn, request, created_at, updated_at) VALUES "
-	    "(?, ?, ?, 'pending', ?, ?, ?, ?, ?)", "titttttt", rec_id(r), realm,
-	    type, requested_by, rec_get(r, "CN"), text.p, now.p, now.p);
-	if (rc == 0) {
-		/* the row as order_load would read it back: what was
-		 * inserted, the schema's defaults, NULL for the rest */
-		memset(o, 0, sizeof *o);
-		o->id = db_last_id(db);
-		o->realm_id = realm;
-		o->duration_ms = -1;
-		o->job = xstrdup(rec_id(r));
-		o->type = xstrdup(type);
-		o->status = xstrdup("pending");
-		o->requested_by = xstrdup(requested_by);
-		o->cn = dup_or_null(rec_get(r, "CN"));
-		o->approval = xstrdup("automatic");
-		o->request = buf_steal(&text);
-		o->created_at = xstrdup(now.p);
-		o->updated_at = buf_steal(&now);
-		if (created)
-			*created = 1;
-	}
-	buf_free(&text);
-	buf_free(&now);
+	/* the row as order_load would read it back: what was inserted,
+	 * the schema's defaults, NULL for the rest */
+	memset(o, 0, sizeof *o);
+	o->realm_id = realm;
+	o->duration_ms = -1;
+	o->job = xstrdup(rec_id(r));
+	o->type = xstrdup(type);
+	o->status = xstrdup("pending");
+	o->requested_by = xstrdup(requested_by);
+	o->cn = dup_or_null(rec_get(r, "CN"));
+	o->approval = xstrdup("automatic");
+	o->request = buf_steal(&text);
+	o->created_at = xstrdup(now.p);
+	o->updated_at = buf_steal(&now);
+	rc = insert ? order_create(db, o, e) : 0;
+	if (rc != 0)
+		order_free(o);
+	else if (created)
+		*created = 1;
 	return rc;
+}
+
+int
+order_open(struct db *db, int64_t realm, const struct rec *r,
+    const char *type, const char *requested_by, struct order *o,
+    int *created, struct err *e)
+{
+	return find_or_fill(db, realm, r, type, requested_by, o, created, 1,
+	    e);
+}
+
+int
+order_prepare(struct db *db, int64_t realm, const struct rec *r,
+    const char *type, const char *requested_by, struct order *o,
+    int *created, struct err *e)
+{
+	return find_or_fill(db, realm, r, type, requested_by, o, created, 0,
+	    e);
 }
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"

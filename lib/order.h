@@ -58,6 +58,18 @@ int order_status_ok(const char *status);
 int order_open(struct db *db, int64_t realm, const struct rec *r,
     const char *type, const char *requested_by, struct order *o,
     int *created, struct err *e);
+/* order_open without the insert: a new job's *o is the pending row
+ * order_open would have inserted, id 0, for order_create or
+ * order_create_passed to write once the job is judged (one write instead
+ * of an insert and an update). */
+int order_prepare(struct db *db, int64_t realm, const struct rec *r,
+    const char *type, const char *requested_by, struct order *o,
+    int *created, struct err *e);
+/* Insert the row order_prepare filled, pending; o->id set. */
+int order_create(struct db *db, struct order *o, struct err *e);
+/* Insert it as order_create then order_pass would leave it. */
+int order_create_passed(struct db *db, struct order *o, int64_t template_id,
+    const char *approval, const char *facts, struct err *e);
 int order_load(struct db *db, const char *job, struct order *o,
     struct err *e);
 int order_load_id(struct db *db, int64_t id, struct order *o,

@@ -543,18 +543,31 @@ line(struct policy_verdict *v, const char *policy, const char *rule,
 {
 	struct policy_line *l;
 	struct buf b = {0};
+	size_t np = strlen(policy) + 1, nr = strlen(rule) + 1,
+	    nm = strlen(mode) + 1;
+	char *p;
 	va_list ap;
 
+	/* the four strings of a line in one block, after its why (which
+	 * policy_verdict_free frees); the array grows by doubling */
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	v->lines = xrealloc(v->lines, sizeof *v->lines * (v->nlines + 1));
+	if (v->nlines == 0 || (v->nlines >= 8 &&
+	    (v->nlines & (v->nlines - 1)) == 0))
+		v->lines = xrealloc(v->lines, sizeof *v->lines *
+		    (v->nlines ? 2 * v->nlines : 8));
 	l = &v->lines[v->nlines++];
-	l->policy = xstrdup(policy);
-	l->rule = xstrdup(rule);
-	l->mode = xstrdup(mode);
+	buf_addc(&b, '\0');
+	buf_add(&b, policy, np);
+	buf_add(&b, rule, nr);
+	buf_add(&b, mode, nm);
+	p = buf_steal(&b);
+	l->why = p;
+	l->policy = p + strlen(p) + 1;
+	l->rule = l->policy + np;
+	l->mode = l->rule + nr;
 	l->ok = ok;
-	l->why = buf_steal(&b);
 }
 
 #define BUILTIN "builtin"
@@ -1035,12 +1048,9 @@ policy_verdict_free(struct policy_verdict *v)
 	for (i = 0; i < v->nfill; i++)
 		free(v->fill[i]);
 	free(v->fill);
-	for (i = 0; i < v->nlines; i++) {
-		free(v->lines[i].policy);
-		free(v->lines[i].rule);
-		free(v->lines[i].mode);
+	/* a line's strings are one block (line) */
+	for (i = 0; i < v->nlines; i++)
 		free(v->lines[i].why);
-	}
 	free(v->lines);
 	memset(v, 0, sizeof *v);
 	v->approval = approvals[0];

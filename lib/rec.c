@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 #include <uuid/uuid.h>
 #include "num.h"
 #include "rec.h"
@@ -11,13 +10,16 @@
 #define MAGIC "CERTPIPE-RECORD 1"
 #define END   "END-RECORD "
 
+/* The one "Id" a record's headers point to (see intern). */
+static const char ID[] = "Id";
+
 /* Allowed header names, sorted (bsearch). Each is described in
  * certpipe-envelope(5). */
 static const char *const names[] = {
 	"Approval", "Approved-By", "Attempt", "C", "CA", "CN",
 	"Challenge-Error", "Challenge-Expect", "Challenge-Name",
 	"Challenge-Result", "Challenge-Token", "Challenge-Type", "Created",
-	"Days", "Digest", "Error", "Error-Code", "Fingerprint", "Id",
+	"Days", "Digest", "Error", "Error-Code", "Fingerprint", ID,
 	"Key-Alg", "Key-Bits", "L", "Not-After", "Not-Before", "O", "OU",
 	"Order", "Profile", "Realm", "Rekey", "Renewal-Of", "Requested-By",
 	"Retry-At", "Revoke-Reason", "SAN", "ST", "Serial", "Source", "Stage",
@@ -31,45 +33,82 @@ static const char *const labels[] = {
 };
 
 struct hdr {
-	char *name, *value;
+	const char *name;	/* an entry of names[]: compared by pointer */
+	char *value;
 };
 
 struct pem {
-	char *label;
+	const char *label;	/* an entry of labels[] */
 	unsigned char *der;
 	size_t len;
 };
 
 struct rec {
 	struct hdr *h;
-	size_t nh;
+	size_t nh, ch;		/* headers, room for */
 	struct pem *p;
 	size_t np;
 	size_t pem_bytes;
 };
 
-static int
-cmp(const void *a, const void *b)
+/* names[]'s entry for name, or NULL: a record keeps that pointer, so
+ * finding a header compares pointers, not strings. */
+static const char *
+intern(const char *name)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	size_t lo = 0, hi = sizeof names / sizeof names[0], mid;
+	int c;
+
+	if (name == NULL)
+		return NULL;
+	/* bsearch, with the first bytes compared here: most steps end
+	 * there, without a call */
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = (unsigned char)name[0] - (unsigned char)names[mid][0];
+		if (c == 0)
+			c = strcmp(name, names[mid]);
+		if (c == 0)
+			return names[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 int
 rec_name_ok(const char *name)
 {
-	return name && bsearch(&name, names, sizeof names / sizeof names[0],
-	    sizeof names[0], cmp) != NULL;
+	return intern(name) != NULL;
 }
 
-static int
-label_ok(const char *l)
+/* The length of the header name at the start of s: A-Z a-z 0-9 '-'
+ * (strspn would build its table of them on every call). */
+static size_t
+name_span(const char *s)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; (c = (unsigned char)s[i]) != '\0'; i++)
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			break;
+	return i;
+}
+
+/* labels[]' entry for l (what a record keeps), or NULL. */
+static const char *
+label_of(const char *l)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof labels / sizeof labels[0]; i++)
 		if (strcmp(labels[i], l) == 0)
-			return 1;
-	return 0;
+			return labels[i];
+	return NULL;
 }
 
 /* A lower-case UUID: 8-4-4-4-12 hex digits. */
@@ -94,7 +133,7 @@ rec_id_ok(const char *id)
 static int
 value_ok(const char *name, const char *v, struct err *e)
 {
-	size_t n = strlen(v), i;
+	size_t n = strlen(v);
 
 	if (n == 0)
 		return err_set(e, EX_DATAERR, "header '%s': empty value", name);
@@ -104,11 +143,10 @@ value_ok(const char *name, const char *v, struct err *e)
 	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t')
 		return err_set(e, EX_DATAERR, "header '%s': leading or trailing "
 		    "blank", name);
-	for (i = 0; i < n; i++)
-		if (v[i] == '\r' || v[i] == '\n')
-			return err_set(e, EX_DATAERR, "header '%s': CR or LF in "
-			    "value", name);
-	if (strcmp(name, "Id") == 0 && !rec_id_ok(v))
+	if (strcspn(v, "\r\n") != n)
+		return err_set(e, EX_DATAERR, "header '%s': CR or LF in "
+		    "value", name);
+	if (name == ID && !rec_id_ok(v))
 		return err_set(e, EX_DATAERR, "header 'Id': not a lower-case "
 		    "UUID");
 	return 0;
@@ -120,11 +158,15 @@ rec_empty(void)
 	return xcalloc(1, sizeof(struct rec));
 }
 
+/* name is an entry of names[]. */
 static void
 push(struct rec *r, const char *name, const char *value)
 {
-	r->h = xrealloc(r->h, sizeof *r->h * (r->nh + 1));
-	r->h[r->nh].name = xstrdup(name);
+	if (r->nh == r->ch) {
+		r->ch = r->ch ? 2 * r->ch : 16;
+		r->h = xrealloc(r->h, sizeof *r->h * r->ch);
+	}
+	r->h[r->nh].name = name;
 	r->h[r->nh].value = xstrdup(value);
 	r->nh++;
 }
@@ -138,7 +180,7 @@ rec_new(void)
 
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, id);
-	push(r, "Id", id);
+	push(r, ID, id);
 	return r;
 }
 
@@ -149,14 +191,10 @@ rec_free(struct rec *r)
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->nh; i++) {
-		free(r->h[i].name);
+	for (i = 0; i < r->nh; i++)
 		free(r->h[i].value);
-	}
-	for (i = 0; i < r->np; i++) {
-		free(r->p[i].label);
+	for (i = 0; i < r->np; i++)
 		free(r->p[i].der);
-	}
 	free(r->h);
 	free(r->p);
 	free(r);
@@ -168,15 +206,12 @@ rec_id(const struct rec *r)
 	return r->nh > 0 ? r->h[0].value : "";
 }
 
-int
-rec_add(struct rec *r, const char *name, const char *value, struct err *e)
+/* rec_add with name interned (an entry of names[], not Id). */
+static int
+add(struct rec *r, const char *name, const char *value, struct err *e)
 {
 	int rc;
 
-	if (!rec_name_ok(name))
-		return err_set(e, EX_DATAERR, "header '%s' is not allowed", name);
-	if (strcmp(name, "Id") == 0)
-		return err_set(e, EX_DATAERR, "header 'Id' is set once, first");
 	if ((rc = value_ok(name, value, e)) != 0)
 		return rc;
 	if (r->nh >= REC_MAX_HEADERS)
@@ -186,16 +221,26 @@ rec_add(struct rec *r, const char *name, const char *value, struct err *e)
 	return 0;
 }
 
-void
-rec_del(struct rec *r, const char *name)
+int
+rec_add(struct rec *r, const char *name, const char *value, struct err *e)
+{
+	const char *in = intern(name);
+
+	if (in == NULL)
+		return err_set(e, EX_DATAERR, "header '%s' is not allowed", name);
+	if (in == ID)
+		return err_set(e, EX_DATAERR, "header 'Id' is set once, first");
+	return add(r, in, value, e);
+}
+
+/* Remove every header named in (interned, not Id). */
+static void
+del(struct rec *r, const char *in)
 {
 	size_t i, j;
 
-	if (strcmp(name, "Id") == 0)
-		return;
 	for (i = j = 0; i < r->nh; i++) {
-		if (strcmp(r->h[i].name, name) == 0) {
-			free(r->h[i].name);
+		if (r->h[i].name == in) {
 			free(r->h[i].value);
 			continue;
 		}
@@ -204,26 +249,39 @@ rec_del(struct rec *r, const char *name)
 	r->nh = j;
 }
 
+void
+rec_del(struct rec *r, const char *name)
+{
+	const char *in = intern(name);
+
+	if (in != NULL && in != ID)
+		del(r, in);
+}
+
 int
 rec_set(struct rec *r, const char *name, const char *value, struct err *e)
 {
+	const char *in = intern(name);
 	int rc;
 
-	if (!rec_name_ok(name) || strcmp(name, "Id") == 0)
+	if (in == NULL || in == ID)
 		return err_set(e, EX_DATAERR, "header '%s' cannot be set", name);
-	if ((rc = value_ok(name, value, e)) != 0)
+	if ((rc = value_ok(in, value, e)) != 0)
 		return rc;
-	rec_del(r, name);
-	return rec_add(r, name, value, e);
+	del(r, in);
+	return add(r, in, value, e);
 }
 
 const char *
 rec_get_n(const struct rec *r, const char *name, size_t n)
 {
+	const char *in = intern(name);
 	size_t i;
 
+	if (in == NULL)
+		return NULL;
 	for (i = 0; i < r->nh; i++)
-		if (strcmp(r->h[i].name, name) == 0 && n-- == 0)
+		if (r->h[i].name == in && n-- == 0)
 			return r->h[i].value;
 	return NULL;
 }
@@ -237,10 +295,11 @@ rec_get(const struct rec *r, const char *name)
 size_t
 rec_count(const struct rec *r, const char *name)
 {
+	const char *in = intern(name);
 	size_t i, n = 0;
 
-	for (i = 0; i < r->nh; i++)
-		if (strcmp(r->h[i].name, name) == 0)
+	for (i = 0; i < r->nh && in != NULL; i++)
+		if (r->h[i].name == in)
 			n++;
 	return n;
 }
@@ -263,7 +322,9 @@ int
 rec_add_pem(struct rec *r, const char *label, const void *der, size_t len,
     struct err *e)
 {
-	if (!label_ok(label))
+	const char *in = label_of(label);
+
+	if (in == NULL)
 		return err_set(e, EX_DATAERR, "PEM label '%s' is not allowed",
 		    label);
 	if (len == 0)
@@ -272,7 +333,7 @@ rec_add_pem(struct rec *r, const char *label, const void *der, size_t len,
 		return err_set(e, EX_DATAERR, "PEM blocks larger than %d bytes",
 		    REC_MAX_PEM);
 	r->p = xrealloc(r->p, sizeof *r->p * (r->np + 1));
-	r->p[r->np].label = xstrdup(label);
+	r->p[r->np].label = in;
 	r->p[r->np].der = xmalloc(len);
 	memcpy(r->p[r->np].der, der, len);
 	r->p[r->np].len = len;
@@ -349,7 +410,9 @@ rec_write(const struct rec *r, struct buf *out)
 		buf_adds(out, r->p[i].label);
 		buf_add(out, "-----\n", 6);
 	}
-	buf_printf(out, END "%s\n", rec_id(r));
+	buf_adds(out, END);
+	buf_adds(out, rec_id(r));
+	buf_addc(out, '\n');
 }
 
 int
@@ -372,6 +435,7 @@ struct rec_reader {
 	int have_magic;		/* the next record's first line was read */
 	int ioerr;		/* errno of a read error, reported once */
 	struct buf line;
+	struct buf der;		/* a PEM block being decoded */
 };
 
 struct rec_reader *
@@ -400,6 +464,7 @@ rec_reader_free(struct rec_reader *rd)
 	if (rd == NULL)
 		return;
 	buf_free(&rd->line);
+	buf_free(&rd->der);
 	free(rd->source);
 	free(rd);
 }
@@ -570,21 +635,42 @@ resync(struct rec_reader *rd)
 		}
 }
 
+/* The value of a base64 digit, 64 for any other byte ('=' too). */
+static unsigned
+b64(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	return c == '/' ? 63 : 64;
+}
+
+/*
+ * A PEM body, its lines decoded as one base64 text, as OpenSSL's
+ * EVP_DecodeUpdate and EVP_DecodeFinal decode such lines: a multiple of
+ * 4 digits in all, at most two '=' and only at its very end (each
+ * stands for a zero digit and one byte fewer), bits a canonical encoder
+ * would have left zero ignored. A line is 1..76 base64 characters.
+ */
 static int
 read_pem(struct rec_reader *rd, struct rec *r, const char *label,
     struct err *e)
 {
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	struct buf der = {0}, end = {0};
-	/* EVP_DecodeUpdate may decode the up to 63 characters it holds and
-	 * the 76 of this line: at most 104 bytes */
-	unsigned char out[128];
+	struct buf *der = &rd->der;
+	unsigned char out[64];	/* a line's 76 digits and 3 carried: 57 */
+	const unsigned char *p;
 	const char *why = NULL;
-	size_t k;
-	int n, rc, outl, padded = 0;
+	size_t i, k, o, llen = strlen(label);
+	unsigned long acc = 0;
+	unsigned v;
+	int n, rc, ndig = 0, pad = 0;
 
-	buf_printf(&end, "-----END %s-----", label);
-	EVP_DecodeInit(ctx);
+	buf_reset(der);
 	for (;;) {
 		if ((n = next_line(rd, &why)) <= 0) {
 			rc = fail(rd, e, n == 0 ? "truncated record (PEM block "
@@ -593,41 +679,51 @@ read_pem(struct rec_reader *rd, struct rec *r, const char *label,
 		}
 		if ((rc = cut_off(rd, e)) != 0)
 			goto out;
-		if (strcmp(rd->line.p, end.p) == 0)
+		/* "-----END <label>-----" */
+		if (rd->line.len == llen + 14 &&
+		    memcmp(rd->line.p, "-----END ", 9) == 0 &&
+		    memcmp(rd->line.p + 9, label, llen) == 0 &&
+		    memcmp(rd->line.p + 9 + llen, "-----", 5) == 0)
 			break;
-		/* '=' only at the end of the last line: OpenSSL forgets
-		 * the padding between calls and would decode "QQ==QQ==" */
+		/* '=' only at the end of the last line */
 		k = strcspn(rd->line.p, "=");
-		if (padded || strspn(rd->line.p + k, "=") != rd->line.len - k) {
+		if (pad || strspn(rd->line.p + k, "=") != rd->line.len - k ||
+		    rd->line.len - k > 2 || rd->line.len == 0 ||
+		    rd->line.len > 76) {
 			rc = fail(rd, e, "bad base64 in PEM block");
 			goto out;
 		}
-		padded = k < rd->line.len;
-		if (rd->line.len == 0 || rd->line.len > 76 ||
-		    strspn(rd->line.p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-		    "opqrstuvwxyz0123456789+/=") != rd->line.len ||
-		    EVP_DecodeUpdate(ctx, out, &outl, (unsigned char *)rd->line.p,
-		    (int)rd->line.len) < 0) {
-			rc = fail(rd, e, "bad base64 in PEM block");
-			goto out;
+		p = (const unsigned char *)rd->line.p;
+		for (i = o = 0; i < rd->line.len; i++) {
+			if ((v = i < k ? b64(p[i]) : 0) > 63) {
+				rc = fail(rd, e, "bad base64 in PEM block");
+				goto out;
+			}
+			acc = acc << 6 | v;
+			if (++ndig == 4) {
+				out[o++] = (unsigned char)(acc >> 16);
+				out[o++] = (unsigned char)(acc >> 8);
+				out[o++] = (unsigned char)acc;
+				acc = 0;
+				ndig = 0;
+			}
 		}
-		buf_add(&der, out, (size_t)outl);
-		if (der.len > REC_MAX_PEM) {
+		pad = (int)(rd->line.len - k);
+		buf_add(der, out, o);
+		if (der->len > REC_MAX_PEM + (size_t)pad) {
 			rc = fail(rd, e, "PEM block too large");
 			goto out;
 		}
 	}
-	if (EVP_DecodeFinal(ctx, out, &outl) < 0) {
+	/* whole quads only; the padding ends the last one */
+	if (ndig != 0 || (size_t)pad > der->len || (pad > 0 && der->len < 3)) {
 		rc = fail(rd, e, "bad base64 in PEM block");
 		goto out;
 	}
-	buf_add(&der, out, (size_t)outl);
-	if ((rc = rec_add_pem(r, label, der.p, der.len, e)) != 0)
+	der->len -= (size_t)pad;
+	if ((rc = rec_add_pem(r, label, der->p, der->len, e)) != 0)
 		err_prefix(e, "%s:%lu", rd->source, rd->lineno);
 out:
-	EVP_ENCODE_CTX_free(ctx);
-	buf_free(&der);
-	buf_free(&end);
 	return rc;
 }
 
@@ -635,16 +731,16 @@ static int
 read_header(struct rec_reader *rd, struct rec *r, struct err *e)
 {
 	char *line = rd->line.p, *colon = strchr(line, ':');
+	const char *in;
 	int rc;
 
 	if (colon == NULL || colon[1] != ' ' || colon == line)
 		return fail(rd, e, "expected 'Name: value'");
 	*colon = '\0';
 	/* never echo control characters from hostile input */
-	if (strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-") != (size_t)(colon - line))
+	if (name_span(line) != (size_t)(colon - line))
 		return fail(rd, e, "malformed header name");
-	if (!rec_name_ok(line)) {
+	if ((in = intern(line)) == NULL) {
 		struct buf m = {0};
 		buf_printf(&m, "header '%.64s' is not allowed", line);
 		rc = fail(rd, e, m.p);
@@ -652,14 +748,18 @@ read_header(struct rec_reader *rd, struct rec *r, struct err *e)
 		return rc;
 	}
 	if (r->nh == 0) {
-		if (strcmp(line, "Id") != 0)
+		if (in != ID)
 			return fail(rd, e, "the first header must be Id");
-		if ((rc = value_ok("Id", colon + 2, e)) != 0)
+		if ((rc = value_ok(ID, colon + 2, e)) != 0)
 			return err_prefix(e, "%s:%lu", rd->source, rd->lineno);
-		push(r, "Id", colon + 2);
+		push(r, ID, colon + 2);
 		return 0;
 	}
-	if ((rc = rec_add(r, line, colon + 2, e)) != 0)
+	if (in == ID)
+		rc = err_set(e, EX_DATAERR, "header 'Id' is set once, first");
+	else
+		rc = add(r, in, colon + 2, e);
+	if (rc != 0)
 		err_prefix(e, "%s:%lu", rd->source, rd->lineno);
 	return rc;
 }
@@ -724,7 +824,7 @@ rec_read(struct rec_reader *rd, struct rec **out, struct err *e)
 		    strcmp(rd->line.p + n - 5, "-----") == 0) {
 			memcpy(label, rd->line.p + 11, n - 16);
 			label[n - 16] = '\0';
-			if (!label_ok(label)) {
+			if (label_of(label) == NULL) {
 				rc = fail(rd, e, "PEM label not allowed");
 				goto bad;
 			}

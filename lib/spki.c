@@ -9,6 +9,7 @@
  * ECDSA_verify is what the provider's verification calls in the end.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <limits.h>
 #include <string.h>
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
@@ -256,34 +257,95 @@ slow(const void *der, size_t len, X509_PUBKEY **spki, EVP_PKEY **pub,
 	return rc;
 }
 
+/*
+ * One DER header at *p (end: the enclosing element's end): its tag must
+ * be want (a universal tag number, constructed or not as cons says).
+ * Definite lengths only. On success *p is at the contents and *n is
+ * their length; 0 when the header is not that or runs past end.
+ */
+static int
+header(const unsigned char **p, const unsigned char *end, int want,
+    int cons, long *n)
+{
+	const unsigned char *q = *p;
+	int tag, cls, r;
+
+	r = ASN1_get_object(&q, n, &tag, &cls, (long)(end - *p));
+	/* 0x80: an error or a length past end; 0x21: indefinite */
+	if ((r & 0x80) || r != (cons ? V_ASN1_CONSTRUCTED : 0) ||
+	    tag != want || cls != V_ASN1_UNIVERSAL || *n > end - q)
+		return 0;
+	*p = q;
+	return 1;
+}
+
+/*
+ * The SubjectPublicKeyInfo in a CertificationRequest's DER, found by
+ * walking the headers (RFC 2986 section 4: CertificationRequest ->
+ * CertificationRequestInfo -> version, subject, subjectPKInfo) instead
+ * of decoding the subject and attributes a signer does not use. The
+ * walk checks what it passes: the outer SEQUENCE spans der exactly, the
+ * info is a SEQUENCE within it, version an INTEGER, subject a SEQUENCE.
+ */
+static int
+spki_of_req(const unsigned char *der, size_t len, const unsigned char **spki,
+    size_t *slen)
+{
+	const unsigned char *p = der, *end = der + len, *info;
+	long n;
+
+	if (len > LONG_MAX || !header(&p, end, V_ASN1_SEQUENCE, 1, &n) ||
+	    p + n != end || !header(&p, end, V_ASN1_SEQUENCE, 1, &n))
+		return 0;
+	info = p + n;
+	if (!header(&p, info, V_ASN1_INTEGER, 0, &n))
+		return 0;
+	p += n;
+	if (!header(&p, info, V_ASN1_SEQUENCE, 1, &n))
+		return 0;
+	p += n;
+	*spki = p;
+	if (!header(&p, info, V_ASN1_SEQUENCE, 1, &n))
+		return 0;
+	*slen = (size_t)(p + n - *spki);
+	return 1;
+}
+
 int
 spki_from_req(const void *der, size_t len, X509_PUBKEY **spki,
     EVP_PKEY **pub, struct err *e)
 {
-	const unsigned char *p = der;
-	RAW_REQ *r;
+	const unsigned char *p, *s = NULL;
+	RAW_SPKI *r = NULL;
+	size_t slen = 0;
 	int rc = 0;
 
 	*spki = NULL;
 	*pub = NULL;
-	r = (RAW_REQ *)ASN1_item_d2i(NULL, &p, (long)len,
-	    ASN1_ITEM_rptr(RAW_REQ));
-	if (r == NULL || p != (const unsigned char *)der + len) {
+	if (!spki_of_req(der, len, &s, &slen)) {
+		ERR_clear_error();
+		rc = err_set(e, EX_DATAERR, "request: does not parse");
+		goto out;
+	}
+	p = s;
+	r = (RAW_SPKI *)ASN1_item_d2i(NULL, &p, (long)slen,
+	    ASN1_ITEM_rptr(RAW_SPKI));
+	if (r == NULL || p != s + slen) {
 		rc = err_ssl(e, EX_DATAERR, "request: does not parse");
 		goto out;
 	}
-	if ((*pub = key_of(r->info->spki)) == NULL) {
+	if ((*pub = key_of(r)) == NULL) {
 		ERR_clear_error();
 		rc = slow(der, len, spki, pub, e);
 		goto out;
 	}
-	if ((*spki = pubkey_of(r->info->spki)) == NULL) {
+	if ((*spki = pubkey_of(r)) == NULL) {
 		EVP_PKEY_free(*pub);
 		*pub = NULL;
 		rc = err_ssl(e, EX_DATAERR, "request: public key");
 	}
 out:
-	ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_REQ));
+	ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(RAW_SPKI));
 	return rc;
 }
 

@@ -6,10 +6,12 @@
  * provider each time; for a request that costs several times the
  * signature of the certificate made from it. A signer needs the key's
  * bytes as the request carried them (to copy into the certificate) and
- * the key itself (to check its type), so this reads the request with a
- * template that keeps the SubjectPublicKeyInfo as it is and builds the
- * key straight from its parameters: EC on a named curve, RSA, Ed25519,
- * Ed448. Any other key takes OpenSSL's own (slow) path.
+ * the key itself (to check its type), so spki_from_req walks the DER
+ * headers to the request's SubjectPublicKeyInfo (the subject and the
+ * attributes are not decoded), reads it with a template that keeps it as
+ * it is, and builds the key straight from its parameters: EC on a named
+ * curve, RSA, Ed25519, Ed448. Any other key takes OpenSSL's own (slow)
+ * path, which decodes the whole request.
  *
  * The request's signature is NOT checked here: parse-csr did that, and
  * the order's facts digest pins the request's bytes.

@@ -199,6 +199,47 @@ main(void)
 	is_int(o2.template_id, 1, "template stored");
 	order_free(&o2);
 
+	/* prepared, then written once judged: the row order_open and
+	 * order_pass would leave */
+	{
+		struct rec *r2 = job("b.example.com", NULL);
+		struct order o3 = {0};
+
+		is_int(order_prepare(db, 1, r2, "csr", "carol", &o2, &created,
+		    &e), 0, "prepare a new job's order");
+		ok(created == 1 && o2.id == 0, "made up, not written (id 0)");
+		is_int(db_int64(db, &n, &e, "SELECT count(*) FROM orders WHERE "
+		    "job = ?", "t", rec_id(r2)), 0, "count");
+		is_int(n, 0, "no row yet");
+		is_int(order_create_passed(db, &o2, 1, "automatic", "beef", &e),
+		    0, "written passed");
+		ok(o2.id > 0, "it has an id");
+		order_free(&o2);
+		is_int(order_prepare(db, 1, r2, "csr", "dave", &o2, &created,
+		    &e), 0, "prepare it again");
+		ok(created == 0 && o2.id > 0, "found the row this time");
+		is_str(o2.status, "processing", "processing");
+		is_str(o2.facts, "beef", "its facts");
+		is_int(o2.template_id, 1, "its template");
+		is_str(o2.approval, "automatic", "its approval mode");
+		is_str(o2.requested_by, "carol", "the first requester");
+		is_str(o2.cn, "b.example.com", "its CN");
+		ok(o2.request && strstr(o2.request, rec_id(r2)) != NULL,
+		    "the request is the record");
+		order_free(&o2);
+		rec_free(r2);
+		r2 = job("c.example.com", NULL);
+		is_int(order_prepare(db, 1, r2, "csr", "carol", &o2, &created,
+		    &e), 0, "prepare another");
+		is_int(order_create(db, &o2, &e), 0, "written pending");
+		is_int(order_load(db, rec_id(r2), &o3, &e), 0, "read it back");
+		ok(o3.id == o2.id && strcmp(o3.status, "pending") == 0 &&
+		    strcmp(o3.request, o2.request) == 0, "the pending row");
+		order_free(&o3);
+		order_free(&o2);
+		rec_free(r2);
+	}
+
 	is_int(order_complete(db, o.id, &e), 0, "complete");
 	is_int(order_load_id(db, o.id, &o2, &e), 0, "reload");
 	is_str(o2.status, "complete", "complete");

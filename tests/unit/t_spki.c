@@ -120,6 +120,57 @@ out:
 	err_free(&e);
 }
 
+/*
+ * Requests spki_from_req must refuse while walking to the key: shapes
+ * the DER walk sees, and a key that does not parse (an EC point off
+ * the curve: the walk finds it, the key import refuses it).
+ */
+static void
+walk(void)
+{
+	static const unsigned char indefinite[] = {
+		0x30, 0x80, 0x30, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00,
+	};
+	static const unsigned char no_key[] = {
+		0x30, 0x07, 0x30, 0x05, 0x02, 0x01, 0x00, 0x30, 0x00,
+	};
+	static const unsigned char no_version[] = {
+		0x30, 0x06, 0x30, 0x04, 0x30, 0x00, 0x30, 0x00,
+	};
+	static const unsigned char head[] = {
+		0x30, 0x62, 0x30, 0x60, 0x02, 0x01, 0x00, 0x30, 0x00,
+		0x30, 0x59, 0x30, 0x13,
+		0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+		0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+		0x03, 0x42, 0x00, 0x04,
+	};
+	unsigned char off_curve[sizeof head + 64];
+	const struct {
+		const char *what;
+		const unsigned char *der;
+		size_t len;
+	} t[] = {
+		{ "indefinite length", indefinite, sizeof indefinite },
+		{ "no SubjectPublicKeyInfo", no_key, sizeof no_key },
+		{ "no version", no_version, sizeof no_version },
+		{ "EC point off the curve", off_curve, sizeof off_curve },
+	};
+	struct err e = {0};
+	X509_PUBKEY *spki = NULL;
+	EVP_PKEY *pub = NULL;
+	size_t i;
+
+	memcpy(off_curve, head, sizeof head);
+	memset(off_curve + sizeof head, 0, 64);
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		is_int(spki_from_req(t[i].der, t[i].len, &spki, &pub, &e),
+		    EX_DATAERR, "%s refused", t[i].what);
+		ok(spki == NULL && pub == NULL, "%s: nothing returned",
+		    t[i].what);
+		err_free(&e);
+	}
+}
+
 int
 main(void)
 {
@@ -134,6 +185,7 @@ main(void)
 	for (i = 0; i < sizeof algs / sizeof algs[0]; i++)
 		one(algs[i]);
 	slow_trailing_zero();
+	walk();
 	is_int(spki_from_req("garbage", 7, &spki, &pub, &e), EX_DATAERR,
 	    "garbage refused");
 	err_free(&e);
