@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uuid/uuid.h>
+#include "jobid.h"
 #include "num.h"
 #include "rec.h"
 
@@ -175,11 +175,9 @@ struct rec *
 rec_new(void)
 {
 	struct rec *r = rec_empty();
-	char id[37];
-	uuid_t u;
+	char id[JOBID_LEN + 1];
 
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, id);
+	jobid_new(id);
 	push(r, ID, id);
 	return r;
 }
