@@ -32,8 +32,7 @@ leafs() {
 }
 for t in 1 4; do
 	sqlite3 "$db" ".restore before.db" || t_bail "restore"
-	strace -f -qq -e trace=clone,clone3 -o "clone.$t" sign --threads "$t" --batch 100 all.pol \
-		> "t$t.out" 2> "t$t.err"
+	sign --threads "$t" --batch 100 all.pol > "t$t.out" 2> "t$t.err"
 	t_is "--threads $t: exit 0" "$?" 0
 	t_is "--threads $t: 240 complete" "$(rec-cat --field Status "t$t.out" | sort | uniq -c | tr -s ' ')" " 240 complete"
 	t_is "--threads $t: output in input order" "$(rec-cat --field Id "t$t.out" | tr '\n' ' ')" \
@@ -55,8 +54,20 @@ done
 t_is "240 certificates printed" "$(grep -c '^Certificate:' text.4)" 240
 t_is "the same certificates (subject, issuer, key, extensions) in the same order" \
 	"$(cmp text.1 text.4 && echo same)" same
-t_is "--threads 1 starts no thread" "$(grep -c clone "clone.1")" 0
-t_ok "--threads 4 starts threads" test "$(grep -c clone "clone.4")" -ge 3
+
+# Threads are started (counted by strace; LeakSanitizer, which cannot
+# run under it, off).
+if command -v strace >/dev/null; then
+	for t in 1 4; do
+		sqlite3 "$db" ".restore before.db" || t_bail "restore"
+		ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=clone,clone3 -o "clone.$t" \
+			sign --threads "$t" --batch 100 all.pol > /dev/null 2>&1
+	done
+	t_is "--threads 1 starts no thread" "$(grep -c clone "clone.1")" 0
+	t_ok "--threads 4 starts threads" test "$(grep -c clone "clone.4")" -ge 3
+else
+	T_N=$((T_N + 2)); echo "ok $((T_N - 1)) # SKIP no strace"; echo "ok $T_N # SKIP no strace"
+fi
 
 # A refused record in a threaded batch fails alone, in its place.
 sqlite3 "$db" ".restore before.db" || t_bail "restore"
