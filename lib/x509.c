@@ -861,6 +861,8 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	int rc;
 
 	*out = NULL;
+	if (in->later != NULL)
+		*in->later = NULL;
 	if (capped)
 		*capped = 0;
 	if (in->issuer != NULL) {
@@ -951,8 +953,6 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 		goto out;
 	if (in->ocsp_nocheck && (rc = add_nocheck(x, e)) != 0)
 		goto out;
-	if (in->later != NULL)
-		*in->later = NULL;
 	if (in->issuer != NULL && (alg = alg_of(in->issuer_key, md)) != NULL) {
 		if (in->later != NULL) {
 			/* its index made here, not in x509_sign_later's
