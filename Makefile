@@ -36,8 +36,8 @@ endif
 ALL_CFLAGS = -std=c11 -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
              -DCERTPIPE_STATEDIR='"$(STATEDIR)"' -DCERTPIPE_LIBEXEC='"$(LIBEXEC)"' \
              -DCERTPIPE_BINDIR='"$(BINDIR)"' -I. -Ilib \
-             $(WARN) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(HARDEN_LD) $(LDFLAGS)
+             -pthread $(WARN) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -pthread $(HARDEN_LD) $(LDFLAGS)
 
 LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(O)/%.o)

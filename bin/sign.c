@@ -9,7 +9,9 @@
  * events in the batch's transaction, and the record leaves with the
  * certificate, its chain and Status complete. An order that is already
  * complete is answered with its stored certificate. Every other record
- * passes through unchanged.
+ * passes through unchanged. With --threads N > 1 phase 1 builds every
+ * certificate of a batch first and then signs them on N threads
+ * (sign_all); the commit and the output are the same as with one.
  *
  * With --crl SPEC (run by publish-crl) it reads no records: it signs the
  * CRLs the specs describe (lib/crl.h) and writes their DER to stdout.
@@ -22,9 +24,12 @@
  * has committed, and never signs one order twice.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <popt.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -49,6 +54,7 @@
 #include "x509.h"
 
 #define SERIAL_TRIES 3		/* fresh serials after a collision */
+#define THREADS_MAX 256		/* --threads */
 
 /* One CA whose key is open. */
 struct signer {
@@ -68,6 +74,8 @@ struct ctx {
 	struct tmpl t;		/* the last template, kept for one batch */
 	int64_t active_ca;	/* a CA found active in this batch; the
 				   commit checks it again under the lock */
+	size_t threads;		/* signing threads (--threads) */
+	int later;		/* phase 1 leaves signatures to them */
 };
 
 /* What happened to one processing record; applied after the commit. */
@@ -83,6 +91,7 @@ struct result {
 	int sharded;		/* crl_shard to record */
 	int64_t shard;
 	char *facts, *key_ref;
+	struct x509_unsigned *later;	/* built, to be signed (sign_all) */
 };
 
 static void
@@ -93,6 +102,7 @@ result_free(struct result *res)
 	sk_X509_pop_free(res->chain, X509_free);
 	free(res->facts);
 	free(res->key_ref);
+	x509_unsigned_free(res->later);
 	memset(res, 0, sizeof *res);
 }
 
@@ -460,7 +470,7 @@ issue(struct ctx *x, const struct rec *r, const struct order *o,
 		san[i] = rec_get_n(r, "SAN", i);
 	in = (struct issue_req){ &x->t, sg->ca.name, sg->cert, sg->key,
 	    x->conf.base_url, pub, NULL, &subj, subj.cn, san, nsan, ndays,
-	    clock_now(), spki, 0, 0, 0 };
+	    clock_now(), spki, 0, 0, 0, x->later ? &res->later : NULL };
 	if ((rc = crl_choose(sg, &in, res, e)) != 0 ||
 	    (rc = issue_cert(&in, &res->cert, NULL, e)) != 0) {
 		rc = refuse(res, rc, "%s", err_str(e));
@@ -674,6 +684,71 @@ transact(struct ctx *x, struct rec **r, struct result *res, size_t n,
 	return rc;
 }
 
+/* The certificates phase 1 built, to be signed by a pool of threads,
+ * each taking the next one. */
+struct pool {
+	struct result *res;
+	size_t *todo;		/* indexes into res */
+	size_t n;
+	atomic_size_t next;
+};
+
+/* Sign res's certificate; a failure refuses the record. */
+static void
+sign_one(struct result *res)
+{
+	struct err e = {0};
+	int rc;
+
+	if ((rc = x509_sign_later(res->later, &res->cert, &e)) != 0) {
+		refuse(res, rc, "%s", err_str(&e));
+		res->fail = 1;
+	}
+	x509_unsigned_free(res->later);
+	res->later = NULL;
+	err_free(&e);
+}
+
+static void *
+signing(void *arg)
+{
+	struct pool *p = arg;
+	size_t k;
+
+	while ((k = atomic_fetch_add(&p->next, 1)) < p->n)
+		sign_one(&p->res[p->todo[k]]);
+	return NULL;
+}
+
+/*
+ * Sign what phase 1 left unsigned, on up to x->threads threads (this one
+ * among them), and wait for all: nothing else runs meanwhile, so the
+ * caches x509_issue fills are only read (lib/x509.h). The results stay
+ * in record order. A thread that cannot be started leaves its share to
+ * the others.
+ */
+static void
+sign_all(struct ctx *x, struct result *res, size_t n)
+{
+	struct pool p = { res, xcalloc(n + 1, sizeof *p.todo), 0, 0 };
+	pthread_t *tid;
+	size_t i, nt = 0, want;
+
+	for (i = 0; i < n; i++)
+		if (res[i].later != NULL)
+			p.todo[p.n++] = i;
+	want = x->threads < p.n ? x->threads : p.n;
+	tid = xcalloc(want + 1, sizeof *tid);
+	while (nt + 1 < want && pthread_create(&tid[nt], NULL, signing, &p)
+	    == 0)
+		nt++;
+	signing(&p);
+	for (i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+	free(tid);
+	free(p.todo);
+}
+
 /* A batch: check and sign without the write lock, then store it all in
  * one short transaction; on a database failure nothing of the batch is
  * issued and each processing record fails as temporary. */
@@ -686,19 +761,25 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	size_t i, todo = 0;
 	int rc = 0;
 
-	/* phase 1 reads one snapshot: the locks once a batch */
+	/* phase 1 reads one snapshot: the locks once a batch; with more
+	 * than one thread it builds each certificate and the signatures
+	 * are made after it, in parallel */
+	x->later = x->threads > 1;
 	rc = db_begin_read(x->db, &e);
 	for (i = 0; i < n && rc == 0; i++)
 		if (is_processing(r[i])) {
 			todo++;
 			rc = prepare(x, r[i], &res[i], &e);
 		}
+	x->later = 0;
 	if (rc == 0)
 		rc = db_commit(x->db, &e);
 	else
 		db_rollback(x->db);
-	if (rc == 0 && todo > 0)
+	if (rc == 0 && todo > 0) {
+		sign_all(x, res, n);
 		rc = transact(x, r, res, n, &e);
+	}
 	tmpl_free(&x->t);
 	x->active_ca = 0;
 	if (rc != 0) {
@@ -886,7 +967,7 @@ int
 main(int argc, char **argv)
 {
 	char *home = NULL, *passfile = NULL, *nbatch = NULL, **cas = NULL;
-	char **crls = NULL;
+	char **crls = NULL, *nthreads = NULL;
 	int passfd = -1, verbose = 0;
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &nbatch, 0,
@@ -905,6 +986,9 @@ main(int argc, char **argv)
 		  "read the key passphrase from file descriptor FD", "FD" },
 		{ "passphrase-file", '\0', POPT_ARG_STRING, &passfile, 0,
 		  "read the key passphrase from FILE", "FILE" },
+		{ "threads", '\0', POPT_ARG_STRING, &nthreads, 0,
+		  "threads that sign a batch's certificates (1..256, default: "
+		  "the online CPUs)", "N" },
 		{ "verbose", 'v', POPT_ARG_NONE, &verbose, 0,
 		  "with --crl: say on stderr how each CRL was made", NULL },
 		POPT_AUTOHELP
@@ -916,7 +1000,8 @@ main(int argc, char **argv)
 	struct err e = {0};
 	const char **files;
 	poptContext pc;
-	uint64_t batch_max = 256;
+	uint64_t batch_max = 256, threads;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc, n, i;
 
 	diag_init(argv[0]);
@@ -928,12 +1013,16 @@ main(int argc, char **argv)
 		rc = EX_USAGE;
 		goto out;
 	}
-	if (nbatch && (rc = num_u64("--batch", nbatch, 1, 10000, &batch_max,
-	    &e)) != 0) {
+	threads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX :
+	    (uint64_t)cpus;
+	if ((nbatch && (rc = num_u64("--batch", nbatch, 1, 10000, &batch_max,
+	    &e)) != 0) || (nthreads && (rc = num_u64("--threads", nthreads, 1,
+	    THREADS_MAX, &threads, &e)) != 0)) {
 		diag_err(&e);
 		rc = EX_USAGE;
 		goto out;
 	}
+	x.threads = (size_t)threads;
 	files = poptGetArgs(pc);
 	for (n = 0; files && files[n]; n++)
 		;
@@ -964,6 +1053,7 @@ out:
 	free(home);
 	free(passfile);
 	free(nbatch);
+	free(nthreads);
 	err_free(&e);
 	poptFreeContext(pc);
 	return rc;

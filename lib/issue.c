@@ -118,6 +118,7 @@ issue_cert(const struct issue_req *r, X509 **out, int *capped,
 	in.freshest_url = fresh;
 	in.policy_oid = t->policy ? t->policy_oid : NULL;
 	in.cps_url = t->policy ? t->cps_url : NULL;
+	in.later = r->later;
 	rc = x509_issue(&in, out, capped, e);
 	if (rc == 0 && capped && cut)
 		*capped = 1;

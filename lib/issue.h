@@ -15,6 +15,8 @@
  *
  * Contract: 0 or a sysexits code with e filled; *out belongs to the
  * caller. *capped (may be NULL) is set when validity was shortened.
+ * With r->later set *out may be NULL and *r->later the certificate,
+ * built but unsigned (x509_sign_later).
  *
  * Delegated signers (lib/signer.h): a certificate under the starter
  * ocsp-signing gets id-pkix-ocsp-nocheck and no OCSP URL, one under
@@ -47,6 +49,8 @@ struct issue_req {
 	int sharded;			/* the CA's CRLs are sharded: */
 	int64_t shard;			/* this certificate's shard */
 	int delta;			/* the CA publishes delta CRLs */
+	struct x509_unsigned **later;	/* not NULL: the signature may be
+					   left to x509_sign_later (x509.h) */
 };
 
 int issue_cert(const struct issue_req *r, X509 **out, int *capped,

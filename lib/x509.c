@@ -39,6 +39,7 @@ static const char *const eku_names[] = {
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static void keep(X509 *x, const unsigned char *der, size_t len);
+static int kept_index(void);
 
 /* Walk a comma list; fn gets each item with blanks around it dropped.
  * An empty item ("a,,b", "a,") is an error, not something to skip. */
@@ -704,6 +705,15 @@ alg_learn(EVP_PKEY *key, const EVP_MD *md, const X509 *x)
 	alg_kept[next_alg++].alg = copy;
 }
 
+/* What x509_sign_later needs: the certificate and how to sign it
+ * (alg is alg_kept's, kept for the life of the process). */
+struct x509_unsigned {
+	X509 *x;
+	EVP_PKEY *key;
+	const EVP_MD *md;
+	const X509_ALGOR *alg;
+};
+
 /* DER: tag, definite length, contents. */
 static void
 der_tlv(struct buf *out, unsigned char tag, const void *p, size_t n)
@@ -864,6 +874,8 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	int rc;
 
 	*out = NULL;
+	if (in->later != NULL)
+		*in->later = NULL;
 	if (capped)
 		*capped = 0;
 	if (in->issuer != NULL) {
@@ -955,6 +967,17 @@ x509_issue(const struct x509_issue *in, X509 **out, int *capped,
 	if (in->ocsp_nocheck && (rc = add_nocheck(x, e)) != 0)
 		goto out;
 	if (in->issuer != NULL && (alg = alg_of(in->issuer_key, md)) != NULL) {
+		if (in->later != NULL) {
+			/* its index made here, not in x509_sign_later's
+			 * threads */
+			(void)kept_index();
+			*in->later = xmalloc(sizeof **in->later);
+			**in->later = (struct x509_unsigned){ x,
+			    in->issuer_key, md, alg };
+			x = NULL;
+			rc = 0;
+			goto out;
+		}
 		if ((rc = sign_direct(x, in->issuer_key, md, alg, e)) != 0)
 			goto out;
 	} else {
@@ -974,6 +997,28 @@ out:
 	X509_free(x);
 	buf_free(&b);
 	return rc;
+}
+
+int
+x509_sign_later(struct x509_unsigned *u, X509 **out, struct err *e)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = sign_direct(u->x, u->key, u->md, u->alg, e)) != 0)
+		return rc;
+	*out = u->x;
+	u->x = NULL;
+	return 0;
+}
+
+void
+x509_unsigned_free(struct x509_unsigned *u)
+{
+	if (u == NULL)
+		return;
+	X509_free(u->x);
+	free(u);
 }
 
 int

@@ -66,6 +66,7 @@ struct x509_issue {
 	const char *cps_url;		/* with policy_oid; NULL: none */
 	const X509_PUBKEY *spki;	/* pubkey as its request carried it,
 					   copied as is; NULL: encode pubkey */
+	struct x509_unsigned **later;	/* not NULL: see x509_sign_later */
 };
 
 /* Build and sign a certificate with a fresh random positive serial of
@@ -73,6 +74,23 @@ struct x509_issue {
  * cut to the issuer's notAfter (may be NULL). */
 int x509_issue(const struct x509_issue *in, X509 **out, int *capped,
     struct err *e);
+/*
+ * A certificate built but not yet signed. With in->later set, x509_issue
+ * leaves the signature of a certificate whose issuer's signing it knows
+ * already (every one after the first it signed with that key and
+ * digest) to x509_sign_later: *out is then NULL and *in->later holds
+ * the certificate; otherwise it signs as usual and *in->later is NULL.
+ *
+ * x509_sign_later encodes and signs u's certificate into *out (its DER
+ * kept). It touches nothing shared but read-only caches and the issuer's
+ * key, so any number of threads may run it on different u at once, but
+ * never while another thread runs x509_issue (which fills those caches)
+ * or frees the issuer's key. u stays the caller's: free it with
+ * x509_unsigned_free, also after a success.
+ */
+struct x509_unsigned;
+int x509_sign_later(struct x509_unsigned *u, X509 **out, struct err *e);
+void x509_unsigned_free(struct x509_unsigned *u);
 /* Make a CSR for key with subject, signed with digest (NULL for EdDSA). */
 int x509_csr_make(EVP_PKEY *key, const X509_NAME *subject,
     const char *digest, X509_REQ **out, struct err *e);

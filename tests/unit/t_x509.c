@@ -1,5 +1,6 @@
 /* t_x509 - names, usages, URLs and certificate issuance. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -493,6 +494,121 @@ test_name_str(void)
 	err_free(&e);
 }
 
+/* Certificates left unsigned (x509_issue with later), signed on four
+ * threads at once, two each. */
+#define LATER 8
+
+struct later_job {
+	struct x509_unsigned **u;
+	X509 **out;
+	int rc[2];
+};
+
+static void *
+later_sign(void *arg)
+{
+	struct later_job *j = arg;
+	struct err e = {0};
+	int i;
+
+	for (i = 0; i < 2; i++)
+		j->rc[i] = x509_sign_later(j->u[i], &j->out[i], &e);
+	err_free(&e);
+	return NULL;
+}
+
+static void
+test_later(void)
+{
+	static const char *const algs[] = { "ec-256", "rsa-2048", "ed25519" };
+	const char *san[] = { "DNS:later.example.com" };
+	struct x509_subject s = { .cn = "Later" };
+	struct x509_issue in;
+	struct x509_unsigned *u[LATER], *first;
+	struct later_job job[LATER / 2];
+	pthread_t tid[LATER / 2];
+	X509_NAME *n = NULL;
+	EVP_PKEY *k = NULL, *lk = NULL;
+	X509 *ca = NULL, *leaf[LATER], *x = NULL;
+	struct err e = {0};
+	size_t i;
+	int j, m, good, started;
+
+	x509_name_build(&s, &n, &e);
+	keys_generate(keys_alg("ec-256"), &lk, &e);
+	for (i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+		keys_generate(keys_alg(algs[i]), &k, &e);
+		in = (struct x509_issue){ .subject = n, .pubkey = k,
+		    .issuer_key = k, .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1900000000,
+		    .ca = 1, .path_len = -1,
+		    .ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN, .later = &first };
+		first = (struct x509_unsigned *)&in;	/* must be cleared */
+		is_int(x509_issue(&in, &ca, NULL, &e), 0, "%s: self-signed "
+		    "issuer", algs[i]);
+		ok(ca != NULL && first == NULL, "%s: signed at once",
+		    algs[i]);
+		in = (struct x509_issue){ .subject = n, .pubkey = lk,
+		    .issuer = ca, .issuer_key = k, .digest = "sha256",
+		    .not_before = 1700000000, .not_after = 1800000000,
+		    .path_len = -1, .ku = KU_DIGITAL_SIGNATURE,
+		    .eku = "serverAuth", .san = san, .nsan = 1,
+		    .crl_url = "http://pki.test/later.crl", .later = &first };
+		is_int(x509_issue(&in, &x, NULL, &e), 0, "%s: first leaf",
+		    algs[i]);
+		ok(x != NULL && first == NULL, "%s: the key's first leaf is "
+		    "signed at once", algs[i]);
+		X509_free(x);
+		x = NULL;
+		for (j = 0, good = 1; j < LATER; j++) {
+			in.later = &u[j];
+			good &= x509_issue(&in, &leaf[j], NULL, &e) == 0 &&
+			    leaf[j] == NULL && u[j] != NULL;
+		}
+		ok(good, "%s: %d more left unsigned", algs[i], LATER);
+		in.later = &first;
+		is_int(x509_issue(&in, &x, NULL, &e), 0, "%s: one more",
+		    algs[i]);
+		x509_unsigned_free(first);	/* never signed: no leak */
+		for (j = 0, started = 0; good && j < LATER / 2; j++) {
+			job[j] = (struct later_job){ &u[2 * j], &leaf[2 * j],
+			    { -1, -1 } };
+			started += pthread_create(&tid[j], NULL, later_sign,
+			    &job[j]) == 0;
+		}
+		is_int(started, good ? LATER / 2 : 0, "%s: %d threads",
+		    algs[i], LATER / 2);
+		for (j = 0; j < started; j++)
+			pthread_join(tid[j], NULL);
+		for (j = 0; good && j < LATER; j++) {
+			is_int(job[j / 2].rc[j % 2], 0, "%s: leaf %d signed",
+			    algs[i], j);
+			ok(leaf[j] != NULL && X509_verify(leaf[j], k) == 1,
+			    "%s: leaf %d verifies", algs[i], j);
+			for (m = 0; m < j; m++)
+				if (ASN1_INTEGER_cmp(X509_get0_serialNumber(
+				    leaf[m]), X509_get0_serialNumber(leaf[j]))
+				    == 0)
+					break;
+			is_int(m, j, "%s: leaf %d has its own serial",
+			    algs[i], j);
+			test_kept(leaf[j]);
+		}
+		for (j = 0; j < LATER; j++) {
+			x509_unsigned_free(u[j]);
+			X509_free(leaf[j]);
+		}
+		x509_unsigned_free(NULL);
+		X509_free(ca);
+		ca = NULL;
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	EVP_PKEY_free(lk);
+	X509_NAME_free(n);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -502,6 +618,7 @@ main(void)
 	test_subject();
 	test_issue();
 	test_kept_ext();
+	test_later();
 	test_read();
 	test_name_str();
 	return tap_done();
