@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include "jobid.h"
+#include <uuid/uuid.h>
 #include "num.h"
 #include "rec.h"
 
@@ -175,9 +175,11 @@ struct rec *
 rec_new(void)
 {
 	struct rec *r = rec_empty();
-	char id[JOBID_LEN + 1];
+	char id[37];
+	uuid_t u;
 
-	jobid_new(id);
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, id);
 	push(r, ID, id);
 	return r;
 }
