@@ -13,8 +13,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 #include "fs.h"
-#include "jobid.h"
 #include "rec.h"
 #include "spool.h"
 
@@ -60,7 +60,10 @@ spool_id_ok(const char *id)
 void
 spool_newid(char out[37])
 {
-	jobid_new(out);
+	uuid_t u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
 }
 
 /* "<home>/queue/<q>[/<sub>[/<id>]]" */

@@ -185,35 +185,6 @@ test_ids(void)
 		is_int(spool_id_ok(t[i].id), t[i].ok, "id '%s'", t[i].id);
 	spool_newid(id);
 	ok(spool_id_ok(id), "spool_newid gives a valid id");
-	{
-		/* version 7: the millisecond, then random bits; later ids
-		 * sort later across milliseconds, and never repeat */
-		static char seen[1000][37];
-		struct timespec t0, t1;
-		unsigned long long ms, lo, hi, last = 0;
-		int j, m, fine = 1;
-
-		for (j = 0; j < 1000 && fine; j++) {
-			clock_gettime(CLOCK_REALTIME, &t0);
-			spool_newid(seen[j]);
-			clock_gettime(CLOCK_REALTIME, &t1);
-			lo = (unsigned long long)t0.tv_sec * 1000 +
-			    (unsigned long long)t0.tv_nsec / 1000000;
-			hi = (unsigned long long)t1.tv_sec * 1000 +
-			    (unsigned long long)t1.tv_nsec / 1000000;
-			/* 8 + 4 hex digits, a dash between */
-			ms = strtoull(seen[j], NULL, 16) << 16 |
-			    strtoull(seen[j] + 9, NULL, 16);
-			fine = spool_id_ok(seen[j]) && seen[j][14] == '7' &&
-			    strchr("89ab", seen[j][19]) != NULL && ms >= lo &&
-			    ms <= hi && ms >= last;
-			last = ms;
-			for (m = 0; fine && m < j; m++)
-				fine = strcmp(seen[m], seen[j]) != 0;
-		}
-		ok(fine, "1000 ids: version 7, the millisecond they were made "
-		    "in, each new (stopped at %d: %s)", j, seen[j - 1]);
-	}
 	is_int(spool_open(home, &sp, &e), 0, "open");
 	is_int(spool_put(sp, "incoming", "../x", "x", 1, &e), EX_DATAERR,
 	    "put ../x refused");
