@@ -1,11 +1,35 @@
 /* loop - the one input loop of the record filters (see loop.h). */
+#ifdef __linux__
+#define _GNU_SOURCE	/* F_SETPIPE_SZ */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "diag.h"
 #include "loop.h"
+
+#define PIPE_ROOM (1 << 20)	/* bytes a pipe into a batching stage holds */
+
+/* A pipe into a stage that commits in batches holds some fifty records
+ * by default (64 KiB): while this stage waits on its commit's fsync,
+ * the stage before it would soon wait too. A megabyte (Linux's limit
+ * for an unprivileged pipe) lets it go on with the next batches. */
+static void
+widen(FILE *in)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+	int fd = fileno(in);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_ROOM);	/* a hint */
+#else
+	(void)in;
+#endif
+}
 
 static int
 one_stream(FILE *in, const char *name, loop_fn fn, void *ctx, FILE *out,
@@ -122,10 +146,12 @@ run_batch(struct batch *b)
 static int
 batch_stream(FILE *in, const char *name, struct batch *b)
 {
-	struct rec_reader *rd = rec_reader_new(in, name);
+	struct rec_reader *rd;
 	struct err e = {0};
 	int got, rc = 0;
 
+	widen(in);
+	rd = rec_reader_new(in, name);
 	while (rc == 0 && (got = rec_read(rd, &b->r[b->n], &e)) != 0) {
 		if (got != 1) {
 			diag("%s", err_str(&e));

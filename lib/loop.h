@@ -37,7 +37,9 @@ int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
  * pipeline, is answered at once, while a stream from a slower stage
  * (records queue up during a commit, and the next batch starts with
  * several) still fills its batches instead of paying a commit for every
- * few records. At most max records are held in memory.
+ * few records. At most max records are held in memory. A pipe on stdin
+ * is widened to a megabyte (Linux) so that the stage before goes on
+ * while this one commits.
  */
 typedef void (*loop_batch_fn)(struct rec **r, int *codes, size_t n,
     void *ctx);
