@@ -2,10 +2,11 @@
  * publish-crl - write each CA's CRLs that are due into pub/crl/.
  *
  * Per CA it decides what to publish (a complete CRL, a delta CRL, one
- * CRL per shard; see doc/publish-crl.1 for when each is due), takes the
- * CRL numbers from the CA's sequence (table crls) and runs `sign --ca
- * NAME --crl SPEC...` as a child, which signs the CRLs and writes
- * their DER one after the other to its stdout, a pipe. Each CRL is
+ * CRL per shard; see doc/publish-crl.1 for when each is due), starts
+ * `sign --ca NAME --crl -` as a child, which loads the key meanwhile,
+ * takes the CRL numbers from the CA's sequence (table crls) and writes
+ * their specs to sign's stdin; sign signs the CRLs and writes their
+ * DER one after the other to its stdout, a pipe. Each CRL is
  * cut from that stream by its DER header as it arrives: its bytes go
  * to its temporary file and its PEM beside it while sign is still
  * signing, so the copying and base64 run on the other core, and the
@@ -31,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +94,13 @@ struct out {
 	off_t written[2], synced[2];	/* per file: see early() */
 	unsigned char carry[48];	/* PEM input short of a line */
 	size_t nc;
+};
+
+/* A running sign: its pid, the pipe its specs go down (its stdin) and
+ * the one its CRLs come up (its stdout). */
+struct signer {
+	pid_t pid;
+	int in, out;
 };
 
 /* sign's stream being cut into the CRLs o[0..n-1]. */
@@ -377,95 +386,6 @@ record(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	return rc;
 }
 
-/* Start `sign --home H --ca NAME [--passphrase-...] --crl SPEC...` with
- * its stdout on fd. */
-static int
-run_sign(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
-    size_t n, int fd, pid_t *pid, struct err *e)
-{
-	struct buf *spec = xcalloc(n, sizeof *spec), path = {0}, num = {0};
-	const char **av = xcalloc(2 * n + 11, sizeof *av);
-	posix_spawn_file_actions_t fa;
-	int pp[2] = { -1, -1 }, rc = 0, sk;
-	size_t i, k = 0;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		diag_nomem();
-
-	if (x->pass.b.len && pipe(pp) < 0) {
-		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	/* a passphrase line is far smaller than a pipe's buffer */
-	if (pp[1] >= 0 && (write(pp[1], x->pass.b.p, x->pass.b.len) !=
-	    (ssize_t)x->pass.b.len || write(pp[1], "\n", 1) != 1)) {
-		rc = err_set(e, EX_OSERR, "passphrase pipe: %s",
-		    strerror(errno));
-		goto out;
-	}
-	buf_printf(&path, "%s/sign", x->bindir);
-	av[k++] = "sign";
-	av[k++] = "--home";
-	av[k++] = x->conf.home;
-	av[k++] = "--ca";
-	av[k++] = c->name;
-	if (pp[0] >= 0) {
-		buf_printf(&num, "%d", pp[0]);
-		av[k++] = "--passphrase-fd";
-		av[k++] = num.p;
-	} else if (x->passfile) {
-		av[k++] = "--passphrase-file";
-		av[k++] = x->passfile;
-	}
-	if (x->verbose)
-		av[k++] = "--verbose";
-	for (i = 0; i < n; i++) {
-		crl_job_fmt(&j[i], &spec[i]);
-		av[k++] = "--crl";
-		av[k++] = spec[i].p;
-	}
-	/* posix_spawn: no copy of this process's page tables to fault on */
-	if ((sk = posix_spawn_file_actions_adddup2(&fa, fd, 1)) != 0 ||
-	    (pp[1] >= 0 && (sk = posix_spawn_file_actions_addclose(&fa,
-	    pp[1])) != 0)) {
-		rc = err_set(e, EX_OSERR, "spawn: %s", strerror(sk));
-		goto out;
-	}
-	if ((sk = posix_spawn(pid, path.p, &fa, NULL, (char *const *)av,
-	    environ)) != 0)
-		rc = err_set(e, EX_SOFTWARE, "%s: cannot run: %s", path.p,
-		    strerror(sk));
-out:
-	posix_spawn_file_actions_destroy(&fa);
-	for (i = 0; i < 2; i++)
-		if (pp[i] >= 0)
-			close(pp[i]);
-	for (i = 0; i < n; i++)
-		buf_free(&spec[i]);
-	free(spec);
-	free(av);
-	buf_free(&path);
-	buf_free(&num);
-	return rc;
-}
-
-static int
-wait_sign(pid_t pid, struct err *e)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return err_set(e, EX_OSERR, "wait: %s", strerror(errno));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	if (WIFEXITED(st))
-		return err_set(e, WEXITSTATUS(st) == EX_NOPERM ? EX_NOPERM :
-		    WEXITSTATUS(st) == EX_TEMPFAIL ? EX_TEMPFAIL : EX_SOFTWARE,
-		    "sign failed (exit %d)", WEXITSTATUS(st));
-	return err_set(e, EX_SOFTWARE, "sign died (signal %d)", WTERMSIG(st));
-}
-
 static int
 write_all(int fd, const void *p, size_t n)
 {
@@ -482,6 +402,152 @@ write_all(int fd, const void *p, size_t n)
 		n -= (size_t)k;
 	}
 	return 0;
+}
+
+/* Start `sign --home H --ca NAME [--passphrase-...] --crl -`, its
+ * stdin and stdout on pipes: it execs, loads its key and reads the
+ * specs while this process takes their CRL numbers. */
+static int
+start_sign(struct ctx *x, const struct ca_row *c, struct signer *sg,
+    struct err *e)
+{
+	struct buf path = {0}, num = {0};
+	const char *av[12];
+	posix_spawn_file_actions_t fa;
+	int pp[2] = { -1, -1 }, in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int rc = 0, sk, i;
+	size_t k = 0;
+
+	sg->pid = -1;
+	sg->in = sg->out = -1;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		diag_nomem();
+	if ((x->pass.b.len && pipe(pp) < 0) || pipe(in) < 0 ||
+	    pipe(out) < 0) {
+		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	/* a passphrase line is far smaller than a pipe's buffer */
+	if (pp[1] >= 0 && (write(pp[1], x->pass.b.p, x->pass.b.len) !=
+	    (ssize_t)x->pass.b.len || write(pp[1], "\n", 1) != 1)) {
+		rc = err_set(e, EX_OSERR, "passphrase pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
+	(void)fcntl(in[1], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(out[0], F_SETFD, FD_CLOEXEC);
+#ifdef F_SETPIPE_SZ
+	/* room for a megabyte: sign does not wait on each 64 KiB */
+	(void)fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+#endif
+	buf_printf(&path, "%s/sign", x->bindir);
+	av[k++] = "sign";
+	av[k++] = "--home";
+	av[k++] = x->conf.home;
+	av[k++] = "--ca";
+	av[k++] = c->name;
+	if (pp[0] >= 0) {
+		buf_printf(&num, "%d", pp[0]);
+		av[k++] = "--passphrase-fd";
+		av[k++] = num.p;
+	} else if (x->passfile) {
+		av[k++] = "--passphrase-file";
+		av[k++] = x->passfile;
+	}
+	if (x->verbose)
+		av[k++] = "--verbose";
+	av[k++] = "--crl";
+	av[k++] = "-";
+	av[k] = NULL;
+	/* posix_spawn: no copy of this process's page tables to fault on */
+	if ((sk = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) != 0 ||
+	    (sk = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) != 0 ||
+	    (pp[1] >= 0 && (sk = posix_spawn_file_actions_addclose(&fa,
+	    pp[1])) != 0)) {
+		rc = err_set(e, EX_OSERR, "spawn: %s", strerror(sk));
+		goto out;
+	}
+	if ((sk = posix_spawn(&sg->pid, path.p, &fa, NULL, (char *const *)av,
+	    environ)) != 0) {
+		sg->pid = -1;
+		rc = err_set(e, EX_SOFTWARE, "%s: cannot run: %s", path.p,
+		    strerror(sk));
+		goto out;
+	}
+	sg->in = in[1];
+	sg->out = out[0];
+	in[1] = out[0] = -1;
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	for (i = 0; i < 2; i++) {
+		if (pp[i] >= 0)
+			close(pp[i]);
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	buf_free(&path);
+	buf_free(&num);
+	return rc;
+}
+
+/* The specs of j[0..n-1] down sign's stdin, which is then closed. */
+static int
+send_specs(struct signer *sg, const struct crl_job *j, size_t n,
+    struct err *e)
+{
+	struct buf all = {0}, one = {0};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		buf_reset(&one);
+		crl_job_fmt(&j[i], &one);
+		buf_printf(&all, "%s\n", one.p);
+	}
+	/* sign reads them all before it writes: this cannot block on it */
+	if (write_all(sg->in, all.p, all.len) < 0)
+		rc = err_set(e, EX_SOFTWARE, "sign's input: write: %s",
+		    strerror(errno));
+	close(sg->in);
+	sg->in = -1;
+	buf_free(&all);
+	buf_free(&one);
+	return rc;
+}
+
+/* Close what this process holds of sg's pipes. */
+static void
+stop_sign(struct signer *sg)
+{
+	if (sg->in >= 0)
+		close(sg->in);
+	if (sg->out >= 0)
+		close(sg->out);
+	sg->in = sg->out = -1;
+}
+
+static int
+wait_sign(struct signer *sg, struct err *e)
+{
+	int st;
+
+	if (sg->pid < 0)
+		return 0;
+	while (waitpid(sg->pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			sg->pid = -1;
+			return err_set(e, EX_OSERR, "wait: %s", strerror(errno));
+		}
+	sg->pid = -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return err_set(e, WEXITSTATUS(st) == EX_NOPERM ? EX_NOPERM :
+		    WEXITSTATUS(st) == EX_TEMPFAIL ? EX_TEMPFAIL : EX_SOFTWARE,
+		    "sign failed (exit %d)", WEXITSTATUS(st));
+	return err_set(e, EX_SOFTWARE, "sign died (signal %d)", WTERMSIG(st));
 }
 
 static void
@@ -712,42 +778,32 @@ cut_stream(int fd, struct out *o, size_t n, struct err *e)
 	return rc;
 }
 
-/* Run sign with its stdout on a pipe, cut its output into the CRLs' DER
- * and PEM files as it comes; when sign succeeded and all of them came
- * whole, fsync and rename them over the published names. */
+/* Give the running sign the specs of j[0..n-1], cut its output into
+ * the CRLs' DER and PEM files as it comes; when sign succeeded and all
+ * of them came whole, fsync and rename them over the published names.
+ * sg is waited for, whatever happens. */
 static int
 produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
-    size_t n, struct err *e)
+    size_t n, struct signer *sg, struct err *e)
 {
 	struct out *o = xcalloc(n, sizeof *o);
 	struct err we = {0};
 	size_t i;
-	pid_t pid = -1;
-	int rc = 0, k, pp[2] = { -1, -1 };
+	int rc = 0, k;
 
 	for (i = 0; i < n; i++)
 		o[i].fd[0] = o[i].fd[1] = -1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = out_open(x, c, &j[i], &o[i], e);
-	if (rc != 0)
-		goto out;
-	if (pipe(pp) < 0) {
-		rc = err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	(void)fcntl(pp[0], F_SETFD, FD_CLOEXEC);
-	(void)fcntl(pp[1], F_SETFD, FD_CLOEXEC);
-	rc = run_sign(x, c, j, n, pp[1], &pid, e);
-	close(pp[1]);
-	if (rc != 0)
-		goto out;
-	rc = cut_stream(pp[0], o, n, e);
-	/* sign gets SIGPIPE if this stopped reading */
-	close(pp[0]);
-	pp[0] = -1;
+	if (rc == 0 && (rc = send_specs(sg, j, n, e)) == 0)
+		rc = cut_stream(sg->out, o, n, e);
+	/* sign gets EOF on its input, SIGPIPE on its output, if this
+	 * stopped early */
+	stop_sign(sg);
 	/* sign's own status counts first, its diagnostic says why; but a
 	 * failure to write here is this side's (sign died of SIGPIPE) */
-	if ((k = wait_sign(pid, &we)) != 0 && rc != EX_IOERR) {
+	if ((k = wait_sign(sg, &we)) != 0 && rc != EX_IOERR &&
+	    rc != EX_CANTCREAT) {
 		rc = k;
 		err_set(e, we.code, "%s", err_str(&we));
 		goto out;
@@ -767,8 +823,6 @@ produce(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	if (rc == 0)
 		rc = fs_fsync_dir(x->crldir, e);
 out:
-	if (pp[0] >= 0)
-		close(pp[0]);
 	for (i = 0; i < n; i++)
 		out_free(&o[i]);
 	free(o);
@@ -782,6 +836,7 @@ publish_ca(struct ctx *x, const struct ca_row *c, struct err *e)
 {
 	struct crl_settings s;
 	struct crl_job *j = NULL;
+	struct signer sg;
 	struct err re = {0};
 	size_t n = 0;
 	int rc;
@@ -793,9 +848,16 @@ publish_ca(struct ctx *x, const struct ca_row *c, struct err *e)
 		rc = NOTHING_DUE;
 		goto out;
 	}
-	if ((rc = number(x, c, s.delta_hours > 0, j, n, e)) != 0)
+	/* sign starts while the numbers are taken */
+	if ((rc = start_sign(x, c, &sg, e)) != 0)
 		goto out;
-	rc = produce(x, c, j, n, e);
+	if ((rc = number(x, c, s.delta_hours > 0, j, n, e)) != 0) {
+		/* no specs: sign reads its input's end and signs nothing */
+		stop_sign(&sg);
+		(void)wait_sign(&sg, &re);
+		goto out;
+	}
+	rc = produce(x, c, j, n, &sg, e);
 	if (record(x, c, j, n, rc ? err_str(e) : NULL, &re) != 0 && rc == 0)
 		rc = err_set(e, re.code, "%s", err_str(&re));
 out:
@@ -894,6 +956,9 @@ main(int argc, char **argv)
 	int rc, one, lockfd = -1;
 
 	diag_init(argv[0]);
+	/* a sign that died before reading its specs is told by its exit
+	 * status, not by this process dying on the write */
+	signal(SIGPIPE, SIG_IGN);
 	/* OpenSSL only hashes and base64-encodes here: no configuration */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	memset(&x, 0, sizeof x);

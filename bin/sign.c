@@ -13,8 +13,9 @@
  * certificate of a batch first and then signs them on N threads
  * (sign_all); the commit and the output are the same as with one.
  *
- * With --crl SPEC (run by publish-crl) it reads no records: it signs the
- * CRLs the specs describe (lib/crl.h) and writes their DER to stdout.
+ * With --crl SPEC it reads no records: it signs the CRLs the specs
+ * describe (lib/crl.h) and writes their DER to stdout. publish-crl runs
+ * it with --crl -, the specs on stdin, read once the keys are open.
  *
  * Trust: the only program that opens CA keys. It opens them first,
  * then sandboxes itself (no network, no exec), then reads records. It
@@ -55,6 +56,8 @@
 
 #define SERIAL_TRIES 3		/* fresh serials after a collision */
 #define THREADS_MAX 256		/* --threads */
+#define SPEC_MAX 512		/* bytes of a --crl - line */
+#define SPECS_MAX 100000	/* --crl - lines */
 
 /* One CA whose key is open. */
 struct signer {
@@ -890,6 +893,47 @@ out:
 	return rc;
 }
 
+/* --crl -: the specs, one a line, from standard input to its end. All
+ * are read before any CRL is signed: the writer may not read this
+ * process's output until it has written them. */
+static int
+read_specs(char ***out, struct err *e)
+{
+	char *line = NULL, **v = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t k;
+
+	while ((k = getline(&line, &cap, stdin)) > 0) {
+		if (line[k - 1] == '\n')
+			line[--k] = '\0';
+		if (k == 0)
+			continue;
+		if ((size_t)k > SPEC_MAX || n == SPECS_MAX) {
+			free(line);
+			for (cap = 0; cap < n; cap++)
+				free(v[cap]);
+			free(v);
+			return n == SPECS_MAX ? err_set(e, EX_DATAERR, "--crl -: "
+			    "more than %d specs", SPECS_MAX) : err_set(e,
+			    EX_DATAERR, "--crl -: spec %zu: longer than %d "
+			    "bytes", n + 1, SPEC_MAX);
+		}
+		v = xrealloc(v, (n + 2) * sizeof *v);
+		v[n++] = xstrdup(line);
+		v[n] = NULL;
+	}
+	free(line);
+	if (ferror(stdin)) {
+		for (cap = 0; cap < n; cap++)
+			free(v[cap]);
+		free(v);
+		return err_set(e, EX_IOERR, "--crl -: standard input: %s",
+		    strerror(errno));
+	}
+	*out = v ? v : xcalloc(1, sizeof *v);
+	return 0;
+}
+
 /* --crl: each SPEC's CRL, signed with its CA's key, DER to stdout one
  * after the other (each is one self-delimiting SEQUENCE). */
 static int
@@ -967,7 +1011,7 @@ int
 main(int argc, char **argv)
 {
 	char *home = NULL, *passfile = NULL, *nbatch = NULL, **cas = NULL;
-	char **crls = NULL, *nthreads = NULL;
+	char **crls = NULL, **specs = NULL, *nthreads = NULL;
 	int passfd = -1, verbose = 0;
 	struct poptOption table[] = {
 		{ "batch", '\0', POPT_ARG_STRING, &nbatch, 0,
@@ -978,7 +1022,8 @@ main(int argc, char **argv)
 		  "CA)", "NAME" },
 		{ "crl", '\0', POPT_ARG_ARGV, &crls, 0,
 		  "sign the CRL SPEC describes instead of records, DER to "
-		  "stdout (publish-crl runs this; repeatable)", "SPEC" },
+		  "stdout (repeatable; -: the specs from stdin, one a line, "
+		  "as publish-crl runs it)", "SPEC" },
 		{ "home", '\0', POPT_ARG_STRING, &home, 0,
 		  "the instance (default: $CERTPIPE_HOME, the checkout's "
 		  "spool/)", "DIR" },
@@ -1039,7 +1084,19 @@ main(int argc, char **argv)
 		diag("warning: %s; signing without it", err_str(&e));
 		err_free(&e);
 	}
-	rc = crls ? sign_crls(&x, crls, verbose) :
+	if (crls && strcmp(crls[0], "-") == 0) {
+		if (crls[1] != NULL) {
+			diag("--crl -: the only --crl when given");
+			rc = EX_USAGE;
+			goto out;
+		}
+		if ((rc = read_specs(&specs, &e)) != 0) {
+			rc = diag_err(&e);
+			goto out;
+		}
+	}
+	rc = specs ? (specs[0] ? sign_crls(&x, specs, verbose) : 0) :
+	    crls ? sign_crls(&x, crls, verbose) :
 	    loop_batches(n, files, (size_t)batch_max, batch, &x, stdout);
 out:
 	secret_free(&pass);
@@ -1050,6 +1107,9 @@ out:
 	for (i = 0; crls && crls[i]; i++)
 		free(crls[i]);
 	free(crls);
+	for (i = 0; specs && specs[i]; i++)
+		free(specs[i]);
+	free(specs);
 	free(home);
 	free(passfile);
 	free(nbatch);

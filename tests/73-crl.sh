@@ -179,6 +179,14 @@ t_exit "an argument" 64 publish-crl extra
 t_oneline "an argument"
 t_exit "an unknown CA" 66 publish-crl --ca nosuch
 t_oneline "unknown CA"
+# sign --crl -, as publish-crl runs it: the specs on its stdin
+t_exit "sign --crl - with another --crl" 64 sign --ca sub --crl - --crl ca=1
+t_oneline "sign --crl - with another --crl"
+t_ok "sign --crl - with no specs signs nothing" sh -c 'sign --ca sub --crl - < /dev/null > none.der'
+t_is "and writes nothing" "$(wc -c < none.der)" 0
+head -c 600 /dev/zero | tr '\0' a > long.spec
+t_exit "sign --crl -: a spec line too long" 65 sh -c 'sign --ca sub --crl - < long.spec'
+t_grep "says which line" "spec 1: longer than 512 bytes" "$T_TMP/err"
 printf 'wrong passphrase\n' > wrong
 cp "$PUB/sub.crl" before.crl
 t_exit "a wrong passphrase: sign refuses, exit 77" 77 publish-crl --ca sub --passphrase-file wrong
