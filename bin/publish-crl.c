@@ -386,24 +386,6 @@ record(struct ctx *x, const struct ca_row *c, const struct crl_job *j,
 	return rc;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	ssize_t k;
-
-	while (n > 0) {
-		if ((k = write(fd, c, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Start `sign --home H --ca NAME [--passphrase-...] --crl -`, its
  * stdin and stdout on pipes: it execs, loads its key and reads the
  * specs while this process takes their CRL numbers. */
@@ -507,7 +489,7 @@ send_specs(struct signer *sg, const struct crl_job *j, size_t n,
 		buf_printf(&all, "%s\n", one.p);
 	}
 	/* sign reads them all before it writes: this cannot block on it */
-	if (write_all(sg->in, all.p, all.len) < 0)
+	if (fs_write_all(sg->in, all.p, all.len) < 0)
 		rc = err_set(e, EX_SOFTWARE, "sign's input: write: %s",
 		    strerror(errno));
 	close(sg->in);
@@ -620,7 +602,7 @@ early(struct out *o, int i)
 static int
 out_put(struct out *o, int i, const void *p, size_t n, struct err *e)
 {
-	if (write_all(o->fd[i], p, n) < 0)
+	if (fs_write_all(o->fd[i], p, n) < 0)
 		return err_set(e, EX_IOERR, "%s: write: %s", o->tmp[i].p,
 		    strerror(errno));
 	o->written[i] += (off_t)n;

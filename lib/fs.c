@@ -10,8 +10,8 @@
 #include "buf.h"
 #include "fs.h"
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	ssize_t n;
@@ -63,7 +63,7 @@ fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		    strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, mode) < 0 || fs_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		err_set(e, EX_IOERR, "%s: write: %s", tmp.p, strerror(errno));
 		goto out;
@@ -180,7 +180,7 @@ fs_unlink_secret(const char *path, struct err *e)
 		for (left = st.st_size; left > 0;) {
 			size_t n = left > (off_t)sizeof zero ? sizeof zero :
 			    (size_t)left;
-			if (write_all(fd, zero, n) < 0)
+			if (fs_write_all(fd, zero, n) < 0)
 				break;
 			left -= (off_t)n;
 		}

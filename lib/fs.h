@@ -12,6 +12,9 @@
 #include <sys/types.h>
 #include "err.h"
 
+/* All len bytes to fd, again after EINTR and short writes: 0, or -1
+ * with errno set. */
+int fs_write_all(int fd, const void *data, size_t len);
 int fs_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct err *e);
 int fs_read(const char *path, size_t max, struct buf *out, struct err *e);

@@ -166,24 +166,6 @@ spool_close(struct spool *sp)
 	free(sp);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* tmp becomes dst unless dst exists (EEXIST); -1 with errno. */
 static int
 commit(const char *tmp, const char *dst)
@@ -218,7 +200,7 @@ spool_put(struct spool *sp, const char *q, const char *id, const void *data,
 		goto out;
 	}
 	mine = 1;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		rc = err_set(e, EX_IOERR, "%s: write: %s", tmp, strerror(errno));
 		goto out;
 	}

@@ -1,5 +1,9 @@
 /* t_base - buf, num, clock, json, fs: table-driven unit tests. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
@@ -112,6 +116,48 @@ test_json(void)
 	buf_free(&b);
 }
 
+/* fs_write_all: more than a pipe holds, read back whole by a child;
+ * a closed pipe is -1 with EPIPE (SIGPIPE ignored, as publish-crl does). */
+static void
+test_write_all(struct err *e)
+{
+	enum { N = 300000 };
+	unsigned char *big = malloc(N);
+	struct buf got = {0};
+	int pp[2], st = 0;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < N; i++)
+		big[i] = (unsigned char)(i * 7);
+	if (pipe(pp) < 0 || (pid = fork()) < 0) {
+		ok(0, "pipe and fork");
+		free(big);
+		return;
+	}
+	if (pid == 0) {
+		close(pp[1]);
+		_exit(fs_read_fd(pp[0], 2 * N, &got, e) == 0 && got.len == N &&
+		    memcmp(got.p, big, N) == 0 ? 0 : 1);
+	}
+	close(pp[0]);
+	is_int(fs_write_all(pp[1], big, N), 0, "fs_write_all: 300000 bytes");
+	close(pp[1]);
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fs_write_all: read back "
+	    "whole and in order");
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(pp) == 0) {
+		close(pp[0]);
+		is_int(fs_write_all(pp[1], big, 10), -1, "fs_write_all: no "
+		    "reader is -1");
+		is_int(errno, EPIPE, "with EPIPE");
+		close(pp[1]);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	free(big);
+}
+
 static void
 test_fs(void)
 {
@@ -140,6 +186,7 @@ test_fs(void)
 	is_int(access(p.p, F_OK), -1, "gone");
 	buf_reset(&got);
 	is_int(fs_read(p.p, 3, &got, &e), EX_NOINPUT, "missing is EX_NOINPUT");
+	test_write_all(&e);
 	buf_reset(&p);
 	buf_printf(&p, "rm -rf %s", dir);
 	if (system(p.p) != 0)
