@@ -89,7 +89,7 @@ cb() { # cb DIR ARGS...: certbot register against the server
 t_exit "certbot without EAB fails" 1 cb cb0
 t_grep "certbot was told an EAB is required" 'external account binding' "$T_TMP/err"
 t_grep "server answered externalAccountRequired" 'externalAccountRequired' cb0/l/letsencrypt.log
-t_ok "certbot register with EAB" cb cb1 --eab-kid "$K1" --eab-hmac-key "$H1"
+t_ok "certbot register with EAB" cb cb1 --eab-kid "$K1" --eab-hmac-key="$H1"
 t_ok "account list" certpipe acme account list
 t_grep "certbot's account is listed with its contact and EAB" "valid +p1 +$K1 +\\[\"mailto:admin@example.test\"\\]" "$T_TMP/out"
 t_is "EAB use counted" "$(q "SELECT uses FROM acme_eab WHERE kid = '$K1'")" 1
@@ -222,7 +222,22 @@ t_ok "TLS: certbot registers with EAB over https (its own trust option)" \
 	env REQUESTS_CA_BUNDLE="$T_TMP/tca.pem" timeout 120 certbot register \
 	--server "https://127.0.0.1:$T/directory" --config-dir cbt/c --work-dir cbt/w \
 	--logs-dir cbt/l --non-interactive --agree-tos -m tls@example.test \
-	--eab-kid "$K3" --eab-hmac-key "$H3"
+	--eab-kid "$K3" --eab-hmac-key="$H3"
 t_is "TLS: the EAB key was used" "$(q "SELECT uses FROM acme_eab WHERE kid = '$K3'")" 1
+
+# An HMAC key is random base64url: one in 64 starts with '-', which a
+# client reads as an option unless given as --opt=KEY (certbot failed
+# so, now and then, before the tests passed it that way). Such a key
+# still works.
+i=0
+while :; do
+	set -- $(eab 1 2099-01-01); K4=$1 H4=$2
+	case $H4 in -*) break ;; esac
+	i=$((i + 1))
+	[ "$i" -lt 1000 ] || t_bail "no HMAC key starting with '-' in 1000"
+done
+t_ok "certbot registers with an HMAC key that starts with '-'" \
+	cb cb4 --eab-kid "$K4" --eab-hmac-key="$H4"
+t_is "and that EAB key was used" "$(q "SELECT uses FROM acme_eab WHERE kid = '$K4'")" 1
 
 t_done

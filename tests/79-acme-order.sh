@@ -343,9 +343,14 @@ printf 'server 127.0.0.1 $DNS_PORT\nzone test\nupdate $h _acme-challenge.%s 1 TX
 EOF
 done
 chmod +x hook-add.sh hook-delete.sh
-cb() { # cb ARGS...: certbot against the server, state under cb/
+cb() { # cb ARGS...: certbot against the server, state under cb/; when
+	# it fails, the end of its log and of the server's go to stderr
 	timeout 180 certbot --server "$DIR_URL" --config-dir cb/c --work-dir cb/w \
-		--logs-dir cb/l --non-interactive --agree-tos -m ops@example.test "$@"
+		--logs-dir cb/l --non-interactive --agree-tos -m ops@example.test "$@" && return
+	set -- $?
+	tail -n 40 cb/l/letsencrypt.log 2>/dev/null | sed 's/^/certbot.log: /' >&2
+	tail -n 10 "$T_TMP/acme.log" 2>/dev/null | sed 's/^/acme.log: /' >&2
+	return "$1"
 }
 cbdns() { cb certonly --manual --preferred-challenges dns \
 	--manual-auth-hook "$T_TMP/hook-add.sh" --manual-cleanup-hook "$T_TMP/hook-delete.sh" "$@"; }
@@ -358,7 +363,7 @@ check_cert() { # check_cert NAME SAN...: certbot's files for cert NAME
 	t_is "certbot $n: exactly the requested SANs" \
 		"$(openssl x509 -in "$d/cert.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' | sort | tr '\n' ' ')" "$want"
 }
-t_ok "certbot register with EAB" cb register --eab-kid "$KC" --eab-hmac-key "$HC"
+t_ok "certbot register with EAB" cb register --eab-kid "$KC" --eab-hmac-key="$HC"
 t_ok "certbot http-01 for two names (standalone)" cb certonly --standalone \
 	--http-01-address 127.0.0.1 --http-01-port "$HP" --cert-name h -d h1.example.test -d h2.example.test
 check_cert h h1.example.test h2.example.test

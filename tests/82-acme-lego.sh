@@ -30,7 +30,7 @@ lg() { # lg DIR ARGS...: lego with its state in DIR; lego.out holds its log
 		--email admin@example.test --http-timeout 30 --cert.timeout 60 "$@" >lego.out 2>&1
 }
 set -- $(ac_eab); KID=$1 HMAC=$2
-EAB="--eab --kid $KID --hmac $HMAC"
+EAB="--eab --kid=$KID --hmac=$HMAC"
 C=l1/certificates
 issued0=$(ac_issued)
 
@@ -38,7 +38,7 @@ issued0=$(ac_issued)
 t_exit "no EAB: lego refuses" 1 lg l0 -d a.example.test $HTTP run
 t_grep "  lego says the server requires EAB" 'External Account Binding' lego.out
 set -- $(ac_eab); KID2=$1
-t_exit "a bad EAB MAC: refused" 1 lg l0 --eab --kid "$KID2" --hmac "$HMAC" -d a.example.test $HTTP run
+t_exit "a bad EAB MAC: refused" 1 lg l0 --eab --kid="$KID2" --hmac="$HMAC" -d a.example.test $HTTP run
 t_grep "  the server said unauthorized" 'unauthorized|malformed' lego.out
 t_is "  nothing issued" "$(ac_issued)" "$issued0"
 

@@ -32,6 +32,15 @@ new_home() {
 		t_bail "certpipe init failed: $(cat "$T_TMP/init.out")"
 }
 
+t_why() { # t_why LINE: a failed check's LINE and its command's stderr, as
+	# TAP comments, on stderr too: prove shows that without -v, so a
+	# CI log says why
+	set -- "$1" "$(sed 's/^/#   stderr: /' "$T_TMP/err" | head -60)"
+	[ -n "$2" ] || set -- "$1"
+	printf '%s\n' "$@"
+	printf '%s\n' "$@" >&2
+}
+
 t_ok() { # t_ok DESCRIPTION COMMAND... : passes when COMMAND exits 0
 	desc=$1; shift
 	T_N=$((T_N + 1))
@@ -40,8 +49,7 @@ t_ok() { # t_ok DESCRIPTION COMMAND... : passes when COMMAND exits 0
 	else
 		rc=$?
 		echo "not ok $T_N - $desc"
-		echo "#   exit $rc: $*"
-		sed 's/^/#   stderr: /' "$T_TMP/err" | head -20
+		t_why "#   exit $rc: $*"
 		T_FAILED=$((T_FAILED + 1))
 	fi
 }
@@ -55,8 +63,7 @@ t_exit() { # t_exit DESCRIPTION WANT COMMAND... : passes when exit == WANT
 		echo "ok $T_N - $desc"
 	else
 		echo "not ok $T_N - $desc"
-		echo "#   got exit $rc, want $want: $*"
-		sed 's/^/#   stderr: /' "$T_TMP/err" | head -20
+		t_why "#   got exit $rc, want $want: $*"
 		T_FAILED=$((T_FAILED + 1))
 	fi
 }
