@@ -9,9 +9,11 @@
  * events in the batch's transaction, and the record leaves with the
  * certificate, its chain and Status complete. An order that is already
  * complete is answered with its stored certificate. Every other record
- * passes through unchanged. With --threads N > 1 phase 1 builds every
- * certificate of a batch first and then signs them on N threads
- * (sign_all); the commit and the output are the same as with one.
+ * passes through unchanged. With --threads N > 1 phase 1 builds each
+ * certificate of a batch and hands it to N - 1 threads that sign it
+ * while phase 1 builds the next (struct pool); this one signs with them
+ * once phase 1 is done. The commit and the output are the same as with
+ * one.
  *
  * With --crl SPEC it reads no records: it signs the CRLs the specs
  * describe (lib/crl.h) and writes their DER to stdout. publish-crl runs
@@ -94,7 +96,7 @@ struct result {
 	int sharded;		/* crl_shard to record */
 	int64_t shard;
 	char *facts, *key_ref;
-	struct x509_unsigned *later;	/* built, to be signed (sign_all) */
+	struct x509_unsigned *later;	/* built, to be signed (struct pool) */
 };
 
 static void
@@ -687,14 +689,30 @@ transact(struct ctx *x, struct rec **r, struct result *res, size_t n,
 	return rc;
 }
 
-/* The certificates phase 1 built, to be signed by a pool of threads,
- * each taking the next one. */
+/*
+ * The certificates phase 1 builds, signed by a pool of threads as they
+ * are built: a worker starts with the first certificate left to sign,
+ * takes each one phase 1 hands over, and sleeps while there is none;
+ * this thread joins in when phase 1 is done. x509_sign_later may run
+ * while phase 1 runs x509_issue (lib/x509.h). The results stay in
+ * record order.
+ */
 struct pool {
 	struct result *res;
-	size_t *todo;		/* indexes into res */
-	size_t n;
-	atomic_size_t next;
+	size_t *todo;		/* indexes into res, as they were built */
+	size_t n, next;		/* handed over; taken */
+	int closed;		/* phase 1 is done */
+	int stop;		/* its batch failed: sign nothing more */
+	size_t want;		/* workers to start (x->threads - 1) */
+	size_t nt;		/* started */
+	pthread_t *tid;
+	pthread_mutex_t mu;
+	pthread_cond_t more;
 };
+
+/* A sleeping worker is woken once this many certificates wait: one
+ * wake-up per certificate would cost more than a P-256 signature. */
+#define POOL_WAKE 4
 
 /* Sign res's certificate; a failure refuses the record. */
 static void
@@ -712,44 +730,79 @@ sign_one(struct result *res)
 	err_free(&e);
 }
 
+/* The next certificate to sign, in *k; 0 when there is none left. */
+static int
+pool_take(struct pool *p, size_t *k)
+{
+	int got;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop && !p->closed && p->next == p->n)
+		pthread_cond_wait(&p->more, &p->mu);
+	if ((got = !p->stop && p->next < p->n) != 0)
+		*k = p->todo[p->next++];
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
 static void *
 signing(void *arg)
 {
 	struct pool *p = arg;
 	size_t k;
 
-	while ((k = atomic_fetch_add(&p->next, 1)) < p->n)
-		sign_one(&p->res[p->todo[k]]);
+	while (pool_take(p, &k))
+		sign_one(&p->res[k]);
 	return NULL;
 }
 
-/*
- * Sign what phase 1 left unsigned, on up to x->threads threads (this one
- * among them), and wait for all: nothing else runs meanwhile, so the
- * caches x509_issue fills are only read (lib/x509.h). The results stay
- * in record order. A thread that cannot be started leaves its share to
- * the others.
- */
 static void
-sign_all(struct ctx *x, struct result *res, size_t n)
+pool_init(struct pool *p, struct ctx *x, struct result *res, size_t n)
 {
-	struct pool p = { res, xcalloc(n + 1, sizeof *p.todo), 0, 0 };
-	pthread_t *tid;
-	size_t i, nt = 0, want;
+	memset(p, 0, sizeof *p);
+	p->res = res;
+	p->todo = xcalloc(n + 1, sizeof *p->todo);
+	p->want = x->threads - 1;
+	p->tid = xcalloc(p->want + 1, sizeof *p->tid);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->more, NULL);
+}
 
-	for (i = 0; i < n; i++)
-		if (res[i].later != NULL)
-			p.todo[p.n++] = i;
-	want = x->threads < p.n ? x->threads : p.n;
-	tid = xcalloc(want + 1, sizeof *tid);
-	while (nt + 1 < want && pthread_create(&tid[nt], NULL, signing, &p)
-	    == 0)
-		nt++;
-	signing(&p);
-	for (i = 0; i < nt; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
-	free(p.todo);
+/* Hand res[i]'s certificate over; the workers start with the first. A
+ * worker that cannot be started leaves its share to the others. */
+static void
+pool_add(struct pool *p, size_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	p->todo[p->n++] = i;
+	if (p->n - p->next >= POOL_WAKE)
+		pthread_cond_signal(&p->more);
+	pthread_mutex_unlock(&p->mu);
+	while (p->nt < p->want && pthread_create(&p->tid[p->nt], NULL,
+	    signing, p) == 0)
+		p->nt++;
+	p->want = p->nt;
+}
+
+/* Phase 1 is done: sign what is left here too (nothing when failed),
+ * and wait for the workers. */
+static void
+pool_finish(struct pool *p, int failed)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	p->closed = 1;
+	p->stop = failed;
+	pthread_cond_broadcast(&p->more);
+	pthread_mutex_unlock(&p->mu);
+	signing(p);
+	for (i = 0; i < p->nt; i++)
+		pthread_join(p->tid[i], NULL);
+	pthread_cond_destroy(&p->more);
+	pthread_mutex_destroy(&p->mu);
+	free(p->tid);
+	free(p->todo);
 }
 
 /* A batch: check and sign without the write lock, then store it all in
@@ -761,28 +814,31 @@ batch(struct rec **r, int *codes, size_t n, void *arg)
 	struct ctx *x = arg;
 	struct result *res = xcalloc(n, sizeof *res);
 	struct err e = {0};
+	struct pool p;
 	size_t i, todo = 0;
 	int rc = 0;
 
 	/* phase 1 reads one snapshot: the locks once a batch; with more
-	 * than one thread it builds each certificate and the signatures
-	 * are made after it, in parallel */
+	 * than one thread it builds each certificate and hands its
+	 * signature to the pool, which makes it while phase 1 goes on */
 	x->later = x->threads > 1;
+	pool_init(&p, x, res, n);
 	rc = db_begin_read(x->db, &e);
 	for (i = 0; i < n && rc == 0; i++)
 		if (is_processing(r[i])) {
 			todo++;
-			rc = prepare(x, r[i], &res[i], &e);
+			if ((rc = prepare(x, r[i], &res[i], &e)) == 0 &&
+			    res[i].later != NULL)
+				pool_add(&p, i);
 		}
 	x->later = 0;
+	pool_finish(&p, rc != 0);
 	if (rc == 0)
 		rc = db_commit(x->db, &e);
 	else
 		db_rollback(x->db);
-	if (rc == 0 && todo > 0) {
-		sign_all(x, res, n);
+	if (rc == 0 && todo > 0)
 		rc = transact(x, r, res, n, &e);
-	}
 	tmpl_free(&x->t);
 	x->active_ca = 0;
 	if (rc != 0) {

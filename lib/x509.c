@@ -1,5 +1,6 @@
 /* x509 - the one wrapper around OpenSSL's X.509 (see x509.h). */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -351,7 +352,10 @@ static struct {
 	unsigned char *der;	/* its encoding, for sign_direct */
 	int derlen;
 } ext_kept[EXT_KEPT];
-static size_t next_kept;
+/* Entries below it are complete and never change: x509_issue (one
+ * thread at a time) fills the next one and then moves it on (release),
+ * while x509_sign_later's threads read up to it (acquire). */
+static _Atomic size_t next_kept;
 
 static int
 ext_constant(int nid)
@@ -367,27 +371,28 @@ ext_make(X509 *x, X509V3_CTX *ctx, int nid, const char *value, int *fresh)
 {
 	X509 *issuer = ctx->issuer_cert;
 	X509_EXTENSION *ext;
-	size_t i;
+	size_t i, nk = atomic_load_explicit(&next_kept,
+	    memory_order_relaxed);
 
 	*fresh = 1;
 	if (!ext_constant(nid) || issuer == NULL || issuer == x)
 		return X509V3_EXT_nconf_nid(NULL, ctx, nid, value);
-	for (i = 0; i < next_kept; i++)
+	for (i = 0; i < nk; i++)
 		if (ext_kept[i].nid == nid && ext_kept[i].issuer == issuer &&
 		    strcmp(ext_kept[i].value, value) == 0) {
 			*fresh = 0;
 			return ext_kept[i].ext;
 		}
 	if ((ext = X509V3_EXT_nconf_nid(NULL, ctx, nid, value)) == NULL ||
-	    next_kept == EXT_KEPT || !X509_up_ref(issuer))
+	    nk == EXT_KEPT || !X509_up_ref(issuer))
 		return ext;
-	ext_kept[next_kept].nid = nid;
-	ext_kept[next_kept].value = xstrdup(value);
-	ext_kept[next_kept].issuer = issuer;
-	ext_kept[next_kept].der = NULL;
-	ext_kept[next_kept].derlen = i2d_X509_EXTENSION(ext,
-	    &ext_kept[next_kept].der);
-	ext_kept[next_kept++].ext = ext;
+	ext_kept[nk].nid = nid;
+	ext_kept[nk].value = xstrdup(value);
+	ext_kept[nk].issuer = issuer;
+	ext_kept[nk].der = NULL;
+	ext_kept[nk].derlen = i2d_X509_EXTENSION(ext, &ext_kept[nk].der);
+	ext_kept[nk].ext = ext;
+	atomic_store_explicit(&next_kept, nk + 1, memory_order_release);
 	*fresh = 0;
 	return ext;
 }
@@ -400,9 +405,9 @@ ext_der_kept(X509_EXTENSION *ext, int *len)
 	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext), *kv;
 	int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
 	int crit = X509_EXTENSION_get_critical(ext);
-	size_t i;
+	size_t i, nk = atomic_load_explicit(&next_kept, memory_order_acquire);
 
-	for (i = 0; i < next_kept; i++) {
+	for (i = 0; i < nk; i++) {
 		if (ext_kept[i].nid != nid || ext_kept[i].derlen <= 0)
 			continue;
 		kv = X509_EXTENSION_get_data(ext_kept[i].ext);
@@ -665,14 +670,14 @@ static struct {
 	EVP_MD_CTX *ctx;	/* signing set up for key and md, copied for
 				   each signature; NULL: set up each time */
 } alg_kept[ALG_KEPT];
-static size_t next_alg;
+static _Atomic size_t next_alg;		/* as next_kept */
 
 static const X509_ALGOR *
 alg_of(EVP_PKEY *key, const EVP_MD *md)
 {
-	size_t i;
+	size_t i, na = atomic_load_explicit(&next_alg, memory_order_acquire);
 
-	for (i = 0; i < next_alg; i++)
+	for (i = 0; i < na; i++)
 		if (alg_kept[i].key == key && alg_kept[i].md == md)
 			return alg_kept[i].alg;
 	return NULL;
@@ -683,26 +688,27 @@ alg_learn(EVP_PKEY *key, const EVP_MD *md, const X509 *x)
 {
 	const X509_ALGOR *alg = NULL;
 	X509_ALGOR *copy;
+	size_t na = atomic_load_explicit(&next_alg, memory_order_relaxed);
 
 	X509_get0_signature(NULL, &alg, x);
-	if (alg == NULL || next_alg == ALG_KEPT || alg_of(key, md) != NULL ||
+	if (alg == NULL || na == ALG_KEPT || alg_of(key, md) != NULL ||
 	    (copy = X509_ALGOR_dup(alg)) == NULL)
 		return;
 	if (!EVP_PKEY_up_ref(key)) {
 		X509_ALGOR_free(copy);
 		return;
 	}
-	alg_kept[next_alg].key = key;
-	alg_kept[next_alg].md = md;
-	alg_kept[next_alg].ctx = EVP_MD_CTX_new();
-	if (alg_kept[next_alg].ctx != NULL &&
-	    EVP_DigestSignInit(alg_kept[next_alg].ctx, NULL, md, NULL, key)
-	    != 1) {
-		EVP_MD_CTX_free(alg_kept[next_alg].ctx);
-		alg_kept[next_alg].ctx = NULL;
+	alg_kept[na].key = key;
+	alg_kept[na].md = md;
+	alg_kept[na].ctx = EVP_MD_CTX_new();
+	if (alg_kept[na].ctx != NULL && EVP_DigestSignInit(alg_kept[na].ctx,
+	    NULL, md, NULL, key) != 1) {
+		EVP_MD_CTX_free(alg_kept[na].ctx);
+		alg_kept[na].ctx = NULL;
 	}
 	ERR_clear_error();
-	alg_kept[next_alg++].alg = copy;
+	alg_kept[na].alg = copy;
+	atomic_store_explicit(&next_alg, na + 1, memory_order_release);
 }
 
 /* What x509_sign_later needs: the certificate and how to sign it
@@ -775,7 +781,7 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 	const unsigned char *kder;
 	EVP_MD_CTX *c = NULL;
 	size_t slen = 0;
-	int i, n = X509_get_ext_count(x), rc = 0, klen;
+	int i, n = X509_get_ext_count(x), rc = 0, klen, na;
 
 	buf_add(&body, "\xa0\x03\x02\x01\x02", 5);	/* [0] v3 */
 	if (X509_get_version(x) != 2 || !der_put(&body, i2d_ASN1_INTEGER(
@@ -810,12 +816,13 @@ sign_direct(X509 *x, EVP_PKEY *key, const EVP_MD *md, const X509_ALGOR *alg,
 
 	/* a copy of the signing set up once for the key: setting it up
 	 * (provider fetch, key export) cost a tenth of the signature */
-	for (i = 0; i < (int)next_alg && (alg_kept[i].key != key ||
+	na = (int)atomic_load_explicit(&next_alg, memory_order_acquire);
+	for (i = 0; i < na && (alg_kept[i].key != key ||
 	    alg_kept[i].md != md); i++)
 		;
 	if ((c = EVP_MD_CTX_new()) == NULL)
 		goto ssl;
-	if (i == (int)next_alg || alg_kept[i].ctx == NULL ||
+	if (i == na || alg_kept[i].ctx == NULL ||
 	    EVP_MD_CTX_copy_ex(c, alg_kept[i].ctx) != 1) {
 		ERR_clear_error();
 		EVP_MD_CTX_reset(c);

@@ -82,11 +82,12 @@ int x509_issue(const struct x509_issue *in, X509 **out, int *capped,
  * the certificate; otherwise it signs as usual and *in->later is NULL.
  *
  * x509_sign_later encodes and signs u's certificate into *out (its DER
- * kept). It touches nothing shared but read-only caches and the issuer's
- * key, so any number of threads may run it on different u at once, but
- * never while another thread runs x509_issue (which fills those caches)
- * or frees the issuer's key. u stays the caller's: free it with
- * x509_unsigned_free, also after a success.
+ * kept). It touches nothing shared but the issuer's key and caches that
+ * x509_issue only appends to, publishing each entry once it is
+ * complete: any number of threads may run it on different u at once,
+ * also while one thread runs x509_issue, but never while the issuer's
+ * key is freed. u stays the caller's: free it with x509_unsigned_free,
+ * also after a success.
  */
 struct x509_unsigned;
 int x509_sign_later(struct x509_unsigned *u, X509 **out, struct err *e);

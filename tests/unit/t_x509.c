@@ -609,6 +609,147 @@ test_later(void)
 	err_free(&e);
 }
 
+/* The CRL URL of x's first distribution point, or "". */
+static void
+crl_url_of(X509 *x, char *out, size_t n)
+{
+	CRL_DIST_POINTS *dps = X509_get_ext_d2i(x, NID_crl_distribution_points,
+	    NULL, NULL);
+	DIST_POINT *dp;
+	GENERAL_NAME *g;
+	ASN1_IA5STRING *uri;
+
+	snprintf(out, n, "%s", "");
+	if (dps != NULL && sk_DIST_POINT_num(dps) > 0 &&
+	    (dp = sk_DIST_POINT_value(dps, 0))->distpoint != NULL &&
+	    dp->distpoint->type == 0 &&
+	    sk_GENERAL_NAME_num(dp->distpoint->name.fullname) > 0 &&
+	    (g = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0))->type
+	    == GEN_URI) {
+		uri = g->d.uniformResourceIdentifier;
+		snprintf(out, n, "%.*s", ASN1_STRING_length(uri),
+		    (const char *)ASN1_STRING_get0_data(uri));
+	}
+	CRL_DIST_POINTS_free(dps);
+}
+
+/* x509_sign_later on two threads while this one runs x509_issue for
+ * new CRL URLs: the extensions it keeps are appended meanwhile (what
+ * sign's phase 1 does while its pool signs). */
+#define BUSY 24
+#define BUSY_URLS 12
+
+struct busy_job {
+	struct x509_unsigned **u;
+	X509 **out;
+	int bad;
+};
+
+static void *
+busy_sign(void *arg)
+{
+	struct busy_job *j = arg;
+	struct err e = {0};
+	int i;
+
+	for (i = 0; i < BUSY / 2; i++)
+		j->bad += x509_sign_later(j->u[i], &j->out[i], &e) != 0;
+	err_free(&e);
+	return NULL;
+}
+
+static void
+test_later_busy(void)
+{
+	const char *san[] = { "DNS:busy.example.com" };
+	struct x509_subject s = { .cn = "Busy" };
+	struct x509_unsigned *u[BUSY] = {0}, *first = NULL;
+	struct busy_job job[2];
+	struct x509_issue in;
+	pthread_t tid[2];
+	X509_NAME *n = NULL;
+	EVP_PKEY *k = NULL, *lk = NULL;
+	X509 *ca = NULL, *leaf[BUSY] = {0}, *now[BUSY_URLS] = {0}, *x = NULL;
+	struct err e = {0};
+	char url[64], got[64];
+	int j, started = 0, good = 1, signedok = 1, urls = 1, kept = 1;
+
+	x509_name_build(&s, &n, &e);
+	keys_generate(keys_alg("ec-256"), &k, &e);
+	keys_generate(keys_alg("ec-256"), &lk, &e);
+	in = (struct x509_issue){ .subject = n, .pubkey = k, .issuer_key = k,
+	    .digest = "sha256", .not_before = 1700000000,
+	    .not_after = 1900000000, .ca = 1, .path_len = -1,
+	    .ku = KU_KEY_CERT_SIGN | KU_CRL_SIGN };
+	is_int(x509_issue(&in, &ca, NULL, &e), 0, "busy: issuer");
+	in = (struct x509_issue){ .subject = n, .pubkey = lk, .issuer = ca,
+	    .issuer_key = k, .digest = "sha256", .not_before = 1700000000,
+	    .not_after = 1800000000, .path_len = -1,
+	    .ku = KU_DIGITAL_SIGNATURE, .eku = "serverAuth", .san = san,
+	    .nsan = 1, .crl_url = "http://pki.test/busy.crl", .later = &first };
+	is_int(x509_issue(&in, &x, NULL, &e), 0, "busy: first leaf");
+	for (j = 0; j < BUSY; j++) {
+		in.later = &u[j];
+		good &= x509_issue(&in, &leaf[j], NULL, &e) == 0 &&
+		    leaf[j] == NULL && u[j] != NULL;
+	}
+	ok(good, "busy: %d leaves left unsigned", BUSY);
+	for (j = 0; good && j < 2; j++) {
+		job[j] = (struct busy_job){ &u[j * BUSY / 2],
+		    &leaf[j * BUSY / 2], 0 };
+		started += pthread_create(&tid[j], NULL, busy_sign, &job[j])
+		    == 0;
+	}
+	in.later = NULL;
+	for (j = 0; j < BUSY_URLS; j++) {
+		snprintf(url, sizeof url, "http://pki.test/busy-%d.crl", j);
+		in.crl_url = url;
+		signedok &= x509_issue(&in, &now[j], NULL, &e) == 0 &&
+		    now[j] != NULL && X509_verify(now[j], k) == 1;
+		crl_url_of(now[j], got, sizeof got);
+		urls &= strcmp(got, url) == 0;
+	}
+	for (j = 0; j < started; j++)
+		pthread_join(tid[j], NULL);
+	is_int(started, 2, "busy: two signing threads");
+	ok(signedok && urls, "busy: %d leaves for new CRL URLs issued "
+	    "meanwhile, each with its URL", BUSY_URLS);
+	for (j = 0; started == 2 && j < BUSY; j++) {
+		unsigned char *der = NULL;
+		struct buf b = {0};
+		int len;
+
+		signedok &= leaf[j] != NULL && X509_verify(leaf[j], k) == 1;
+		if (leaf[j] == NULL)
+			continue;
+		crl_url_of(leaf[j], got, sizeof got);
+		urls &= strcmp(got, "http://pki.test/busy.crl") == 0;
+		len = i2d_X509(leaf[j], &der);
+		x509_der(leaf[j], &b);
+		kept &= len > 0 && b.len == (size_t)len &&
+		    memcmp(b.p, der, (size_t)len) == 0;
+		OPENSSL_free(der);
+		buf_free(&b);
+	}
+	is_int(started == 2 ? job[0].bad + job[1].bad : -1, 0,
+	    "busy: every later signature made");
+	ok(signedok && urls && kept, "busy: the %d verify, keep their CRL "
+	    "URL, and their kept DER is i2d_X509's", BUSY);
+	for (j = 0; j < BUSY; j++) {
+		x509_unsigned_free(u[j]);
+		X509_free(leaf[j]);
+	}
+	for (j = 0; j < BUSY_URLS; j++)
+		X509_free(now[j]);
+	x509_unsigned_free(first);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(lk);
+	X509_NAME_free(n);
+	err_free(&e);
+}
+
 int
 main(void)
 {
@@ -619,6 +760,7 @@ main(void)
 	test_issue();
 	test_kept_ext();
 	test_later();
+	test_later_busy();
 	test_read();
 	test_name_str();
 	return tap_done();
