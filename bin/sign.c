@@ -710,9 +710,12 @@ struct pool {
 	pthread_cond_t more;
 };
 
-/* A sleeping worker is woken once this many certificates wait: one
- * wake-up per certificate would cost more than a P-256 signature. */
-#define POOL_WAKE 4
+/* A sleeping worker is woken once this many certificates wait: about a
+ * millisecond of P-256 signatures. Woken every 4, it preempted the
+ * stages before sign so often (two cores, three processes) that a pipe
+ * of 100 000 records ran 9% slower on average; with 64 it runs as fast
+ * as when the pool started after phase 1, and 10 000 records 3% faster. */
+#define POOL_WAKE 64
 
 /* Sign res's certificate; a failure refuses the record. */
 static void
