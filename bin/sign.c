@@ -28,7 +28,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,7 +702,8 @@ struct pool {
 	size_t n, next;		/* handed over; taken */
 	int closed;		/* phase 1 is done */
 	int stop;		/* its batch failed: sign nothing more */
-	size_t want;		/* workers to start (x->threads - 1) */
+	size_t want;		/* workers to start (x->threads - 1), then
+				   those that started: tried once */
 	size_t nt;		/* started */
 	pthread_t *tid;
 	pthread_mutex_t mu;
