@@ -39,8 +39,11 @@
 
 struct rec;
 
-/* A new record with a fresh random (libuuid) Id. */
+/* A new record with a fresh random Id (rec_newid). */
 struct rec *rec_new(void);
+/* A fresh random (version 4) UUID, lower case, for a record's Id; may
+ * run on any thread. */
+void rec_newid(char out[37]);
 void rec_free(struct rec *r);
 const char *rec_id(const struct rec *r);
 

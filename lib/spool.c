@@ -13,7 +13,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
 #include "fs.h"
 #include "rec.h"
 #include "spool.h"
@@ -60,10 +59,7 @@ spool_id_ok(const char *id)
 void
 spool_newid(char out[37])
 {
-	uuid_t u;
-
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, out);
+	rec_newid(out);
 }
 
 /* "<home>/queue/<q>[/<sub>[/<id>]]" */

@@ -1,6 +1,8 @@
 /* t_rec - the job record: round trips, every rejection rule, streams. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include "rec.h"
 #include "tap.h"
 
@@ -458,6 +460,67 @@ test_stream(void)
 	err_free(&e);
 }
 
+/* One UUID of version 4 and the RFC 4122 variant, in lower case? */
+static int
+v4(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != 36)
+		return 0;
+	for (i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (id[i] != '-')
+				return 0;
+		} else if (strchr("0123456789abcdef", id[i]) == NULL)
+			return 0;
+	return id[14] == '4' && strchr("89ab", id[19]) != NULL;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* rec_newid: well formed, never twice (more ids than one pool holds),
+ * and a forked child does not hand out its parent's next ids. */
+static void
+test_newid(void)
+{
+	enum { N = 1000 };
+	char (*ids)[37] = calloc(N + 2, sizeof *ids), child[37] = "";
+	int p[2], st = 0, bad = 0, dup = 0;
+	size_t i;
+	pid_t pid;
+
+	if (ids == NULL)
+		abort();
+	for (i = 0; i < N; i++) {
+		rec_newid(ids[i]);
+		bad += !v4(ids[i]);
+	}
+	is_int(bad, 0, "rec_newid: %d ids, each a version 4 UUID", N);
+	if (pipe(p) != 0)
+		abort();
+	if ((pid = fork()) == 0) {
+		rec_newid(child);
+		_exit(write(p[1], child, 37) == 37 ? 0 : 1);
+	}
+	close(p[1]);
+	ok(pid > 0 && read(p[0], child, 37) == 37 &&
+	    waitpid(pid, &st, 0) == pid && st == 0 && v4(child),
+	    "rec_newid in a forked child: %s", child);
+	close(p[0]);
+	memcpy(ids[N], child, 37);
+	rec_newid(ids[N + 1]);		/* the parent's next one */
+	qsort(ids, N + 2, sizeof *ids, cmp_id);
+	for (i = 1; i < N + 2; i++)
+		dup += strcmp(ids[i - 1], ids[i]) == 0;
+	is_int(dup, 0, "rec_newid: no id twice, the child's included");
+	free(ids);
+}
+
 int
 main(void)
 {
@@ -466,5 +529,6 @@ main(void)
 	test_canonical();
 	test_api();
 	test_stream();
+	test_newid();
 	return tap_done();
 }
