@@ -1,8 +1,8 @@
 /* rec - the job record: one reader, one writer (see rec.h). */
 #include <errno.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uuid/uuid.h>
 #include <openssl/crypto.h>

@@ -38,7 +38,7 @@ int spool_init(const char *home, struct err *e);
 int spool_open(const char *home, struct spool **out, struct err *e);
 void spool_close(struct spool *sp);
 
-/* Fresh lower-case UUID (libuuid, random) into out[37]. */
+/* Fresh lower-case random UUID (rec_newid) into out[37]. */
 void spool_newid(char out[37]);
 int spool_id_ok(const char *id);
 
