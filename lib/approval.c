@@ -118,13 +118,14 @@ approval_find(struct db *db, int64_t realm, const char *key, struct order *o,
 
 	memset(o, 0, sizeof *o);
 	if (!key_ok(key))
-		return err_set(e, EX_DATAERR, "order '%s': not a job id or a "
-		    "prefix of at least %d of its characters", key,
+		return err_set(e, EX_DATAERR, "order '%s': not a job id, nor "
+		    "at least %d of its first or last characters", key,
 		    APPROVAL_PREFIX_MIN);
 	/* substr, not LIKE: no character of the key is a wildcard */
 	if ((rc = db_prep(db, &st, e, "SELECT job FROM orders WHERE "
-	    "realm_id = ? AND substr(job, 1, length(?)) = ? ORDER BY job "
-	    "LIMIT 2", "itt", realm, key, key)) != 0)
+	    "realm_id = ? AND (substr(job, 1, length(?)) = ? OR "
+	    "substr(job, -length(?)) = ?) ORDER BY job LIMIT 2", "itttt",
+	    realm, key, key, key, key)) != 0)
 		return rc;
 	while ((rc = db_step(st, e)) == 1)
 		if (n++ == 0)
@@ -137,7 +138,7 @@ approval_find(struct db *db, int64_t realm, const char *key, struct order *o,
 		    "realm", key);
 	else if (n > 1)
 		rc = err_set(e, EX_DATAERR, "order '%s': ambiguous, give more "
-		    "of the job id", key);
+		    "of the job id (its last characters are random)", key);
 	else if ((rc = order_load(db, job, o, e)) == 0 && o->realm_id != realm)
 		rc = err_set(e, EX_SOFTWARE, "order %s: realm changed", job);
 	free(job);

@@ -15,7 +15,7 @@
  * approve other than the requester.
  *
  * Contract: 0 or a sysexits code with e filled. approval_find returns
- * EX_NOINPUT when the realm has no such order, EX_DATAERR when a prefix
+ * EX_NOINPUT when the realm has no such order, EX_DATAERR when a part of an id
  * names more than one. struct approvals owns its strings;
  * approval_list_free takes a zeroed struct. Writers run inside the
  * caller's transaction (db_begin).
@@ -27,7 +27,7 @@
 #include "db.h"
 #include "order.h"
 
-#define APPROVAL_PREFIX_MIN 8	/* shortest job id prefix accepted */
+#define APPROVAL_PREFIX_MIN 8	/* shortest part of a job id accepted */
 
 enum approval_verdict {
 	APPROVAL_OK,		/* the actor may decide */
@@ -61,8 +61,10 @@ enum approval_verdict approval_judge(const char *status, const char *mode,
 /* Why a verdict refuses, for "order X: <why>" (static text). */
 const char *approval_why(enum approval_verdict v);
 
-/* The order of realm that key names: its whole job id, or a prefix of
- * at least APPROVAL_PREFIX_MIN characters that only one job has. */
+/* The order of realm that key names: its whole job id, or at least
+ * APPROVAL_PREFIX_MIN of its first or last characters that only one job
+ * has. Ids certpipe makes start with their time (rec_newid): orders made
+ * together share their first characters, never their last. */
 int approval_find(struct db *db, int64_t realm, const char *key,
     struct order *o, struct err *e);
 /* The decisions on order id, oldest first. */

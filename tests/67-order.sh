@@ -18,7 +18,7 @@ q() { sqlite3 "$db" "$1"; }
 judge() {
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
 		-subj "/CN=$2" -out "$1.csr" 2>/dev/null || t_bail "openssl req $1"
-	parse-csr "$1.csr" | sed "${4:-p;d}" | CERTPIPE_ACTOR=req check-policy --template "$3" > "$1.rec" 2>/dev/null
+	parse-csr "$1.csr" | sed "${4:-p;d}" | CERTPIPE_ACTOR=req check-policy --template "$3" > "$1.rec" 2>"$1.err"
 	[ -s "$1.rec" ] || t_bail "check-policy $1"
 }
 job() { rec-cat --field Id "$1.rec"; }
@@ -54,9 +54,10 @@ t_exit "--held with another --status" 64 certpipe order list --held --status fai
 t_exit "--limit 0" 65 certpipe order list --limit 0
 t_exit "--limit not a number" 65 certpipe order list --limit 2x
 
-# show: the failed one with its error, by an 8-character prefix
+# show: the failed one with its error, by its last 8 characters (ids
+# start with their time: the first 8 are those of every order made here)
 B=$(job bad)
-t_ok "show by an 8-character prefix" certpipe order show "$(echo "$B" | cut -c1-8)"
+t_ok "show by its last 8 characters" certpipe order show "$(echo "$B" | cut -c29-36)"
 cp "$T_TMP/out" bad.txt
 t_grep "the job id" "^job +$B$" bad.txt
 t_grep "failed" "^status +failed$" bad.txt
@@ -92,6 +93,20 @@ t_grep "the facts check-policy passed" "^facts +$(q "SELECT facts FROM orders WH
 t_exit "an unknown job" 66 certpipe order show 00000000-0000-4000-8000-000000000000
 t_oneline "unknown job"
 t_exit "a 7-character prefix" 65 certpipe order show "$(echo "$B" | cut -c1-7)"
+t_exit "7 last characters" 65 certpipe order show "$(echo "$B" | cut -c30-36)"
+# two jobs whose ids share their first 24 characters, as ids made in
+# the same moment do
+twin() { printf 's/^\\(Id: \\|END-RECORD \\).*/\\10190abcd-ef01-7000-8000-00000000000%s/' "$1"; }
+judge twin1 t1.example.com web "$(twin 1)"
+judge twin2 t2.example.com web "$(twin 2)"
+t_is "ids as given" "$(job twin1) $(job twin2)" \
+	"0190abcd-ef01-7000-8000-000000000001 0190abcd-ef01-7000-8000-000000000002"
+t_exit "a prefix two orders share" 65 certpipe order show 0190abcd-ef01-7000-8000
+t_grep "is ambiguous" "ambiguous, give more of the job id" "$T_TMP/err"
+t_ok "their last 8 characters" certpipe order show 00000002
+t_grep "name one" "^job +0190abcd-ef01-7000-8000-000000000002$" "$T_TMP/out"
+t_ok "a longer prefix" certpipe order show 0190abcd-ef01-7000-8000-000000000001
+t_grep "names the other" "^cn +t1.example.com$" "$T_TMP/out"
 t_exit "not a job id" 65 certpipe order show "../../etc/passwd"
 
 # A complete order names its certificate (when the sign program is built).

@@ -1,6 +1,7 @@
 /* t_rec - the job record: round trips, every rejection rule, streams. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include "rec.h"
@@ -460,9 +461,9 @@ test_stream(void)
 	err_free(&e);
 }
 
-/* One UUID of version 4 and the RFC 4122 variant, in lower case? */
+/* One UUID of version 7 and the RFC 9562 variant, in lower case? */
 static int
-v4(const char *id)
+v7(const char *id)
 {
 	size_t i;
 
@@ -474,7 +475,19 @@ v4(const char *id)
 				return 0;
 		} else if (strchr("0123456789abcdef", id[i]) == NULL)
 			return 0;
-	return id[14] == '4' && strchr("89ab", id[19]) != NULL;
+	return id[14] == '7' && strchr("89ab", id[19]) != NULL;
+}
+
+/* The Unix time in ms of a version 7 id: its first 12 hex digits. */
+static long long
+v7_ms(const char *id)
+{
+	char h[13];
+
+	memcpy(h, id, 8);
+	memcpy(h + 8, id + 9, 4);
+	h[12] = '\0';
+	return strtoll(h, NULL, 16);
 }
 
 static int
@@ -483,14 +496,16 @@ cmp_id(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* rec_newid: well formed, never twice (more ids than one pool holds),
- * and a forked child does not hand out its parent's next ids. */
+/* rec_newid: well formed, made now, in the order made, never twice
+ * (more ids than one pool holds), and a forked child does not hand out
+ * its parent's next ids. */
 static void
 test_newid(void)
 {
 	enum { N = 1000 };
 	char (*ids)[37] = calloc(N + 2, sizeof *ids), child[37] = "";
-	int p[2], st = 0, bad = 0, dup = 0;
+	int p[2], st = 0, bad = 0, dup = 0, late = 0, order = 0;
+	long long t0 = (long long)time(NULL) * 1000, t1;
 	size_t i;
 	pid_t pid;
 
@@ -498,9 +513,15 @@ test_newid(void)
 		abort();
 	for (i = 0; i < N; i++) {
 		rec_newid(ids[i]);
-		bad += !v4(ids[i]);
+		bad += !v7(ids[i]);
+		order += i > 0 && strcmp(ids[i - 1], ids[i]) >= 0;
 	}
-	is_int(bad, 0, "rec_newid: %d ids, each a version 4 UUID", N);
+	t1 = ((long long)time(NULL) + 1) * 1000;
+	for (i = 0; i < N; i++)
+		late += v7_ms(ids[i]) < t0 || v7_ms(ids[i]) > t1;
+	is_int(bad, 0, "rec_newid: %d ids, each a version 7 UUID", N);
+	is_int(late, 0, "rec_newid: each id's time is now");
+	is_int(order, 0, "rec_newid: ids sort in the order they were made");
 	if (pipe(p) != 0)
 		abort();
 	if ((pid = fork()) == 0) {
@@ -509,7 +530,7 @@ test_newid(void)
 	}
 	close(p[1]);
 	ok(pid > 0 && read(p[0], child, 37) == 37 &&
-	    waitpid(pid, &st, 0) == pid && st == 0 && v4(child),
+	    waitpid(pid, &st, 0) == pid && st == 0 && v7(child),
 	    "rec_newid in a forked child: %s", child);
 	close(p[0]);
 	memcpy(ids[N], child, 37);
