@@ -182,11 +182,11 @@ push(struct rec *r, const char *name, const char *value)
  * Unix time in milliseconds, the next 12 (after the version) the
  * fraction of that millisecond in 4096ths (RFC 9562 6.2, method 3), the
  * last 62 (after the variant) random. Ids made later sort later, so the
- * indexes keyed by them (orders.job, the spool's names) grow at their
- * end: with random ids every order check-policy wrote, and every order
- * sign read, went to a random leaf page of orders' job index. A thread's
- * ids also sort in the order it made them: one that would not is its
- * predecessor's time plus one 4096th (id_last).
+ * index keyed by them (orders.job) grows at its end: with random ids
+ * every order check-policy wrote, and every order sign read, went to a
+ * random leaf page of it. A thread's ids also sort in the order it made
+ * them: one that would not is its predecessor's time plus one 4096th
+ * (id_last).
  *
  * The random bits come from OpenSSL's CSPRNG, 64 ids to a call:
  * libuuid asks the kernel for each id, which cost parse-csr about a
