@@ -105,7 +105,7 @@ t_exit "a prefix two orders share" 65 certpipe order show 0190abcd-ef01-7000-800
 t_grep "is ambiguous" "ambiguous, give more of the job id" "$T_TMP/err"
 t_ok "their last 8 characters" certpipe order show 00000002
 t_grep "name one" "^job +0190abcd-ef01-7000-8000-000000000002$" "$T_TMP/out"
-t_ok "a longer prefix" certpipe order show 0190abcd-ef01-7000-8000-000000000001
+t_ok "the whole id" certpipe order show 0190abcd-ef01-7000-8000-000000000001
 t_grep "names the other" "^cn +t1.example.com$" "$T_TMP/out"
 t_exit "not a job id" 65 certpipe order show "../../etc/passwd"
 
