@@ -1,5 +1,6 @@
 /* x509 - the one wrapper around OpenSSL's X.509 (see x509.h). */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -549,26 +550,43 @@ add_san(X509 *x, X509V3_CTX *ctx, const char *const *san, size_t n,
  * CSPRNG bytes for serials, 16 at a time from a pool that one RAND_bytes
  * call fills for 64 serials: a call (its DRBG locking and fork check)
  * cost as much as the rest of making a serial. The pool belongs to the
- * process that filled it; a forked child draws its own. Bytes handed
- * out are wiped from it.
+ * process that filled it: a forked child starts with an empty one
+ * (pthread_atfork; asking getpid for every serial was a system call per
+ * certificate, which costs a microsecond or more in a virtual machine).
+ * Bytes handed out are wiped from it. Should the handler not register,
+ * each serial makes its own call.
  */
+static unsigned char serial_pool[16 * 64];
+static size_t serial_left;
+static int serial_pooled;		/* the fork handler is in place */
+static pthread_once_t serial_once = PTHREAD_ONCE_INIT;
+
+static void
+serial_forked(void)
+{
+	OPENSSL_cleanse(serial_pool, sizeof serial_pool);
+	serial_left = 0;
+}
+
+static void
+serial_init(void)
+{
+	serial_pooled = pthread_atfork(NULL, NULL, serial_forked) == 0;
+}
+
 static int
 serial_bytes(unsigned char r[16])
 {
-	static unsigned char pool[16 * 64];
-	static size_t left;
-	static pid_t owner;
-	pid_t me = getpid();
-
-	if (left == 0 || owner != me) {
-		if (RAND_bytes(pool, sizeof pool) != 1)
+	if (pthread_once(&serial_once, serial_init) != 0 || !serial_pooled)
+		return RAND_bytes(r, 16) == 1;
+	if (serial_left == 0) {
+		if (RAND_bytes(serial_pool, sizeof serial_pool) != 1)
 			return 0;
-		left = sizeof pool;
-		owner = me;
+		serial_left = sizeof serial_pool;
 	}
-	left -= 16;
-	memcpy(r, pool + left, 16);
-	OPENSSL_cleanse(pool + left, 16);
+	serial_left -= 16;
+	memcpy(r, serial_pool + serial_left, 16);
+	OPENSSL_cleanse(serial_pool + serial_left, 16);
 	return 1;
 }
 

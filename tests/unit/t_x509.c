@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "keys.h"
@@ -261,6 +263,36 @@ test_issue(void)
 		}
 		ok(fine, "200 serials: the second they were made in, then 88 "
 		    "bits that differ (stopped at %d)", j);
+	}
+	{
+		/* a forked child does not hand out the serials its parent
+		 * has left in its pool: the child's serial and the parent's
+		 * next one differ in their 88 random bits */
+		X509 *y = NULL;
+		char child[33] = "";
+		int p[2], st = 0, got;
+		pid_t pid;
+
+		if (pipe(p) != 0)
+			abort();
+		if ((pid = fork()) == 0) {
+			if (x509_issue(&in, &y, NULL, &e) == 0) {
+				buf_reset(&b);
+				x509_serial_hex(y, &b);
+			}
+			_exit(b.len == 32 && write(p[1], b.p, 32) == 32 ? 0 : 1);
+		}
+		close(p[1]);
+		got = pid > 0 && read(p[0], child, 32) == 32 &&
+		    waitpid(pid, &st, 0) == pid && st == 0;
+		close(p[0]);
+		buf_reset(&b);
+		if (x509_issue(&in, &y, NULL, &e) == 0)
+			x509_serial_hex(y, &b);
+		ok(got && b.len == 32 && strcmp(child + 10, b.p + 10) != 0,
+		    "a forked child's serial is not its parent's next (%s, %s)",
+		    child, b.p);
+		X509_free(y);
 	}
 	{
 		/* a subject built in place equals x509_name_build's, and is
