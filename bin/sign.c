@@ -1008,8 +1008,11 @@ sign_crls(struct ctx *x, char **specs, int verbose)
 	size_t i, k;
 	int rc = 0;
 
-	/* megabytes in few writes: a pipe's default buffer is a page */
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* megabytes in few writes: a pipe's default buffer is a page, and
+	 * glibc ignores setvbuf's size unless it is given the buffer */
+	static char room[1 << 16];	/* stdout's until exit */
+
+	setvbuf(stdout, room, _IOFBF, sizeof room);
 	for (k = 0; rc == 0 && specs[k]; k++) {
 		if ((rc = crl_job_parse(specs[k], &j, &e)) != 0)
 			break;

@@ -39,7 +39,8 @@ int loop_records(int nfiles, const char *const *files, loop_fn fn, void *ctx,
  * several) still fills its batches instead of paying a commit for every
  * few records. At most max records are held in memory. A pipe on stdin
  * is widened to a megabyte (Linux) so that the stage before goes on
- * while this one commits.
+ * while this one commits. out gets a 256 KiB buffer (setvbuf), so
+ * nothing may have been written to it before.
  */
 typedef void (*loop_batch_fn)(struct rec **r, int *codes, size_t n,
     void *ctx);
