@@ -178,6 +178,7 @@ judge(struct ctx *x, int64_t realm, const struct rec *r, const char *path,
 	f.digest = rec_get(r, "Digest");
 	f.tmpl = &x->t;
 	f.realm_id = realm;
+	f.brief = !x->explain;	/* the record carries only what broke */
 	rc = policy_check(x->db, &f, v, e);
 	free(san);
 	return rc;

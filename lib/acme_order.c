@@ -593,6 +593,7 @@ idents_allowed(struct acme_ctx *x, const struct ident *ids, size_t n,
 		f.tmpl = t;
 		f.key_alg = alg.p;
 		f.realm_id = x->acct.realm_id;
+		f.brief = 1;	/* only the hard failures are reported */
 		if (policy_check(x->a->db, &f, &v, &e) != 0) {
 			st = acme_internal(x, &e);
 			break;

@@ -78,6 +78,8 @@ struct policy_facts {
 	int64_t days;			/* requested, 0 = default */
 	const struct tmpl *tmpl;
 	int64_t realm_id;
+	int brief;			/* lines only for broken rules: for a
+					   caller that prints no table */
 };
 
 #define POLICY_PASS		0
@@ -104,8 +106,10 @@ struct policy_verdict {
 	int64_t days;		/* validity the signer uses: the request's,
 				   or the default capped by policies;
 				   0 = the template's default */
-	struct policy_line *lines;
+	struct policy_line *lines;	/* with facts.brief, only those
+					   not ok */
 	size_t nlines;
+	int brief;			/* facts.brief */
 };
 
 int policy_check(struct db *db, const struct policy_facts *f,

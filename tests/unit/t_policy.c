@@ -368,6 +368,14 @@ test_rules(void)
 			is_int(nfailed(&v), !t[i].ok, "%s %s #%zu: only that "
 			    "line fails", t[i].rule, modes[m], i);
 			policy_verdict_free(&v);
+			/* brief: the same outcome, only the broken lines */
+			f.brief = 1;
+			policy_check(db, &f, &v, &e);
+			ok(v.outcome == want && v.nlines == (size_t)!t[i].ok &&
+			    nfailed(&v) == !t[i].ok, "%s %s #%zu: brief, %zu "
+			    "line(s), the same outcome", t[i].rule, modes[m], i,
+			    v.nlines);
+			policy_verdict_free(&v);
 		}
 
 	/* a default validity above a policy cap is capped, not refused */
